@@ -1,0 +1,35 @@
+// deno-lint-ignore-file no-explicit-any
+import type { Kysely } from "kysely";
+
+/**
+ * Sessions (one per login) and their refresh tokens. A rotated token keeps its row,
+ * so reuse of an old token can be detected and revoke the whole session.
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.createTable("sessions")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+    .addColumn("created_at", "integer", (c) => c.notNull())
+    .addColumn("last_used_at", "integer", (c) => c.notNull())
+    .addColumn("expires_at", "integer", (c) => c.notNull())
+    .addColumn("revoked_at", "integer")
+    .addColumn("revoke_reason", "text")
+    .addColumn("ip", "text")
+    .addColumn("user_agent", "text")
+    .execute();
+  await db.schema.createIndex("sessions_user_idx").on("sessions").column("user_id").execute();
+  await db.schema.createIndex("sessions_revoked_idx").on("sessions").column("revoked_at").execute();
+  await db.schema.createTable("refresh_tokens")
+    .addColumn("token_hash", "text", (c) => c.primaryKey())
+    .addColumn(
+      "session_id",
+      "text",
+      (c) => c.notNull().references("sessions.id").onDelete("cascade"),
+    )
+    .addColumn("issued_at", "integer", (c) => c.notNull())
+    .addColumn("rotated_at", "integer")
+    .execute();
+  await db.schema.createIndex("refresh_tokens_session_idx").on("refresh_tokens").column(
+    "session_id",
+  ).execute();
+}

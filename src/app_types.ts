@@ -1,0 +1,40 @@
+import type { Config } from "./config.ts";
+import type { Db } from "./db/schema.ts";
+import type { Clock } from "./platform/clock.ts";
+import type { Logger } from "./platform/logger.ts";
+import type { PasswordHasher } from "./platform/password_hasher.ts";
+
+/** Everything that differs between runtimes or tests, handed to {@linkcode createApp}. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  logger: Logger;
+  version: string;
+}
+
+/** Who made the request, once authenticated. */
+export interface Principal {
+  kind: "user" | "api_key";
+  userId: string;
+  role: string;
+  sessionId?: string;
+  apiKeyId?: string;
+  scopes?: ReadonlySet<string>;
+}
+
+/** Per-request values set by middleware. */
+export interface AppVariables {
+  requestId: string;
+  clientIp: string;
+  secure: boolean;
+  principal?: Principal;
+}
+
+/** The Hono environment of the app. */
+export interface AppEnv {
+  Variables: AppVariables;
+  // deno-lint-ignore no-explicit-any
+  Bindings: any;
+}

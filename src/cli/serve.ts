@@ -1,0 +1,66 @@
+import { parseArgs } from "node:util";
+import { createApp } from "../app.ts";
+import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
+import { ensureDevJwtSecret } from "./dev_secrets.ts";
+import { loadConfig } from "./load_config.ts";
+import { openRuntime } from "./runtime.ts";
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** `citadel serve`: migrate, bootstrap the super admin, serve until SIGINT/SIGTERM. */
+export async function serve(args: string[]): Promise<number> {
+  parseArgs({ args, options: {}, strict: true });
+  const config = await ensureDevJwtSecret(
+    await loadConfig(),
+    (m) => console.error(`warning: ${m}`),
+  );
+  const runtime = await openRuntime(config, { migrate: config.migrateOnStart });
+  const { deps } = runtime;
+  const { logger } = deps;
+
+  const bootstrap = await bootstrapSuperAdmin(deps.db, deps.hasher, {
+    username: config.superAdmin.username,
+    password: config.superAdmin.password,
+    generateMissingPassword: config.appEnv !== "production",
+    now: deps.clock.now(),
+  });
+  if (bootstrap.created) {
+    logger.info("super admin created", { login: bootstrap.login });
+    if (bootstrap.generatedPassword) {
+      // Shown once on the terminal, never written to a log; only its hash is stored.
+      console.error(
+        `\nGenerated super admin password for ${bootstrap.login}: ${bootstrap.generatedPassword}\n` +
+          "It is shown only this once. Change it after your first login.\n",
+      );
+    }
+  }
+
+  const app = createApp(deps);
+  const controller = new AbortController();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: controller.signal,
+    cert: config.tls.certFile ? await Deno.readTextFile(config.tls.certFile) : undefined,
+    key: config.tls.keyFile ? await Deno.readTextFile(config.tls.keyFile) : undefined,
+    onListen: ({ hostname, port }) => {
+      const scheme = config.tls.certFile ? "https" : "http";
+      logger.info("listening", { url: `${scheme}://${hostname}:${port}`, port });
+    },
+  }, app.fetch);
+
+  const stopped = new Promise<void>((resolve) => {
+    const stop = async (signal: string) => {
+      logger.info("shutting down", { signal });
+      const timeout = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS));
+      await Promise.race([server.shutdown(), timeout]);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+  });
+  await stopped;
+  logger.info("stopped");
+  await runtime.close();
+  return 0;
+}

@@ -1,0 +1,50 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import type { Logger } from "../platform/logger.ts";
+import { resolveClientIp } from "../services/client_ip.ts";
+
+/** Options of {@linkcode requestContext}. */
+export interface RequestContextOptions {
+  logger: Logger;
+  trustedProxies: readonly string[];
+  now: () => number;
+  /** Reads the socket peer address from the runtime's connection info. */
+  peerAddress?: (env: unknown, request: Request) => string;
+}
+
+const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** The peer address Deno.serve passes as the second fetch argument. */
+export function denoPeerAddress(env: unknown): string {
+  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
+  return addr?.hostname ?? "127.0.0.1";
+}
+
+/**
+ * Sets the request id (the client's when well formed, else a new UUID), the client IP
+ * and the secure flag, and writes one JSON access-log line per request.
+ */
+export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  const peerAddress = options.peerAddress ?? denoPeerAddress;
+  const { logger, now } = options;
+  return async function requestContextHandler(c, next) {
+    const started = now();
+    const offered = c.req.header("x-request-id");
+    const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : crypto.randomUUID();
+    const peer = peerAddress(c.env, c.req.raw);
+    const clientIp = resolveClientIp(peer, c.req.raw.headers, options);
+    c.set("requestId", requestId);
+    c.set("clientIp", clientIp);
+    c.set("secure", c.req.url.startsWith("https:"));
+    await next();
+    c.res.headers.set("x-request-id", requestId);
+    logger.info("request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: now() - started,
+      request_id: requestId,
+      client_ip: clientIp,
+    });
+  };
+}

@@ -1,0 +1,198 @@
+import { createApp } from "../src/app.ts";
+import type { AppDeps } from "../src/app_types.ts";
+import { type Config, parseConfig } from "../src/config.ts";
+import { connect } from "../src/db/connect.ts";
+import { migrateUp } from "../src/db/migrator.ts";
+import { nativeArgon2 } from "../src/platform/argon2_native.ts";
+import { type Clock, ManualClock } from "../src/platform/clock.ts";
+import { createLogger, memorySink } from "../src/platform/logger.ts";
+import { VERSION } from "../src/version.ts";
+
+/** A 48-byte test secret; tests never use production secrets. */
+export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/** Environment for fast tests: memory database, cheap argon2 (production cost is tested separately). */
+export const TEST_ENV: Record<string, string> = {
+  APP_ENV: "test",
+  DATABASE_URL: ":memory:",
+  JWT_SECRET_KEY: TEST_SECRET,
+  ARGON2_MEMORY_KIB: "1024",
+  ARGON2_TIME_COST: "1",
+  LOG_LEVEL: "warn",
+};
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return parseConfig({ ...TEST_ENV, ...env });
+}
+
+/** A test app over a real migrated libSQL database, with its deps for inspection. */
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  clock: Clock;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Builds deps with a migrated in-memory (or given) database and a manual clock. */
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestApp> {
+  const config = testConfig(env);
+  const { db } = await connect(config);
+  await migrateUp(db);
+  const sink = memorySink();
+  const clock = options.clock ?? new ManualClock(Date.now());
+  const logger = createLogger({ level: "debug", sinks: [sink], flushIntervalMs: 1 });
+  const deps: AppDeps = {
+    config,
+    db,
+    clock,
+    hasher: nativeArgon2(config.argon2),
+    logger,
+    version: VERSION,
+  };
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    clock,
+    logs: sink.lines,
+    async close() {
+      await logger.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Sends a JSON request to an in-process app, as from the given client address. */
+export function request(
+  app: TestApp["app"],
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string>; ip?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  return Promise.resolve(
+    app.request(`http://localhost${path}`, { method, headers, body }, {
+      remoteAddr: { hostname: options.ip ?? "127.0.0.1" },
+    }),
+  );
+}
+
+export const DENO = Deno.execPath();
+export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+export const RUN_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** A citadel process started with `deno run src/main.ts ...`. */
+export interface ServerProcess {
+  url: string;
+  port: number;
+  process: Deno.ChildProcess;
+  output: string[];
+  /** Sends a signal and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(DENO, {
+    args: ["run", ...RUN_PERMISSIONS, MAIN, ...args],
+    env: { NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Starts `citadel serve` on a free loopback port and waits for it to listen. */
+export async function startServer(
+  env: Record<string, string>,
+  options: { cwd?: string; args?: string[] } = {},
+): Promise<ServerProcess> {
+  const process = new Deno.Command(DENO, {
+    args: ["run", ...RUN_PERMISSIONS, MAIN, "serve", ...(options.args ?? [])],
+    env: { HOST: "127.0.0.1", PORT: "0", NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", ...env },
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start:\n${output.join("\n")}`)),
+      20_000,
+    );
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      let pending = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) {
+          output.push(line);
+          const match = /"msg":"listening".*"port":(\d+)/.exec(line);
+          if (match) {
+            clearTimeout(timer);
+            resolve(Number(match[1]));
+          }
+        }
+      }
+    };
+    void pump(process.stdout).catch(() => {});
+    void pump(process.stderr).catch(() => {});
+    void process.status.then((s) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${s.code}:\n${output.join("\n")}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    process,
+    output,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      return await process.status;
+    },
+  };
+}
+
+/** A fresh temporary directory removed by the returned disposer. */
+export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "citadel-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
