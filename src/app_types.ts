@@ -1,6 +1,7 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/schema.ts";
 import type { Clock } from "./platform/clock.ts";
+import type { CounterStore } from "./platform/counter_store.ts";
 import type { Logger } from "./platform/logger.ts";
 import type { PasswordHasher } from "./platform/password_hasher.ts";
 
@@ -10,6 +11,8 @@ export interface AppDeps {
   db: Db;
   clock: Clock;
   hasher: PasswordHasher;
+  /** Rate-limit, login-guard and path-guard counters (memory, database or redis). */
+  counters: CounterStore;
   logger: Logger;
   version: string;
 }

@@ -5,6 +5,7 @@ import { connect } from "../src/db/connect.ts";
 import { migrateUp } from "../src/db/migrator.ts";
 import { nativeArgon2 } from "../src/platform/argon2_native.ts";
 import { type Clock, ManualClock } from "../src/platform/clock.ts";
+import { memoryCounterStore } from "../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../src/platform/logger.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -50,6 +51,7 @@ export async function buildTestApp(
     db,
     clock,
     hasher: nativeArgon2(config.argon2),
+    counters: memoryCounterStore(clock),
     logger,
     version: VERSION,
   };

@@ -4,6 +4,7 @@ import { connect } from "../db/connect.ts";
 import { migrateUp } from "../db/migrator.ts";
 import { nativeArgon2 } from "../platform/argon2_native.ts";
 import { systemClock } from "../platform/clock.ts";
+import { memoryCounterStore } from "../platform/counter_store_memory.ts";
 import { createLogger, type Logger, stdoutSink } from "../platform/logger.ts";
 import { VERSION } from "../version.ts";
 
@@ -32,12 +33,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     db,
     clock: systemClock,
     hasher: nativeArgon2(config.argon2),
+    counters: memoryCounterStore(systemClock),
     logger,
     version: VERSION,
   };
   return {
     deps,
     async close() {
+      await deps.counters.close();
       await logger.close();
       await db.destroy();
     },
