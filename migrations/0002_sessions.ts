@@ -8,7 +8,9 @@ import type { Kysely } from "kysely";
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createTable("sessions")
     .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+    // No foreign key: a deleted user's revoked sessions stay as tombstones until cleanup,
+    // so every process still sees the revocation.
+    .addColumn("user_id", "text", (c) => c.notNull())
     .addColumn("created_at", "integer", (c) => c.notNull())
     .addColumn("last_used_at", "integer", (c) => c.notNull())
     .addColumn("expires_at", "integer", (c) => c.notNull())

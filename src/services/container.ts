@@ -1,0 +1,28 @@
+import type { AppDeps } from "../app_types.ts";
+import { derivePepperKey } from "./crypto.ts";
+import { lazyJwtService } from "./jwt.ts";
+import { createRevocationList } from "./revocation_list.ts";
+import { createSessionService } from "./sessions.ts";
+
+/** The services built once per app from its deps. */
+export function createServices(deps: AppDeps) {
+  const { config, db, clock } = deps;
+  const secret = config.jwt.secret;
+  if (!secret) throw new Error("JWT_SECRET_KEY must be resolved before the app is built");
+  const jwt = lazyJwtService({
+    secret,
+    previousSecret: config.jwt.previousSecret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+  });
+  const pepperKey = derivePepperKey(config.hashPepper, secret);
+  const revocations = createRevocationList({
+    db,
+    clock,
+    accessTtlMs: config.jwt.accessTtlSeconds * 1000,
+  });
+  const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
+  return { jwt, pepperKey, revocations, sessions };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,56 @@
+const encoder = new TextEncoder();
+
+/** Base64url without padding. */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Decodes base64url (padding optional); throws on invalid input. */
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("Invalid base64url");
+  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** `n` cryptographically random bytes as base64url (a secret, never an id). */
+export function randomToken(bytes = 32): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+export function hex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let out = "";
+  for (let i = 0; i < view.length; i++) out += view[i].toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Imports an HMAC-SHA256 key once; callers keep the CryptoKey, never re-import per request. */
+export function importHmacKey(secret: string | Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+export async function hmac(key: CryptoKey, data: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data)));
+}
+
+export async function sha256Hex(data: string): Promise<string> {
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(data)));
+}
+
+/**
+ * The keyed-hash key for stored secrets (refresh tokens, API keys): HASH_PEPPER when set,
+ * otherwise derived from the JWT secret, so it never lives in the database.
+ */
+export async function derivePepperKey(pepper: string | undefined, jwtSecret: string) {
+  if (pepper) return await importHmacKey(pepper);
+  const base = await importHmacKey(jwtSecret);
+  return await importHmacKey(new Uint8Array(await hmac(base, "citadel/hash-pepper/v1")));
+}

@@ -1,0 +1,207 @@
+import type { Config } from "../config.ts";
+import type { Db, User } from "../db/schema.ts";
+import { AppError } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import { hex, hmac, randomToken, toBase64Url } from "./crypto.ts";
+import type { JwtService } from "./jwt.ts";
+import type { RevocationList } from "./revocation_list.ts";
+
+/** RFC 6749 token response fields. */
+export interface TokenPair {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+}
+
+/** Where a session was started from. */
+export interface ClientMeta {
+  ip: string;
+  userAgent?: string;
+}
+
+/** Dependencies of the session service. */
+export interface SessionDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, "jwt" | "refresh">;
+  jwt: JwtService;
+  pepperKey: Promise<CryptoKey>;
+  revocations: RevocationList;
+}
+
+type Executor = Pick<Db, "selectFrom" | "insertInto" | "updateTable">;
+
+const invalidRefresh = () =>
+  new AppError(401, "invalid_refresh_token", { detail: "The refresh token is not valid" });
+
+/** Sessions, refresh-token rotation with reuse detection, and revocation. */
+export function createSessionService(deps: SessionDeps) {
+  const { db, clock, config, jwt, revocations } = deps;
+
+  const hashToken = async (token: string) => hex(await hmac(await deps.pepperKey, `rt:${token}`));
+  // The successor of a refresh token is a keyed function of it: a retry inside the grace
+  // window can be answered with the very same pair without storing any token.
+  const successorOf = async (token: string) =>
+    toBase64Url(await hmac(await deps.pepperKey, `rt-next:${token}`));
+
+  async function accessToken(user: Pick<User, "id" | "role">, sessionId: string, iatMs: number) {
+    const iat = Math.floor(iatMs / 1000);
+    const jti = hex(await hmac(await deps.pepperKey, `jti:${sessionId}:${iatMs}`)).slice(0, 32);
+    return await jwt.sign({
+      sub: user.id,
+      sid: sessionId,
+      jti,
+      iat,
+      exp: iat + config.jwt.accessTtlSeconds,
+      role: user.role,
+    });
+  }
+
+  async function pair(
+    user: Pick<User, "id" | "role">,
+    sessionId: string,
+    refreshToken: string,
+    iatMs: number,
+  ): Promise<TokenPair> {
+    return {
+      access_token: await accessToken(user, sessionId, iatMs),
+      token_type: "Bearer",
+      expires_in: config.jwt.accessTtlSeconds,
+      refresh_token: refreshToken,
+    };
+  }
+
+  async function revokeWhere(
+    executor: Executor,
+    filter: { sessionId?: string; userId?: string; exceptSessionId?: string },
+    reason: string,
+  ): Promise<string[]> {
+    const now = clock.now();
+    let query = executor.selectFrom("sessions").select("id").where("revoked_at", "is", null);
+    if (filter.sessionId) query = query.where("id", "=", filter.sessionId);
+    if (filter.userId) query = query.where("user_id", "=", filter.userId);
+    if (filter.exceptSessionId) query = query.where("id", "!=", filter.exceptSessionId);
+    const ids = (await query.execute()).map((r) => r.id);
+    if (ids.length === 0) return ids;
+    await executor.updateTable("sessions").set({ revoked_at: now, revoke_reason: reason })
+      .where("id", "in", ids).execute();
+    for (const id of ids) revocations.add(id, now);
+    return ids;
+  }
+
+  return {
+    pair,
+
+    /** Starts a session for a user and returns its first token pair. */
+    async start(executor: Executor, user: User, meta: ClientMeta) {
+      const now = clock.now();
+      const sessionId = crypto.randomUUID();
+      const refreshToken = randomToken(32);
+      await executor.insertInto("sessions").values({
+        id: sessionId,
+        user_id: user.id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + config.refresh.ttlSeconds * 1000,
+        revoked_at: null,
+        revoke_reason: null,
+        ip: meta.ip,
+        user_agent: meta.userAgent?.slice(0, 512) ?? null,
+      }).execute();
+      await executor.insertInto("refresh_tokens").values({
+        token_hash: await hashToken(refreshToken),
+        session_id: sessionId,
+        issued_at: now,
+        rotated_at: null,
+      }).execute();
+      return { sessionId, tokens: await pair(user, sessionId, refreshToken, now) };
+    },
+
+    /**
+     * Exchanges a refresh token for a new pair. A token already rotated more than the
+     * grace window ago is reuse: the whole session is revoked. Within the window the
+     * same successor pair is returned (concurrent tabs).
+     */
+    async rotate(presented: string): Promise<
+      { tokens: TokenPair; user: User; sessionId: string } | {
+        reused: true;
+        sessionId: string;
+        userId: string;
+      }
+    > {
+      const now = clock.now();
+      const tokenHash = await hashToken(presented);
+      return await db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom("refresh_tokens")
+          .innerJoin("sessions", "sessions.id", "refresh_tokens.session_id")
+          .innerJoin("users", "users.id", "sessions.user_id")
+          .select([
+            "refresh_tokens.rotated_at",
+            "sessions.id as session_id",
+            "sessions.revoked_at",
+            "sessions.expires_at",
+            "sessions.last_used_at",
+          ])
+          .selectAll("users")
+          .where("refresh_tokens.token_hash", "=", tokenHash)
+          .executeTakeFirst();
+        if (!row || row.revoked_at !== null) throw invalidRefresh();
+        const { session_id: sessionId, rotated_at: rotatedAt } = row;
+        const user: User = {
+          id: row.id,
+          email: row.email,
+          username: row.username,
+          password_hash: row.password_hash,
+          name: row.name,
+          role: row.role,
+          status: row.status,
+          created_at: row.created_at,
+          updated_at: row.updated_at,
+          last_login_at: row.last_login_at,
+        };
+        const idleLimit = row.last_used_at + config.refresh.idleSeconds * 1000;
+        if (row.expires_at <= now || idleLimit <= now || user.status !== "active") {
+          await revokeWhere(trx, { sessionId }, user.status !== "active" ? "disabled" : "expired");
+          throw new AppError(401, "refresh_token_expired", {
+            detail: "The session has expired; log in again",
+          });
+        }
+        const successor = await successorOf(presented);
+        if (rotatedAt !== null) {
+          const successorRow = await trx.selectFrom("refresh_tokens").select("rotated_at")
+            .where("token_hash", "=", await hashToken(successor)).executeTakeFirst();
+          const inGrace = now - rotatedAt <= config.refresh.graceSeconds * 1000;
+          if (inGrace && successorRow && successorRow.rotated_at === null) {
+            return { tokens: await pair(user, sessionId, successor, rotatedAt), user, sessionId };
+          }
+          await revokeWhere(trx, { sessionId }, "refresh_token_reused");
+          return { reused: true as const, sessionId, userId: user.id };
+        }
+        await trx.updateTable("refresh_tokens").set({ rotated_at: now })
+          .where("token_hash", "=", tokenHash).execute();
+        await trx.insertInto("refresh_tokens").values({
+          token_hash: await hashToken(successor),
+          session_id: sessionId,
+          issued_at: now,
+          rotated_at: null,
+        }).execute();
+        await trx.updateTable("sessions").set({ last_used_at: now })
+          .where("id", "=", sessionId).execute();
+        return { tokens: await pair(user, sessionId, successor, now), user, sessionId };
+      });
+    },
+
+    /** Revokes one session; returns whether it was active. */
+    async revoke(executor: Executor, sessionId: string, reason: string, userId?: string) {
+      return (await revokeWhere(executor, { sessionId, userId }, reason)).length > 0;
+    },
+
+    /** Revokes every session of a user, optionally keeping one; returns the revoked ids. */
+    revokeAll(executor: Executor, userId: string, reason: string, exceptSessionId?: string) {
+      return revokeWhere(executor, { userId, exceptSessionId }, reason);
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

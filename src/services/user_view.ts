@@ -1,0 +1,19 @@
+import type { User } from "../db/schema.ts";
+
+const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+
+/** The JSON shape of a user; never includes the password hash. */
+export function userView(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    status: user.status,
+    created_at: iso(user.created_at),
+    updated_at: iso(user.updated_at),
+    last_login_at: iso(user.last_login_at),
+  };
+}
+
+export { iso };
