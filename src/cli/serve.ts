@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
+import { createDrain } from "./drain.ts";
 import { loadConfig } from "./load_config.ts";
 import { openRuntime } from "./runtime.ts";
 
@@ -36,24 +37,23 @@ export async function serve(args: string[]): Promise<number> {
   }
 
   const app = createApp(deps);
-  const controller = new AbortController();
+  const drain = createDrain();
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
-    signal: controller.signal,
     cert: config.tls.certFile ? await Deno.readTextFile(config.tls.certFile) : undefined,
     key: config.tls.keyFile ? await Deno.readTextFile(config.tls.keyFile) : undefined,
     onListen: ({ hostname, port }) => {
       const scheme = config.tls.certFile ? "https" : "http";
       logger.info("listening", { url: `${scheme}://${hostname}:${port}`, port });
     },
-  }, app.fetch);
+  }, drain.wrap((request, info) => app.fetch(request, info)));
 
   const stopped = new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       logger.info("shutting down", { signal });
-      const timeout = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS));
-      await Promise.race([server.shutdown(), timeout]);
+      await drain.drain(SHUTDOWN_GRACE_MS);
+      await server.shutdown();
       resolve();
     };
     Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));

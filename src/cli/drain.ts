@@ -1,0 +1,58 @@
+type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+/**
+ * Graceful shutdown that really lets in-flight requests finish. Deno's server.shutdown()
+ * waits for responses but cuts off request bodies still being read, so we first stop
+ * taking new requests (503), wait for the ones in flight, and only then shut down.
+ */
+export function createDrain() {
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+
+  const unavailable = () =>
+    new Response(
+      JSON.stringify({
+        type: "https://citadel.dev/problems/shutting-down",
+        title: "Service Unavailable",
+        status: 503,
+        detail: "The server is shutting down",
+        code: "shutting_down",
+      }),
+      {
+        status: 503,
+        headers: {
+          "content-type": "application/problem+json",
+          "connection": "close",
+          "retry-after": "5",
+        },
+      },
+    );
+
+  return {
+    wrap(handler: Handler): Handler {
+      return async (request, info) => {
+        if (draining) return unavailable();
+        inFlight++;
+        try {
+          return await handler(request, info);
+        } finally {
+          inFlight--;
+          if (draining && inFlight === 0) onIdle?.();
+        }
+      };
+    },
+    /** Refuses new requests and resolves when none is in flight or the time is up. */
+    drain(timeoutMs: number): Promise<void> {
+      draining = true;
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+  };
+}
