@@ -2,8 +2,13 @@ import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./app_types.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
 import { jsonBody } from "./middleware/json_body.ts";
+import { authenticate } from "./middleware/authenticate.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { adminUserRoutes } from "./routes/admin_users.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
+import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
 
@@ -33,7 +38,20 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     maxStringLength: config.maxStringLength,
   }));
 
+  const services = createServices(deps);
+  const authenticated = authenticate({
+    jwt: services.jwt,
+    revocations: services.revocations,
+    clock,
+  });
+
   app.route("/", healthRoutes(deps));
+  app.route("/api/v1/auth", authRoutes(deps, services, { authenticated }));
+  for (const path of ["/api/v1/me", "/api/v1/me/*", "/api/v1/admin/*"]) {
+    app.use(path, authenticated);
+  }
+  app.route("/api/v1/me", meRoutes(deps, services));
+  app.route("/api/v1/admin/users", adminUserRoutes(deps, services));
 
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler(app));

@@ -1,0 +1,145 @@
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import * as z from "zod";
+import type { AppDeps, AppEnv } from "../app_types.ts";
+import { findUserByLogin, insertUser, normalizeEmail } from "../db/users_repo.ts";
+import { AppError, errors } from "../errors.ts";
+import type { MiddlewareHandler } from "hono";
+import { validate } from "../middleware/validate.ts";
+import { checkPassword } from "../services/password_policy.ts";
+import { dummyVerify, hashPassword, verifyPassword } from "../services/passwords.ts";
+import type { Services } from "../services/container.ts";
+import type { TokenPair } from "../services/sessions.ts";
+import { userView } from "../services/user_view.ts";
+
+/** Name of the refresh cookie; `__Host-` pins it to this host, path / and Secure. */
+export const REFRESH_COOKIE = "__Host-citadel_refresh";
+
+const email = z.string().trim().max(320);
+const registerBody = z.object({
+  email: email.pipe(z.email("must be a valid email address")),
+  password: z.string().min(1, "is required").max(4096),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+const loginBody = z.object({
+  email: email.min(1, "is required"),
+  password: z.string().min(1, "is required").max(4096),
+});
+const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
+
+const invalidCredentials = () =>
+  new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
+
+/** Extra pieces the auth routes call into; wired by createApp. */
+export interface AuthRouteOptions {
+  /** Applied to register, login and refresh (per-IP limits). */
+  limiter?: MiddlewareHandler<AppEnv>;
+  /** Requires an access token; for logout. */
+  authenticated: MiddlewareHandler<AppEnv>;
+  /** Checks that a cookie-authenticated request comes from an allowed origin. */
+  checkCsrf?: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => void;
+}
+
+/** `/api/v1/auth/*`: register, login, refresh, logout, logout-all. */
+export function authRoutes(deps: AppDeps, services: Services, options: AuthRouteOptions) {
+  const { db, clock, hasher, config } = deps;
+  const { sessions } = services;
+  const limiter: MiddlewareHandler<AppEnv> = options.limiter ?? ((_c, next) => next());
+
+  const respondWithTokens = (c: Parameters<MiddlewareHandler<AppEnv>>[0], tokens: TokenPair) => {
+    if (!config.refresh.cookie) return tokens;
+    setCookie(c, REFRESH_COOKIE, tokens.refresh_token, {
+      httpOnly: true,
+      secure: true,
+      sameSite: "Strict",
+      path: "/",
+      maxAge: config.refresh.ttlSeconds,
+    });
+    return tokens;
+  };
+
+  return new Hono<AppEnv>()
+    .post("/register", limiter, validate("json", registerBody), async (c) => {
+      if (!config.registrationEnabled) {
+        throw new AppError(403, "registration_disabled", { detail: "Registration is disabled" });
+      }
+      const body = c.req.valid("json");
+      const problems = await checkPassword(body.password, {
+        email: body.email,
+        name: body.name,
+        minLength: config.passwordMinLength,
+      });
+      if (problems.length > 0) throw errors.validation(problems);
+      const normalized = normalizeEmail(body.email);
+      const passwordHash = await hashPassword(body.password, hasher);
+      const user = await db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom("users").select("id")
+          .where("email", "=", normalized).executeTakeFirst();
+        if (existing) {
+          throw new AppError(409, "email_taken", { detail: "This email is already registered" });
+        }
+        return await insertUser(
+          trx,
+          { email: normalized, passwordHash, name: body.name },
+          clock.now(),
+        );
+      });
+      return c.json({ user: userView(user) }, 201);
+    })
+    .post("/login", limiter, validate("json", loginBody), async (c) => {
+      const body = c.req.valid("json");
+      const password = body.password;
+      const user = await findUserByLogin(db, body.email);
+      if (!user) {
+        await dummyVerify(password, hasher);
+        throw invalidCredentials();
+      }
+      const result = await verifyPassword(user.password_hash, password, hasher);
+      if (!result.ok || user.status !== "active") throw invalidCredentials();
+      const now = clock.now();
+      const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
+      const started = await db.transaction().execute(async (trx) => {
+        await trx.updateTable("users").set({
+          last_login_at: now,
+          ...(newHash ? { password_hash: newHash } : {}),
+        }).where("id", "=", user.id).execute();
+        return await sessions.start(trx, user, {
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+        });
+      });
+      const tokens = respondWithTokens(c, started.tokens);
+      return c.json({ ...tokens, user: userView({ ...user, last_login_at: now }) });
+    })
+    .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
+      let presented = c.req.valid("json").refresh_token;
+      if (!presented && config.refresh.cookie) {
+        presented = getCookie(c, REFRESH_COOKIE);
+        if (presented) options.checkCsrf?.(c);
+      }
+      if (!presented) {
+        throw errors.validation([{ field: "refresh_token", message: "is required" }]);
+      }
+      const result = await sessions.rotate(presented);
+      if ("reused" in result) {
+        if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
+        throw new AppError(401, "refresh_token_reused", {
+          detail: "This refresh token was already used; the session has been revoked",
+        });
+      }
+      return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
+    })
+    .post("/logout", options.authenticated, async (c) => {
+      const principal = c.get("principal")!;
+      if (principal.sessionId) {
+        await sessions.revoke(db, principal.sessionId, "logout", principal.userId);
+      }
+      if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
+      return c.body(null, 204);
+    })
+    .post("/logout-all", options.authenticated, async (c) => {
+      await sessions.revokeAll(db, c.get("principal")!.userId, "logout_all");
+      if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
+      return c.body(null, 204);
+    });
+}
