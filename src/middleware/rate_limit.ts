@@ -1,0 +1,256 @@
+import type { Context, MiddlewareHandler, Next } from "hono";
+import { rateLimiter, type RateLimitInfo } from "hono-rate-limiter";
+import type { AppEnv } from "../app_types.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
+import { guardUnavailable } from "../services/login_guard.ts";
+import { counterStoreAdapter } from "./rate_limit_store.ts";
+
+type Ctx = Context<AppEnv>;
+
+/** What every limiter needs besides its settings. */
+export interface RateLimitBaseOptions {
+  counters: CounterStore;
+  clock: Clock;
+  /** The client's address key when there is no principal; defaults to `clientIp`. */
+  clientKey?: (c: Ctx) => string;
+}
+
+/** Options of {@linkcode authRateLimit}; `config.rateLimit` fits `settings`. */
+export interface AuthRateLimitOptions extends RateLimitBaseOptions {
+  settings: Pick<Config["rateLimit"], "enabled" | "authPerMinute" | "authPerHour" | "authPerDay">;
+}
+
+/** Options of {@linkcode apiRateLimit}; `config.rateLimit` fits `settings`. */
+export interface ApiRateLimitOptions extends RateLimitBaseOptions {
+  settings: Pick<Config["rateLimit"], "enabled" | "apiPerMinute" | "routeOverrides">;
+  /**
+   * The per-minute limit of this request's principal, e.g. an API key's own limit;
+   * undefined falls back to `apiPerMinute`. Route overrides do not consult it.
+   */
+  limitFor?: (c: Ctx) => number | undefined;
+}
+
+interface Policy {
+  name: string;
+  infoKey: string;
+  /** `"name";r=` precomputed for the RateLimit field. */
+  itemPrefix: string;
+  policyHeader: (limit: number) => string;
+  limiter: MiddlewareHandler<AppEnv>;
+}
+
+interface PolicySpec {
+  name: string;
+  windowSeconds: number;
+  limit: number | ((c: Ctx) => number);
+  keyOf: (c: Ctx) => string;
+  prefix: string;
+  policyHeader: (limit: number) => string;
+}
+
+/** One draft-ietf-httpapi-ratelimit-headers quota policy item, e.g. `"api";q=600;w=60`. */
+function policyItem(name: string, quota: number, windowSeconds: number): string {
+  return `"${name}";q=${quota};w=${windowSeconds}`;
+}
+
+function secondsUntil(reset: Date | undefined, now: number): number {
+  return reset === undefined ? 0 : Math.max(0, Math.ceil((reset.getTime() - now) / 1000));
+}
+
+function infoOf(c: Ctx, key: string): RateLimitInfo {
+  return (c.get as unknown as (key: string) => RateLimitInfo)(key);
+}
+
+function serviceItem(policy: Policy, info: RateLimitInfo, now: number): string {
+  return `${policy.itemPrefix}${info.remaining};t=${secondsUntil(info.resetTime, now)}`;
+}
+
+function requirePositive(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Rate limit ${name} must be a positive whole number`);
+  }
+}
+
+function asGuardError(error: unknown): unknown {
+  return error instanceof CounterStoreUnavailable ? guardUnavailable(error) : error;
+}
+
+function passThrough(): MiddlewareHandler<AppEnv> {
+  return function rateLimitDisabled(_c, next) {
+    return next();
+  };
+}
+
+const clientIpOf = (c: Ctx) => c.get("clientIp");
+
+function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
+  const { name, policyHeader } = spec;
+  const { clock } = base;
+  const infoKey = `rateLimit.${name}`;
+  const itemPrefix = `"${name}";r=`;
+  const limiter = rateLimiter<AppEnv>({
+    windowMs: spec.windowSeconds * 1000,
+    limit: spec.limit,
+    keyGenerator: spec.keyOf,
+    store: counterStoreAdapter(base.counters, spec.prefix),
+    // The library's headers follow draft 6/7 and read Date.now(); ours follow the
+    // current draft and the injected clock.
+    standardHeaders: false,
+    requestPropertyName: infoKey,
+    requestStorePropertyName: `${infoKey}.store`,
+    handler(c) {
+      const info = infoOf(c, infoKey);
+      const seconds = Math.max(1, secondsUntil(info.resetTime, clock.now()));
+      throw new AppError(429, "rate_limited", {
+        detail: `Too many requests; retry after ${seconds} seconds`,
+        headers: {
+          "retry-after": String(seconds),
+          "ratelimit-policy": policyHeader(info.limit),
+          "ratelimit": `${itemPrefix}0;t=${seconds}`,
+        },
+      });
+    },
+  });
+  return { name, infoKey, itemPrefix, policyHeader, limiter };
+}
+
+/**
+ * Per-client-address limits for the unauthenticated auth endpoints (register, login,
+ * refresh): `authPerMinute`, `authPerHour` and `authPerDay`, all of which must pass.
+ *
+ * Windows are checked shortest first; a request refused by a longer window is refunded
+ * to the shorter ones, so only the window that refused it is charged. Allowed responses
+ * carry `RateLimit-Policy` and `RateLimit` for all three; a 429 `rate_limited` carries
+ * `Retry-After` and the refusing window's `RateLimit` item. An unreachable store is a
+ * 503 (fail closed). With `enabled: false` it passes everything through.
+ */
+export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<AppEnv> {
+  const { settings, clock } = options;
+  if (!settings.enabled) return passThrough();
+  const windows: Array<[string, number, number]> = [
+    ["minute", 60, settings.authPerMinute],
+    ["hour", 3600, settings.authPerHour],
+    ["day", 86_400, settings.authPerDay],
+  ];
+  for (const [name, , quota] of windows) requirePositive(`per ${name}`, quota);
+  const policyHeader = windows.map(([name, w, q]) => policyItem(name, q, w)).join(", ");
+  const keyOf = options.clientKey ?? clientIpOf;
+  const policies = windows.map(([name, windowSeconds, limit]) =>
+    createPolicy({
+      name,
+      windowSeconds,
+      limit,
+      keyOf,
+      prefix: `rl:auth:${name}:`,
+      policyHeader: () => policyHeader,
+    }, options)
+  );
+  const [minute, hour, day] = policies;
+
+  return async function authRateLimitHandler(c, next) {
+    let refusal: unknown;
+    const allow = () => {
+      const now = clock.now();
+      c.header("RateLimit-Policy", policyHeader);
+      c.header(
+        "RateLimit",
+        `${serviceItem(minute, infoOf(c, minute.infoKey), now)}, ${
+          serviceItem(hour, infoOf(c, hour.infoKey), now)
+        }, ${serviceItem(day, infoOf(c, day.infoKey), now)}`,
+      );
+      return next();
+    };
+    // hono-rate-limiter swallows errors thrown by `next`, so an inner window's 429 is
+    // caught here and rethrown once the outer windows have unwound (and refunded).
+    const run = (i: number): Promise<void> => {
+      if (i === policies.length) return allow();
+      return policies[i].limiter(c, async () => {
+        try {
+          await run(i + 1);
+        } catch (error) {
+          refusal ??= error;
+        }
+      }) as Promise<void>;
+    };
+    try {
+      await run(0);
+    } catch (error) {
+      throw asGuardError(error);
+    }
+    if (refusal !== undefined) throw asGuardError(refusal);
+  };
+}
+
+/**
+ * Per-principal limit for authenticated API requests; mount it after authentication.
+ *
+ * The key is the API key id or the user id of `principal` (the client address when
+ * there is none); the limit is `limitFor(c)` or `apiPerMinute`, per minute. A path in
+ * `routeOverrides` (exact match) has its own per-minute budget instead of the general
+ * one. Headers are as in {@linkcode authRateLimit}, policies `"api"` and `"route"`.
+ */
+export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<AppEnv> {
+  const { settings, clock, limitFor } = options;
+  if (!settings.enabled) return passThrough();
+  const perMinute = settings.apiPerMinute;
+  requirePositive("per minute", perMinute);
+  const clientKey = options.clientKey ?? clientIpOf;
+  const keyOf = (c: Ctx) => {
+    const principal = c.get("principal");
+    if (principal === undefined) return `ip:${clientKey(c)}`;
+    return principal.kind === "api_key" ? `k:${principal.apiKeyId}` : `u:${principal.userId}`;
+  };
+
+  // Header strings are built once per distinct limit, not per request.
+  const policyHeaders = new Map([[perMinute, policyItem("api", perMinute, 60)]]);
+  const apiPolicyHeader = (limit: number) => {
+    let header = policyHeaders.get(limit);
+    if (header === undefined) {
+      header = policyItem("api", limit, 60);
+      if (policyHeaders.size < 1024) policyHeaders.set(limit, header);
+    }
+    return header;
+  };
+  const general = createPolicy({
+    name: "api",
+    windowSeconds: 60,
+    limit: limitFor ? (c) => limitFor(c) ?? perMinute : perMinute,
+    keyOf,
+    prefix: "rl:api:",
+    policyHeader: apiPolicyHeader,
+  }, options);
+  const routes = new Map<string, Policy>();
+  for (const [path, limit] of Object.entries(settings.routeOverrides)) {
+    if (!path.startsWith("/")) throw new RangeError(`Rate limit route ${path} must start with /`);
+    requirePositive(`for ${path}`, limit);
+    const header = policyItem("route", limit, 60);
+    routes.set(
+      path,
+      createPolicy({
+        name: "route",
+        windowSeconds: 60,
+        limit,
+        keyOf,
+        prefix: `rl:route:${path}:`,
+        policyHeader: () => header,
+      }, options),
+    );
+  }
+
+  return async function apiRateLimitHandler(c, next: Next) {
+    const policy = (routes.size > 0 && routes.get(c.req.path)) || general;
+    try {
+      await policy.limiter(c, () => {
+        const info = infoOf(c, policy.infoKey);
+        c.header("RateLimit-Policy", policy.policyHeader(info.limit));
+        c.header("RateLimit", serviceItem(policy, info, clock.now()));
+        return next();
+      });
+    } catch (error) {
+      throw asGuardError(error);
+    }
+  };
+}

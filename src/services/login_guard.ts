@@ -1,0 +1,201 @@
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import {
+  type CounterHit,
+  type CounterStore,
+  CounterStoreUnavailable,
+} from "../platform/counter_store.ts";
+
+/** The thresholds of the guard; `config.loginGuard` fits. */
+export type LoginGuardLimits = Pick<
+  Config["loginGuard"],
+  "maxAttempts" | "windowMinutes" | "ipMaxAttempts" | "emailMaxAttempts"
+>;
+
+/** Options of {@linkcode createLoginGuard}. */
+export interface LoginGuardOptions {
+  counters: CounterStore;
+  clock: Clock;
+  limits: LoginGuardLimits;
+  /**
+   * Whether `email` ever logged in successfully from `ipKey`. Asked only once the
+   * email's budget across all addresses is spent, so a targeted account stays usable
+   * from the places its owner uses.
+   */
+  hasSuccessHistory: (email: string, ipKey: string) => Promise<boolean>;
+}
+
+/** Which budget refused an attempt. */
+export type LoginBlockReason = "pair" | "ip" | "email";
+
+/** A reserved attempt; hand it back through `succeeded` or `failed` once verified. */
+export interface LoginTicket {
+  readonly ipKey: string;
+  readonly email: string;
+}
+
+/** The verdict on a login attempt, given before the password is verified. */
+export type LoginDecision =
+  | { allowed: true; ticket: LoginTicket }
+  | { allowed: false; retryAfterSeconds: number; reason: LoginBlockReason };
+
+/** Brute-force protection for password logins; see {@linkcode createLoginGuard}. */
+export interface LoginGuard {
+  /** Reserves an attempt; call before verifying the password, and skip it when refused. */
+  attempt(ipKey: string, email: string): Promise<LoginDecision>;
+  /** Clears the pair's failures and refunds the address and email reservations. */
+  succeeded(ticket: LoginTicket): Promise<void>;
+  /** Keeps the reservation as a failure. */
+  failed(ticket: LoginTicket): Promise<void>;
+}
+
+interface Reservation extends LoginTicket {
+  pairKey: string;
+  ipCounter: string;
+  emailCounter: string;
+  ipResetAt: number;
+  emailResetAt: number;
+  settled: boolean;
+}
+
+/**
+ * Counts failed logins per (client IP key, email) pair, per IP key and per email in one
+ * fixed window, in the shared counter store.
+ *
+ * An attempt is reserved (counted) before the password is verified, which keeps the
+ * limits exact under concurrency: of 50 simultaneous attempts on a fresh pair at most
+ * `maxAttempts` are allowed. A refused attempt is refunded, so requests during a block
+ * neither extend nor deepen it. The per-email budget only throttles addresses without a
+ * successful login for that email, so spending it cannot lock the owner out.
+ *
+ * Store failures throw {@linkcode CounterStoreUnavailable}: the caller must refuse the
+ * login (fail closed), e.g. with {@linkcode guardUnavailable}.
+ */
+export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
+  const { counters, clock, limits, hasSuccessHistory } = options;
+  for (
+    const name of ["maxAttempts", "windowMinutes", "ipMaxAttempts", "emailMaxAttempts"] as const
+  ) {
+    if (!Number.isInteger(limits[name]) || limits[name] < 1) {
+      throw new RangeError(`Login guard limit ${name} must be a positive whole number`);
+    }
+  }
+  const windowMs = limits.windowMinutes * 60_000;
+
+  const store = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw error instanceof CounterStoreUnavailable ? error : new CounterStoreUnavailable(error);
+    }
+  };
+  const hit = (key: string, by = 1) => store(() => counters.hit(key, windowMs, by));
+  const retryAfter = (resetAt: number) => Math.max(1, Math.ceil((resetAt - clock.now()) / 1000));
+  // A refund after the window rolled over would eat a hit that belongs to the next one.
+  const refund = (key: string, resetAt: number) =>
+    resetAt > clock.now() ? hit(key, -1).then(() => {}) : Promise.resolve();
+  const refused = (reason: LoginBlockReason, resetAt: number): LoginDecision => ({
+    allowed: false,
+    reason,
+    retryAfterSeconds: retryAfter(resetAt),
+  });
+
+  async function attempt(ipKey: string, rawEmail: string): Promise<LoginDecision> {
+    const email = rawEmail.trim().toLowerCase();
+    const pairKey = `login:pair:${ipKey}|${email}`;
+    const ipCounter = `login:ip:${ipKey}`;
+    const emailCounter = `login:email:${email}`;
+
+    // The pair goes first and alone: a blocked pair is the common case under attack and
+    // must not bump the shared counters even briefly.
+    const pair = await hit(pairKey);
+    if (pair.count > limits.maxAttempts) {
+      await refund(pairKey, pair.resetAt);
+      return refused("pair", pair.resetAt);
+    }
+    let ip: CounterHit, byEmail: CounterHit;
+    try {
+      [ip, byEmail] = await Promise.all([hit(ipCounter), hit(emailCounter)]);
+    } catch (error) {
+      await refund(pairKey, pair.resetAt).catch(() => {});
+      throw error;
+    }
+    const refundAll = () =>
+      Promise.all([
+        refund(pairKey, pair.resetAt),
+        refund(ipCounter, ip.resetAt),
+        refund(emailCounter, byEmail.resetAt),
+      ]);
+
+    if (ip.count > limits.ipMaxAttempts) {
+      await refundAll();
+      return refused("ip", ip.resetAt);
+    }
+    if (byEmail.count > limits.emailMaxAttempts) {
+      let known: boolean;
+      try {
+        known = await hasSuccessHistory(email, ipKey);
+      } catch (error) {
+        await refundAll().catch(() => {});
+        throw error;
+      }
+      if (!known) {
+        await refundAll();
+        return refused("email", byEmail.resetAt);
+      }
+    }
+    const ticket: Reservation = {
+      ipKey,
+      email,
+      pairKey,
+      ipCounter,
+      emailCounter,
+      ipResetAt: ip.resetAt,
+      emailResetAt: byEmail.resetAt,
+      settled: false,
+    };
+    return { allowed: true, ticket };
+  }
+
+  function claim(ticket: LoginTicket): Reservation | undefined {
+    const reservation = ticket as Reservation;
+    if (reservation.settled || reservation.pairKey === undefined) return undefined;
+    reservation.settled = true;
+    return reservation;
+  }
+
+  return {
+    attempt,
+    async succeeded(ticket) {
+      const r = claim(ticket);
+      if (!r) return;
+      await Promise.all([
+        store(() => counters.reset(r.pairKey)),
+        refund(r.ipCounter, r.ipResetAt),
+        refund(r.emailCounter, r.emailResetAt),
+      ]);
+    },
+    failed(ticket) {
+      claim(ticket);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The 429 a login route sends for a refused attempt, with `Retry-After`. */
+export function tooManyAttempts(retryAfterSeconds: number): AppError {
+  return new AppError(429, "too_many_attempts", {
+    detail: "Too many failed login attempts; try again later",
+    headers: { "retry-after": String(retryAfterSeconds) },
+  });
+}
+
+/** The fail-closed 503 for a guard (login guard, rate limit) whose counter store is unreachable. */
+export function guardUnavailable(cause?: unknown): AppError {
+  return new AppError(503, "guard_unavailable", {
+    detail: "Abuse protection is temporarily unavailable; try again shortly",
+    headers: { "retry-after": "5" },
+    cause,
+  });
+}

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "../../src/platform/clock.ts";
+import { type CounterStore, CounterStoreUnavailable } from "../../src/platform/counter_store.ts";
+import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
+import {
+  createLoginGuard,
+  guardUnavailable,
+  type LoginDecision,
+  type LoginGuard,
+  tooManyAttempts,
+} from "../../src/services/login_guard.ts";
+import { unreachableCounterStore } from "../platform/unreachable_counter_store.ts";
+
+const LIMITS = { maxAttempts: 5, windowMinutes: 15, ipMaxAttempts: 20, emailMaxAttempts: 100 };
+const WINDOW_MS = 15 * 60_000;
+
+interface Setup {
+  guard: LoginGuard;
+  clock: ManualClock;
+  counters: CounterStore;
+  /** Successful logins by `email|ipKey`, what the accounts table answers in production. */
+  history: Set<string>;
+}
+
+function setup(counters?: CounterStore): Setup {
+  const clock = new ManualClock();
+  const store = counters ?? memoryCounterStore(clock);
+  const history = new Set<string>();
+  const guard = createLoginGuard({
+    counters: store,
+    clock,
+    limits: LIMITS,
+    hasSuccessHistory: (email, ipKey) => Promise.resolve(history.has(`${email}|${ipKey}`)),
+  });
+  return { guard, clock, counters: store, history };
+}
+
+/** One login with a wrong password: reserve, and report the failure when allowed. */
+async function failOnce(guard: LoginGuard, ip: string, email: string): Promise<LoginDecision> {
+  const decision = await guard.attempt(ip, email);
+  if (decision.allowed) await guard.failed(decision.ticket);
+  return decision;
+}
+
+async function failTimes(guard: LoginGuard, times: number, ip: string, email: string) {
+  for (let i = 0; i < times; i++) {
+    const decision = await failOnce(guard, ip, email);
+    assert.equal(decision.allowed, true, `failure ${i + 1} should be allowed`);
+  }
+}
+
+async function count(counters: CounterStore, key: string): Promise<number> {
+  return (await counters.peek(key)).count;
+}
+
+Deno.test("attempt() allows 5 failures for a pair and refuses the 6th until the window ends", async () => {
+  const { guard } = setup();
+  await failTimes(guard, 5, "203.0.113.7", "alice@example.com");
+  const sixth = await guard.attempt("203.0.113.7", "alice@example.com");
+  assert.deepEqual(sixth, { allowed: false, reason: "pair", retryAfterSeconds: 900 });
+});
+
+Deno.test("attempts during a block are not counted and access returns exactly when the window passes", async () => {
+  const { guard, clock, counters } = setup();
+  const ip = "203.0.113.7";
+  const email = "alice@example.com";
+  const start = clock.now();
+  await failTimes(guard, 5, ip, email);
+
+  clock.advance(60_000);
+  for (let i = 0; i < 30; i++) {
+    const refused = await guard.attempt(ip, email);
+    assert.equal(refused.allowed, false);
+  }
+  assert.equal(await count(counters, `login:pair:${ip}|${email}`), 5);
+  assert.equal(await count(counters, `login:ip:${ip}`), 5);
+  assert.equal(await count(counters, `login:email:${email}`), 5);
+
+  clock.set(start + 14 * 60_000);
+  assert.deepEqual(await guard.attempt(ip, email), {
+    allowed: false,
+    reason: "pair",
+    retryAfterSeconds: 60,
+  });
+  clock.set(start + WINDOW_MS - 1);
+  assert.deepEqual(await guard.attempt(ip, email), {
+    allowed: false,
+    reason: "pair",
+    retryAfterSeconds: 1,
+  });
+  clock.set(start + WINDOW_MS);
+  assert.equal((await guard.attempt(ip, email)).allowed, true);
+});
+
+Deno.test("50 concurrent wrong attempts for one pair allow at most 5 verifications", async () => {
+  const { guard, counters } = setup();
+  const ip = "198.51.100.20";
+  const email = "bob@example.com";
+  let verifications = 0;
+  const decisions = await Promise.all(Array.from({ length: 50 }, async () => {
+    const decision = await guard.attempt(ip, email);
+    if (decision.allowed) {
+      verifications++;
+      await guard.failed(decision.ticket);
+    }
+    return decision;
+  }));
+  assert.equal(verifications, 5);
+  const refused = decisions.filter((d) => !d.allowed);
+  assert.equal(refused.length, 45);
+  assert.ok(refused.every((d) => !d.allowed && d.reason === "pair" && d.retryAfterSeconds === 900));
+  assert.equal(await count(counters, `login:pair:${ip}|${email}`), 5);
+  assert.equal(await count(counters, `login:ip:${ip}`), 5);
+  assert.equal(await count(counters, `login:email:${email}`), 5);
+});
+
+Deno.test("50 concurrent attempts from one address across emails allow at most 20", async () => {
+  const { guard } = setup();
+  const decisions = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => failOnce(guard, "198.51.100.21", `user${i}@example.com`)),
+  );
+  assert.equal(decisions.filter((d) => d.allowed).length, 20);
+  assert.ok(decisions.every((d) => d.allowed || d.reason === "ip"));
+});
+
+Deno.test("pairs are counted separately: a blocked pair leaves other emails and addresses alone", async () => {
+  const { guard } = setup();
+  await failTimes(guard, 5, "203.0.113.7", "alice@example.com");
+  assert.equal((await guard.attempt("203.0.113.7", "alice@example.com")).allowed, false);
+  assert.equal((await guard.attempt("203.0.113.8", "alice@example.com")).allowed, true);
+  assert.equal((await guard.attempt("203.0.113.7", "carol@example.com")).allowed, true);
+});
+
+Deno.test("attempt() refuses an address after 20 failures across emails, without counting the refusal", async () => {
+  const { guard, clock, counters } = setup();
+  const ip = "192.0.2.55";
+  for (let i = 0; i < 20; i++) await failTimes(guard, 1, ip, `victim${i}@example.com`);
+  clock.advance(5 * 60_000);
+  assert.deepEqual(await guard.attempt(ip, "victim20@example.com"), {
+    allowed: false,
+    reason: "ip",
+    retryAfterSeconds: 600,
+  });
+  assert.equal(await count(counters, `login:ip:${ip}`), 20);
+  assert.equal(await count(counters, "login:pair:192.0.2.55|victim20@example.com"), 0);
+  assert.equal(await count(counters, "login:email:victim20@example.com"), 0);
+  assert.equal((await guard.attempt("192.0.2.56", "victim20@example.com")).allowed, true);
+});
+
+Deno.test("the email budget throttles only addresses without a successful login history", async () => {
+  const { guard, history, counters } = setup();
+  const email = "ceo@example.com";
+  for (let i = 0; i < 100; i++) await failTimes(guard, 1, `10.0.${i >> 8}.${i & 255}`, email);
+
+  const stranger = await guard.attempt("10.9.9.9", email);
+  assert.deepEqual(stranger, { allowed: false, reason: "email", retryAfterSeconds: 900 });
+  assert.equal(await count(counters, `login:email:${email}`), 100);
+  assert.equal(await count(counters, `login:ip:10.9.9.9`), 0);
+
+  history.add(`${email}|192.168.1.10`);
+  const owner = await guard.attempt("192.168.1.10", email);
+  assert.equal(owner.allowed, true);
+});
+
+Deno.test("succeeded() clears the pair's failures and refunds the address and email reservations", async () => {
+  const { guard, counters } = setup();
+  const ip = "203.0.113.9";
+  const email = "dave@example.com";
+  await failTimes(guard, 4, ip, email);
+  const decision = await guard.attempt(ip, email);
+  assert.ok(decision.allowed);
+  await guard.succeeded(decision.ticket);
+
+  assert.equal(await count(counters, `login:pair:${ip}|${email}`), 0);
+  assert.equal(await count(counters, `login:ip:${ip}`), 4);
+  assert.equal(await count(counters, `login:email:${email}`), 4);
+  await failTimes(guard, 5, ip, email);
+  assert.equal((await guard.attempt(ip, email)).allowed, false);
+});
+
+Deno.test("a ticket is settled once: a second succeeded() refunds nothing", async () => {
+  const { guard, counters } = setup();
+  const ip = "203.0.113.10";
+  await failTimes(guard, 3, ip, "erin@example.com");
+  const decision = await guard.attempt(ip, "erin@example.com");
+  assert.ok(decision.allowed);
+  await guard.succeeded(decision.ticket);
+  await guard.succeeded(decision.ticket);
+  await guard.failed(decision.ticket);
+  assert.equal(await count(counters, `login:ip:${ip}`), 3);
+});
+
+Deno.test("succeeded() after the window rolled over does not eat a hit of the next window", async () => {
+  const { guard, clock, counters } = setup();
+  const ip = "203.0.113.11";
+  const decision = await guard.attempt(ip, "frank@example.com");
+  assert.ok(decision.allowed);
+  clock.advance(WINDOW_MS);
+  await failTimes(guard, 1, ip, "grace@example.com");
+  await guard.succeeded(decision.ticket);
+  assert.equal(await count(counters, `login:ip:${ip}`), 1);
+});
+
+Deno.test("emails are counted case-insensitively and unknown emails like known ones", async () => {
+  const { guard } = setup();
+  await failTimes(guard, 3, "203.0.113.12", "Heidi@Example.com");
+  await failTimes(guard, 2, "203.0.113.12", " heidi@example.COM ");
+  assert.equal((await guard.attempt("203.0.113.12", "heidi@example.com")).allowed, false);
+  await failTimes(guard, 5, "203.0.113.12", "nobody-registered@example.com");
+  assert.equal(
+    (await guard.attempt("203.0.113.12", "nobody-registered@example.com")).allowed,
+    false,
+  );
+});
+
+Deno.test("an unreachable counter store fails closed with CounterStoreUnavailable", async () => {
+  const { guard } = setup(unreachableCounterStore());
+  await assert.rejects(guard.attempt("203.0.113.13", "ivan@example.com"), CounterStoreUnavailable);
+});
+
+Deno.test("tooManyAttempts() and guardUnavailable() are 429 and 503 problems with Retry-After", () => {
+  const blocked = tooManyAttempts(42);
+  assert.equal(blocked.status, 429);
+  assert.equal(blocked.code, "too_many_attempts");
+  assert.equal(blocked.headers["retry-after"], "42");
+  const down = guardUnavailable(new CounterStoreUnavailable(new Error("down")));
+  assert.equal(down.status, 503);
+  assert.equal(down.code, "guard_unavailable");
+  assert.equal(down.headers["retry-after"], "5");
+});
+
+Deno.test("createLoginGuard() rejects limits that are not positive whole numbers", () => {
+  const clock = new ManualClock();
+  assert.throws(
+    () =>
+      createLoginGuard({
+        counters: memoryCounterStore(clock),
+        clock,
+        limits: { ...LIMITS, maxAttempts: 0 },
+        hasSuccessHistory: () => Promise.resolve(false),
+      }),
+    /maxAttempts must be a positive whole number/,
+  );
+});
