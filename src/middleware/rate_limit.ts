@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler, Next } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { rateLimiter, type RateLimitInfo } from "hono-rate-limiter";
 import type { AppEnv } from "../app_types.ts";
 import type { Config } from "../config.ts";
@@ -152,21 +152,10 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
 
   return async function authRateLimitHandler(c, next) {
     let refusal: unknown;
-    const allow = () => {
-      const now = clock.now();
-      c.header("RateLimit-Policy", policyHeader);
-      c.header(
-        "RateLimit",
-        `${serviceItem(minute, infoOf(c, minute.infoKey), now)}, ${
-          serviceItem(hour, infoOf(c, hour.infoKey), now)
-        }, ${serviceItem(day, infoOf(c, day.infoKey), now)}`,
-      );
-      return next();
-    };
     // hono-rate-limiter swallows errors thrown by `next`, so an inner window's 429 is
     // caught here and rethrown once the outer windows have unwound (and refunded).
     const run = (i: number): Promise<void> => {
-      if (i === policies.length) return allow();
+      if (i === policies.length) return next();
       return policies[i].limiter(c, async () => {
         try {
           await run(i + 1);
@@ -181,6 +170,15 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
       throw asGuardError(error);
     }
     if (refusal !== undefined) throw asGuardError(refusal);
+    const now = clock.now();
+    const headers = c.res.headers;
+    headers.set("RateLimit-Policy", policyHeader);
+    headers.set(
+      "RateLimit",
+      `${serviceItem(minute, infoOf(c, minute.infoKey), now)}, ${
+        serviceItem(hour, infoOf(c, hour.infoKey), now)
+      }, ${serviceItem(day, infoOf(c, day.infoKey), now)}`,
+    );
   };
 }
 
@@ -240,17 +238,18 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
     );
   }
 
-  return async function apiRateLimitHandler(c, next: Next) {
+  return async function apiRateLimitHandler(c, next) {
     const policy = (routes.size > 0 && routes.get(c.req.path)) || general;
     try {
-      await policy.limiter(c, () => {
-        const info = infoOf(c, policy.infoKey);
-        c.header("RateLimit-Policy", policy.policyHeader(info.limit));
-        c.header("RateLimit", serviceItem(policy, info, clock.now()));
-        return next();
-      });
+      await policy.limiter(c, next);
     } catch (error) {
       throw asGuardError(error);
     }
+    // Onto the finished response: headers set before `next()` make Hono build a Headers
+    // object for every response (measured ~3.5 us a request, against ~0.3 us here).
+    const info = infoOf(c, policy.infoKey);
+    const headers = c.res.headers;
+    headers.set("RateLimit-Policy", policy.policyHeader(info.limit));
+    headers.set("RateLimit", serviceItem(policy, info, clock.now()));
   };
 }
