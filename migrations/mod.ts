@@ -2,6 +2,9 @@
 import type { Kysely } from "kysely";
 import * as users from "./0001_users.ts";
 import * as sessions from "./0002_sessions.ts";
+import * as counters from "./0003_counters.ts";
+import * as apiKeys from "./0004_api_keys.ts";
+import * as audit from "./0005_audit.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -15,4 +18,7 @@ export interface Migration {
 export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ["0001_users", users],
   ["0002_sessions", sessions],
+  ["0003_counters", counters],
+  ["0004_api_keys", apiKeys],
+  ["0005_audit", audit],
 ];

@@ -4,7 +4,9 @@ import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
 import { jsonBody } from "./middleware/json_body.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { adminApiKeyRoutes } from "./routes/admin_api_keys.ts";
 import { adminUserRoutes } from "./routes/admin_users.ts";
+import { apiKeyRoutes } from "./routes/api_keys.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -43,15 +45,26 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     jwt: services.jwt,
     revocations: services.revocations,
     clock,
+    apiKeys: (key, c) => services.apiKeys.resolve(key, c.get("clientIp")),
   });
 
   app.route("/", healthRoutes(deps));
   app.route("/api/v1/auth", authRoutes(deps, services, { authenticated }));
-  for (const path of ["/api/v1/me", "/api/v1/me/*", "/api/v1/admin/*"]) {
+  for (
+    const path of [
+      "/api/v1/me",
+      "/api/v1/me/*",
+      "/api/v1/api-keys",
+      "/api/v1/api-keys/*",
+      "/api/v1/admin/*",
+    ]
+  ) {
     app.use(path, authenticated);
   }
   app.route("/api/v1/me", meRoutes(deps, services));
+  app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
   app.route("/api/v1/admin/users", adminUserRoutes(deps, services));
+  app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(deps, services));
 
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler(app));

@@ -25,6 +25,8 @@ export interface Principal {
   sessionId?: string;
   apiKeyId?: string;
   scopes?: ReadonlySet<string>;
+  /** Per-key rate limit (API keys only). */
+  rateLimitPerMinute?: number;
 }
 
 /** Per-request values set by middleware. */

@@ -37,10 +37,94 @@ export interface RefreshTokensTable {
   rotated_at: EpochMs | null;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  /** JSON array of scope names. */
+  scopes: string;
+  rate_limit_per_minute: number | null;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+  last_used_at: EpochMs | null;
+  last_used_ip: string | null;
+  revoked_at: EpochMs | null;
+}
+
+/** Keyed hashes of API-key secrets; retired ones work until `retired_at` (rotation overlap). */
+export interface ApiKeySecretsTable {
+  key_hash: string;
+  api_key_id: string;
+  created_at: EpochMs;
+  retired_at: EpochMs | null;
+}
+
 export interface MigrationsTable {
   name: string;
   checksum: string;
   applied_at: EpochMs;
+}
+
+export type AuditActorType = "user" | "api_key" | "system" | "anonymous";
+export type AuditOutcome = "success" | "failure" | "denied";
+
+/** One link of the audit hash chain; rows are never updated or deleted (triggers). */
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  occurred_at: EpochMs;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: AuditOutcome;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  /** Canonical JSON of the allow-listed, redacted details. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A signed record of audit rows removed by retention pruning. */
+export interface AuditCheckpointsTable {
+  id: string;
+  created_at: EpochMs;
+  pruned_before: EpochMs;
+  first_seq: number;
+  last_seq: number;
+  last_hash: string;
+  removed_count: number;
+  signature: string;
+}
+
+/** Exists only inside a prune transaction; the DELETE trigger looks for it. */
+export interface AuditPruneAuthorizationsTable {
+  up_to_seq: number;
+}
+
+/** Networks (IPv4 /24, IPv6 /48) an account has logged in from. */
+export interface LoginNetworksTable {
+  user_id: string;
+  network: string;
+  first_seen_at: EpochMs;
+  last_seen_at: EpochMs;
+}
+
+/** A fixed-window counter of RATE_LIMIT_STORE=database. */
+export interface CountersTable {
+  key: string;
+  count: number;
+  reset_at: EpochMs;
+}
+
+/** A client or key blocked until a time (path guard, login guard). */
+export interface BlocksTable {
+  key: string;
+  until: EpochMs;
 }
 
 /** The whole schema as Kysely sees it. */
@@ -48,7 +132,15 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
+  api_key_secrets: ApiKeySecretsTable;
   citadel_migrations: MigrationsTable;
+  counters: CountersTable;
+  blocks: BlocksTable;
+  audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_prune_authorizations: AuditPruneAuthorizationsTable;
+  login_networks: LoginNetworksTable;
 }
 
 export type Db = Kysely<Database>;

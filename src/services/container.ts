@@ -1,4 +1,5 @@
 import type { AppDeps } from "../app_types.ts";
+import { createApiKeyService } from "./api_keys.ts";
 import { derivePepperKey } from "./crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
 import { createRevocationList } from "./revocation_list.ts";
@@ -22,7 +23,8 @@ export function createServices(deps: AppDeps) {
     accessTtlMs: config.jwt.accessTtlSeconds * 1000,
   });
   const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
-  return { jwt, pepperKey, revocations, sessions };
+  const apiKeys = createApiKeyService({ db, clock, config, pepperKey });
+  return { jwt, pepperKey, revocations, sessions, apiKeys };
 }
 
 export type Services = ReturnType<typeof createServices>;
