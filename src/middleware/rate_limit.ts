@@ -27,8 +27,9 @@ export interface AuthRateLimitOptions extends RateLimitBaseOptions {
 export interface ApiRateLimitOptions extends RateLimitBaseOptions {
   settings: Pick<Config["rateLimit"], "enabled" | "apiPerMinute" | "routeOverrides">;
   /**
-   * The per-minute limit of this request's principal, e.g. an API key's own limit;
-   * undefined falls back to `apiPerMinute`. Route overrides do not consult it.
+   * The per-minute limit of this request's principal; undefined falls back to
+   * `apiPerMinute`. Defaults to `principal.rateLimitPerMinute`, which API-key
+   * authentication sets to the key's own limit. Route overrides do not consult it.
    */
   limitFor?: (c: Ctx) => number | undefined;
 }
@@ -85,6 +86,7 @@ function passThrough(): MiddlewareHandler<AppEnv> {
 }
 
 const clientIpOf = (c: Ctx) => c.get("clientIp");
+const principalLimit = (c: Ctx) => c.get("principal")?.rateLimitPerMinute;
 
 function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
   const { name, policyHeader } = spec;
@@ -186,13 +188,15 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
  * Per-principal limit for authenticated API requests; mount it after authentication.
  *
  * The key is the API key id or the user id of `principal` (the client address when
- * there is none); the limit is `limitFor(c)` or `apiPerMinute`, per minute. A path in
+ * there is none); the limit is `limitFor(c)` (by default the principal's
+ * `rateLimitPerMinute`) or `apiPerMinute`, per minute. A path in
  * `routeOverrides` (exact match) has its own per-minute budget instead of the general
  * one. Headers are as in {@linkcode authRateLimit}, policies `"api"` and `"route"`.
  */
 export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<AppEnv> {
-  const { settings, clock, limitFor } = options;
+  const { settings, clock } = options;
   if (!settings.enabled) return passThrough();
+  const limitFor = options.limitFor ?? principalLimit;
   const perMinute = settings.apiPerMinute;
   requirePositive("per minute", perMinute);
   const clientKey = options.clientKey ?? clientIpOf;
@@ -215,7 +219,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   const general = createPolicy({
     name: "api",
     windowSeconds: 60,
-    limit: limitFor ? (c) => limitFor(c) ?? perMinute : perMinute,
+    limit: (c) => limitFor(c) ?? perMinute,
     keyOf,
     prefix: "rl:api:",
     policyHeader: apiPolicyHeader,
