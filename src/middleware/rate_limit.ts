@@ -61,6 +61,7 @@ function secondsUntil(reset: Date | undefined, now: number): number {
   return reset === undefined ? 0 : Math.max(0, Math.ceil((reset.getTime() - now) / 1000));
 }
 
+/** The limiter's verdict for this request; set by hono-rate-limiter once it counted it. */
 function infoOf(c: Ctx, key: string): RateLimitInfo {
   return (c.get as unknown as (key: string) => RateLimitInfo)(key);
 }
@@ -153,6 +154,7 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
   const [minute, hour, day] = policies;
 
   return async function authRateLimitHandler(c, next) {
+    if (infoOf(c, minute.infoKey) as unknown !== undefined) return next();
     let refusal: unknown;
     // hono-rate-limiter swallows errors thrown by `next`, so an inner window's 429 is
     // caught here and rethrown once the outer windows have unwound (and refunded).
@@ -244,6 +246,8 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
 
   return async function apiRateLimitHandler(c, next) {
     const policy = (routes.size > 0 && routes.get(c.req.path)) || general;
+    // Hono matches both `/x` and `/x/*` for `/x`: a limiter mounted on both counts once.
+    if (infoOf(c, policy.infoKey) as unknown !== undefined) return next();
     try {
       await policy.limiter(c, next);
     } catch (error) {
