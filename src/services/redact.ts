@@ -2,44 +2,79 @@
 export const REDACTED = "[REDACTED]";
 
 const SECRET_KEY =
-  /pass(word)?|secret|token|api[-_]?key|^key$|_key$|authorization|cookie|pepper|credential|otp|^code$/i;
-const SECRET_VALUES: RegExp[] = [
-  /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, // JWTs
-  /\bctd_[A-Za-z0-9]{20,}\b/g, // citadel API keys
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, // credentials in headers or messages
-  /(\w+:\/\/[^:/\s@]*:)[^@\s]+(@)/g, // passwords in connection strings
+  /pass(word)?|secret|token|api[-_]?key|(private|signing|encryption|master)[-_]?key|^key$|_key$|^jwt$|authorization|cookie|pepper|credential|otp|^code$/i;
+
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key)$/i;
+
+type Rule = { pattern: RegExp; replace: (match: string, ...groups: string[]) => string };
+
+const SECRET_VALUES: Rule[] = [
+  // Header lines pasted into messages: everything after the colon.
+  {
+    pattern: /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)(\s*:\s*)[^\r\n]+/gi,
+    replace: (_m, name, sep) => `${name}${sep}${REDACTED}`,
+  },
+  // JWTs
+  { pattern: /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, replace: () => REDACTED },
+  // citadel API keys
+  { pattern: /\bctd_[A-Za-z0-9_-]{16,}/g, replace: () => REDACTED },
+  // credentials in headers or messages
+  {
+    pattern: /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
+    replace: (match) => `${match.split(/\s/)[0]} ${REDACTED}`,
+  },
+  // passwords in connection strings, up to the last @ of the authority
+  {
+    pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^\s/?#]*(@)/gi,
+    replace: (_m, head, at) => `${head}${REDACTED}${at}`,
+  },
+  // secrets in query strings and key=value text
+  {
+    pattern: /\b([a-z_]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)|code)=([^&\s"']+)/gi,
+    replace: (_m, name) => `${name}=${REDACTED}`,
+  },
 ];
 
 /** Redacts secret-looking substrings of free text. */
 export function redactText(text: string): string {
   let out = text;
-  for (const pattern of SECRET_VALUES) {
-    out = out.replace(pattern, (match, ...groups) => {
-      if (pattern.source.startsWith("(\\w+:")) return `${groups[0]}${REDACTED}${groups[1]}`;
-      if (/^(bearer|basic)\s/i.test(match)) return `${match.split(/\s/)[0]} ${REDACTED}`;
-      return REDACTED;
-    });
+  for (const rule of SECRET_VALUES) {
+    out = out.replace(rule.pattern, rule.replace as (match: string, ...rest: unknown[]) => string);
   }
   return out;
 }
 
+function redactEntry(key: string, value: unknown, depth: number): unknown {
+  return SECRET_KEY.test(key) && value !== null && value !== undefined &&
+      typeof value !== "boolean"
+    ? REDACTED
+    : redact(value, depth + 1);
+}
+
 /**
- * Returns a copy of any value with secrets removed: fields named like secrets are
- * replaced whole, and strings are scrubbed of tokens, keys and URL passwords. Every log
- * sink and the audit log go through this one function.
+ * Returns a copy of any value with secrets removed: fields and headers named like
+ * secrets (Authorization, Cookie, Set-Cookie, X-API-Key, password, secret, token,
+ * key ...) are replaced whole, and strings are scrubbed of JWTs, `ctd_` API keys,
+ * bearer credentials, URL passwords and `token=` style pairs. Every log sink and the
+ * audit log go through this one function.
  */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return REDACTED;
   if (typeof value === "string") return redactText(value);
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
+  if (typeof Headers !== "undefined" && value instanceof Headers) {
+    return redact(Object.fromEntries(value), depth);
+  }
+  if (Array.isArray(value)) {
+    // A [name, value] header pair, as from [...headers].
+    if (value.length === 2 && typeof value[0] === "string" && SECRET_HEADER.test(value[0])) {
+      return [value[0], redactEntry(value[0], value[1], depth)];
+    }
+    return value.map((v) => redact(v, depth + 1));
+  }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) && v !== null && v !== undefined && typeof v !== "boolean"
-        ? REDACTED
-        : redact(v, depth + 1);
-    }
+    for (const [key, v] of Object.entries(value)) out[key] = redactEntry(key, v, depth);
     return out;
   }
   return value;

@@ -1,0 +1,91 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import * as z from "zod";
+import type { AppEnv } from "../app_types.ts";
+import type { Db } from "../db/schema.ts";
+import { errors } from "../errors.ts";
+import { validate } from "../middleware/validate.ts";
+import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
+import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
+import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
+
+const ADMIN_ROLES = new Set(["admin", "super_admin"]);
+
+/** The opaque cursor of the admin audit listing: base64url of `{"s":<seq>}`. */
+export function encodeAuditCursor(seq: number): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify({ s: seq })));
+}
+
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) return undefined;
+    const parsed = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
+    return Number.isSafeInteger(parsed?.s) && parsed.s > 0 ? parsed.s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO-8601 date-time" })
+  .transform((v) => Date.parse(v));
+
+const querySchema = z.object({
+  actor: z.string().trim().min(1).max(128).optional(),
+  action: z.enum(AUDIT_ACTION_NAMES as [string, ...string[]], { error: "unknown action" })
+    .optional(),
+  outcome: z.enum(["success", "failure", "denied"], {
+    error: "must be success, failure or denied",
+  }).optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  cursor: z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const seq = decodeCursor(v);
+    if (seq === undefined) {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
+      return z.NEVER;
+    }
+    return seq;
+  }),
+  limit: z.coerce.number({ error: "must be a whole number from 1 to 100" }).int().min(1)
+    .max(100).default(50),
+});
+
+/** 401 without a principal, 403 unless it is an admin or super admin. */
+function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async function requireAdminHandler(c, next) {
+    const principal = c.get("principal");
+    if (!principal) throw errors.unauthorized();
+    if (!ADMIN_ROLES.has(principal.role)) throw errors.forbidden();
+    await next();
+  };
+}
+
+/**
+ * `GET /api/v1/admin/audit`: audit events newest first for admins, filtered by actor
+ * (actor_id), action, outcome and time range (`since` inclusive, `until` exclusive),
+ * paged with an opaque cursor: `{ items, next_cursor }`.
+ */
+export function auditRoutes(deps: { db: Db }) {
+  return new Hono<AppEnv>().get(
+    "/api/v1/admin/audit",
+    requireAdmin(),
+    validate("query", querySchema),
+    async (c) => {
+      const q = c.req.valid("query");
+      const rows = await listAuditEvents(deps.db, {
+        actorId: q.actor,
+        action: q.action,
+        outcome: q.outcome,
+        since: q.since,
+        until: q.until,
+      }, { order: "desc", afterSeq: q.cursor, limit: q.limit + 1 });
+      const page = rows.slice(0, q.limit);
+      const more = rows.length > q.limit;
+      c.header("cache-control", "no-store");
+      return c.json({
+        items: page.map(auditEventJson),
+        next_cursor: more ? encodeAuditCursor(Number(page[page.length - 1].seq)) : null,
+      });
+    },
+  );
+}

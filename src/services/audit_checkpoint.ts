@@ -1,0 +1,66 @@
+import type { Selectable } from "kysely";
+import type { Config } from "../config.ts";
+import type { AuditCheckpointsTable } from "../db/schema.ts";
+import { canonicalJson } from "./canonical_json.ts";
+import { hex, hmac, importHmacKey } from "./crypto.ts";
+
+/** A stored prune checkpoint. */
+export type AuditCheckpoint = Selectable<AuditCheckpointsTable>;
+
+const LABEL = "citadel/audit-checkpoint/v1";
+
+/**
+ * The secrets checkpoints may be signed with, preferred first: HASH_PEPPER, then the
+ * JWT secret, then the previous JWT secret (so a rotation does not orphan old checkpoints).
+ */
+export function auditSigningSecrets(config: Config): string[] {
+  return [config.hashPepper, config.jwt.secret, config.jwt.previousSecret]
+    .filter((s): s is string => Boolean(s));
+}
+
+/** A key for checkpoint signatures only, derived so the raw secret never signs audit data. */
+async function checkpointKey(secret: string): Promise<CryptoKey> {
+  const derived = await hmac(await importHmacKey(secret), LABEL);
+  return await importHmacKey(new Uint8Array(derived));
+}
+
+function signedPart(checkpoint: Omit<AuditCheckpoint, "signature">): string {
+  return canonicalJson({
+    id: checkpoint.id,
+    created_at: checkpoint.created_at,
+    pruned_before: checkpoint.pruned_before,
+    first_seq: checkpoint.first_seq,
+    last_seq: checkpoint.last_seq,
+    last_hash: checkpoint.last_hash,
+    removed_count: checkpoint.removed_count,
+  });
+}
+
+/** HMAC-SHA256 of the checkpoint's canonical JSON, hex. */
+export async function signCheckpoint(
+  checkpoint: Omit<AuditCheckpoint, "signature">,
+  secret: string,
+): Promise<string> {
+  const key = await checkpointKey(secret);
+  return hex(await hmac(key, signedPart(checkpoint)));
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** True when one of the candidate secrets produced the checkpoint's signature. */
+export async function checkpointSignatureValid(
+  checkpoint: AuditCheckpoint,
+  secrets: readonly string[],
+): Promise<boolean> {
+  for (const secret of secrets) {
+    if (constantTimeEqual(await signCheckpoint(checkpoint, secret), checkpoint.signature)) {
+      return true;
+    }
+  }
+  return false;
+}
