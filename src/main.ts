@@ -1,3 +1,4 @@
+import { audit } from "./cli/audit.ts";
 import { EXIT_USAGE, ExitError } from "./cli/load_config.ts";
 import { migrate } from "./cli/migrate.ts";
 import { serve } from "./cli/serve.ts";
@@ -9,6 +10,7 @@ type Command = { summary: string; run: (args: string[]) => Promise<number> };
 export const COMMANDS: Record<string, Command> = {
   serve: { summary: "Run the HTTP server", run: serve },
   migrate: { summary: "Apply (up) or list (status) schema migrations", run: migrate },
+  audit: { summary: "Verify, export (jsonl|csv) or prune the audit log", run: audit },
 };
 
 function usage(): string {
