@@ -5,6 +5,7 @@ import * as sessions from "./0002_sessions.ts";
 import * as counters from "./0003_counters.ts";
 import * as apiKeys from "./0004_api_keys.ts";
 import * as audit from "./0005_audit.ts";
+import * as loginHistory from "./0006_login_history.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -21,4 +22,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0003_counters", counters],
   ["0004_api_keys", apiKeys],
   ["0005_audit", audit],
+  ["0006_login_history", loginHistory],
 ];

@@ -4,6 +4,7 @@ import { type Config, parseConfig } from "../src/config.ts";
 import { connect } from "../src/db/connect.ts";
 import { migrateUp } from "../src/db/migrator.ts";
 import { nativeArgon2 } from "../src/platform/argon2_native.ts";
+import type { PasswordHasher } from "../src/platform/password_hasher.ts";
 import { type Clock, ManualClock } from "../src/platform/clock.ts";
 import { memoryCounterStore } from "../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../src/platform/logger.ts";
@@ -38,7 +39,7 @@ export interface TestApp {
 /** Builds deps with a migrated in-memory (or given) database and a manual clock. */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { clock?: Clock } = {},
+  options: { clock?: Clock; wrapHasher?: (hasher: PasswordHasher) => PasswordHasher } = {},
 ): Promise<TestApp> {
   const config = testConfig(env);
   const { db } = await connect(config);
@@ -50,7 +51,7 @@ export async function buildTestApp(
     config,
     db,
     clock,
-    hasher: nativeArgon2(config.argon2),
+    hasher: (options.wrapHasher ?? ((h) => h))(nativeArgon2(config.argon2)),
     counters: memoryCounterStore(clock),
     logger,
     version: VERSION,

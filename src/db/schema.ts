@@ -60,6 +60,13 @@ export interface ApiKeySecretsTable {
   retired_at: EpochMs | null;
 }
 
+/** Successful logins per (email, client IP key); see migrations/0006_login_history.ts. */
+export interface LoginHistoryTable {
+  email: string;
+  ip_key: string;
+  last_success_at: EpochMs;
+}
+
 export interface MigrationsTable {
   name: string;
   checksum: string;
@@ -134,6 +141,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   api_keys: ApiKeysTable;
   api_key_secrets: ApiKeySecretsTable;
+  login_history: LoginHistoryTable;
   citadel_migrations: MigrationsTable;
   counters: CountersTable;
   blocks: BlocksTable;

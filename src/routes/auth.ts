@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { findUserByLogin, insertUser, normalizeEmail } from "../db/users_repo.ts";
+import { insertUser, normalizeEmail } from "../db/users_repo.ts";
 import { AppError, errors } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { validate } from "../middleware/validate.ts";
 import { checkPassword } from "../services/password_policy.ts";
-import { dummyVerify, hashPassword, verifyPassword } from "../services/passwords.ts";
+import { hashPassword } from "../services/passwords.ts";
 import type { Services } from "../services/container.ts";
 import type { TokenPair } from "../services/sessions.ts";
 import { userView } from "../services/user_view.ts";
@@ -26,9 +26,6 @@ const loginBody = z.object({
   password: z.string().min(1, "is required").max(4096),
 });
 const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
-
-const invalidCredentials = () =>
-  new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
 
 /** Extra pieces the auth routes call into; wired by createApp. */
 export interface AuthRouteOptions {
@@ -88,28 +85,11 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     })
     .post("/login", limiter, validate("json", loginBody), async (c) => {
       const body = c.req.valid("json");
-      const password = body.password;
-      const user = await findUserByLogin(db, body.email);
-      if (!user) {
-        await dummyVerify(password, hasher);
-        throw invalidCredentials();
-      }
-      const result = await verifyPassword(user.password_hash, password, hasher);
-      if (!result.ok || user.status !== "active") throw invalidCredentials();
-      const now = clock.now();
-      const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
-      const started = await db.transaction().execute(async (trx) => {
-        await trx.updateTable("users").set({
-          last_login_at: now,
-          ...(newHash ? { password_hash: newHash } : {}),
-        }).where("id", "=", user.id).execute();
-        return await sessions.start(trx, user, {
-          ip: c.get("clientIp"),
-          userAgent: c.req.header("user-agent"),
-        });
+      const { tokens, user } = await services.login(body.email, body.password, {
+        ip: c.get("clientIp"),
+        userAgent: c.req.header("user-agent"),
       });
-      const tokens = respondWithTokens(c, started.tokens);
-      return c.json({ ...tokens, user: userView({ ...user, last_login_at: now }) });
+      return c.json({ ...respondWithTokens(c, tokens), user: userView(user) });
     })
     .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
       let presented = c.req.valid("json").refresh_token;

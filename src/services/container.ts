@@ -2,6 +2,8 @@ import type { AppDeps } from "../app_types.ts";
 import { createApiKeyService } from "./api_keys.ts";
 import { derivePepperKey } from "./crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
+import { createLoginService, loginHistory } from "./login.ts";
+import { createLoginGuard } from "./login_guard.ts";
 import { createRevocationList } from "./revocation_list.ts";
 import { createSessionService } from "./sessions.ts";
 
@@ -24,7 +26,15 @@ export function createServices(deps: AppDeps) {
   });
   const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
   const apiKeys = createApiKeyService({ db, clock, config, pepperKey });
-  return { jwt, pepperKey, revocations, sessions, apiKeys };
+  const history = loginHistory(db);
+  const loginGuard = createLoginGuard({
+    counters: deps.counters,
+    clock,
+    limits: config.loginGuard,
+    hasSuccessHistory: (email, ipKey) => history.has(email, ipKey),
+  });
+  const login = createLoginService({ db, clock, hasher: deps.hasher, sessions, guard: loginGuard });
+  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,115 @@
+import type { Db, User } from "../db/schema.ts";
+import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
+import { AppError } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import { CounterStoreUnavailable } from "../platform/counter_store.ts";
+import type { PasswordHasher } from "../platform/password_hasher.ts";
+import { clientKey } from "./client_ip.ts";
+import { guardUnavailable, type LoginGuard, tooManyAttempts } from "./login_guard.ts";
+import { dummyVerify, hashPassword, verifyPassword } from "./passwords.ts";
+import type { ClientMeta, SessionService, TokenPair } from "./sessions.ts";
+
+/** Dependencies of {@linkcode createLoginService}. */
+export interface LoginDeps {
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  guard: LoginGuard;
+  /** Told about every outcome, for the audit log and alerts. */
+  onOutcome?: (outcome: LoginOutcome) => Promise<void> | void;
+}
+
+/** What happened to one login attempt. */
+export type LoginOutcome =
+  | { kind: "succeeded"; user: User; sessionId: string; meta: ClientMeta }
+  | { kind: "failed"; email: string; userId?: string; reason: string; meta: ClientMeta }
+  | { kind: "blocked"; email: string; reason: string; meta: ClientMeta; retryAfter: number };
+
+const invalidCredentials = () =>
+  new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
+
+/** Backs the login guard's history exemption with the login_history table. */
+export function loginHistory(db: Db) {
+  return {
+    async has(email: string, ipKey: string): Promise<boolean> {
+      const row = await db.selectFrom("login_history").select("email")
+        .where("email", "=", email).where("ip_key", "=", ipKey).executeTakeFirst();
+      return row !== undefined;
+    },
+    async record(executor: Pick<Db, "insertInto">, email: string, ipKey: string, now: number) {
+      await executor.insertInto("login_history")
+        .values({ email, ip_key: ipKey, last_success_at: now })
+        .onConflict((oc) => oc.columns(["email", "ip_key"]).doUpdateSet({ last_success_at: now }))
+        .execute();
+    },
+  };
+}
+
+/**
+ * Password login: the guard reserves the attempt before any verification (a blocked
+ * pair is answered 429 without verifying, even a correct password), unknown emails run
+ * a dummy verification, and unknown email, wrong password and disabled account all end
+ * in the same 401.
+ */
+export function createLoginService(deps: LoginDeps) {
+  const { db, clock, hasher, sessions, guard } = deps;
+  const history = loginHistory(db);
+
+  const reserve = async (ipKey: string, email: string) => {
+    try {
+      return await guard.attempt(ipKey, email);
+    } catch (error) {
+      if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
+      throw error;
+    }
+  };
+
+  return async function login(
+    loginName: string,
+    password: string,
+    meta: ClientMeta,
+  ): Promise<{ tokens: TokenPair; user: User }> {
+    const email = normalizeEmail(loginName);
+    const ipKey = clientKey(meta.ip);
+    const decision = await reserve(ipKey, email);
+    if (!decision.allowed) {
+      await deps.onOutcome?.({
+        kind: "blocked",
+        email,
+        reason: decision.reason,
+        meta,
+        retryAfter: decision.retryAfterSeconds,
+      });
+      throw tooManyAttempts(decision.retryAfterSeconds);
+    }
+    const user = await findUserByLogin(db, email);
+    const result = user
+      ? await verifyPassword(user.password_hash, password, hasher)
+      : await dummyVerify(password, hasher);
+    if (!user || !result.ok || user.status !== "active") {
+      await guard.failed(decision.ticket);
+      const reason = !user ? "unknown_user" : !result.ok ? "wrong_password" : "account_disabled";
+      await deps.onOutcome?.({ kind: "failed", email, userId: user?.id, reason, meta });
+      throw invalidCredentials();
+    }
+    await guard.succeeded(decision.ticket);
+    const now = clock.now();
+    const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
+    const started = await db.transaction().execute(async (trx) => {
+      await trx.updateTable("users")
+        .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })
+        .where("id", "=", user.id).execute();
+      await history.record(trx, email, ipKey, now);
+      return await sessions.start(trx, user, meta);
+    });
+    const loggedIn = { ...user, last_login_at: now };
+    await deps.onOutcome?.({
+      kind: "succeeded",
+      user: loggedIn,
+      sessionId: started.sessionId,
+      meta,
+    });
+    return { tokens: started.tokens, user: loggedIn };
+  };
+}
