@@ -1,0 +1,130 @@
+import { parseArgs } from "node:util";
+import * as z from "zod";
+import type { Config } from "../config.ts";
+import type { Role } from "../db/schema.ts";
+import { findUserByLogin, insertUser, normalizeEmail } from "../db/users_repo.ts";
+import { checkPassword } from "../services/password_policy.ts";
+import { hashPassword } from "../services/passwords.ts";
+import { openCommandRuntime } from "./command_runtime.ts";
+import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { readNewPassword } from "./password_input.ts";
+import { revokeAllSessions } from "./session_revocation.ts";
+
+const USAGE = `usage: citadel admin create --email EMAIL [--name NAME] [--role admin|super_admin]
+       citadel admin reset-password --email EMAIL
+
+The password is read from the terminal (typed twice, not echoed) or, when standard
+input is not a terminal, from its first line. It is never taken from the command line.`;
+
+const ADMIN_ROLES: readonly Role[] = ["admin", "super_admin"];
+
+function parse(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      email: { type: "string" },
+      name: { type: "string" },
+      role: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  return { ...values, positionals };
+}
+
+/** Checks a new password against the policy; exits 1 listing every violation. */
+async function acceptablePassword(
+  config: Config,
+  user: { email: string; name?: string | null },
+): Promise<string> {
+  const password = await readNewPassword();
+  const errors = await checkPassword(password, {
+    email: user.email,
+    name: user.name,
+    minLength: config.passwordMinLength,
+  });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  - ${e.message}`).join("\n");
+    throw new ExitError(1, `The password does not meet the password policy:\n${lines}`);
+  }
+  return password;
+}
+
+async function create(options: ReturnType<typeof parse>): Promise<number> {
+  const email = options.email?.trim();
+  if (!email || options.positionals.length > 1) throw new ExitError(EXIT_USAGE, USAGE);
+  if (!z.email().safeParse(normalizeEmail(email)).success) {
+    throw new ExitError(EXIT_USAGE, `citadel admin create: "${email}" is not an email address`);
+  }
+  const role = (options.role ?? "admin") as Role;
+  if (!ADMIN_ROLES.includes(role)) {
+    throw new ExitError(EXIT_USAGE, "citadel admin create: --role must be admin or super_admin");
+  }
+  const name = options.name?.trim() || null;
+  const config = await loadConfig();
+  const runtime = await openCommandRuntime(config);
+  try {
+    const { db, hasher, clock } = runtime.deps;
+    if (await findUserByLogin(db, email)) {
+      throw new ExitError(1, `A user with the email ${normalizeEmail(email)} already exists`);
+    }
+    const password = await acceptablePassword(config, { email, name });
+    const user = await insertUser(db, {
+      email,
+      name,
+      role,
+      passwordHash: await hashPassword(password, hasher),
+    }, clock.now());
+    console.log(`Created ${role} ${user.email} (id ${user.id})`);
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function resetPassword(options: ReturnType<typeof parse>): Promise<number> {
+  const login = options.email?.trim();
+  if (!login || options.name !== undefined || options.role !== undefined) {
+    throw new ExitError(EXIT_USAGE, USAGE);
+  }
+  const config = await loadConfig();
+  const runtime = await openCommandRuntime(config);
+  try {
+    const { db, hasher, clock } = runtime.deps;
+    const user = await findUserByLogin(db, login);
+    if (!user) throw new ExitError(1, `No user has the email or username ${normalizeEmail(login)}`);
+    const password = await acceptablePassword(config, user);
+    const passwordHash = await hashPassword(password, hasher);
+    const now = clock.now();
+    const revoked = await db.transaction().execute(async (trx) => {
+      await trx.updateTable("users").set({ password_hash: passwordHash, updated_at: now })
+        .where("id", "=", user.id).execute();
+      return await revokeAllSessions(trx, [user.id], { reason: "password_reset", now });
+    });
+    console.log(
+      `Password reset for ${user.email}; ${revoked} session${revoked === 1 ? "" : "s"} revoked`,
+    );
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/**
+ * `citadel admin create` and `citadel admin reset-password`: manage administrators (and
+ * reset any user's password) from the server's shell, e.g. after losing the last login.
+ */
+export async function admin(args: string[]): Promise<number> {
+  const options = parse(args);
+  const [sub] = options.positionals;
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (sub === "create") return await create(options);
+  if (sub === "reset-password" && options.positionals.length === 1) {
+    return await resetPassword(options);
+  }
+  throw new ExitError(EXIT_USAGE, USAGE);
+}

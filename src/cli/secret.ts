@@ -1,0 +1,15 @@
+import { Buffer } from "node:buffer";
+import { parseArgs } from "node:util";
+
+const SECRET_BYTES = 64;
+
+/**
+ * `citadel secret`: prints 64 fresh random bytes in base64, a value for JWT_SECRET_KEY
+ * (or any other key setting), so nobody needs `openssl rand` to follow the README.
+ */
+export function secret(args: string[]): Promise<number> {
+  parseArgs({ args, options: {}, strict: true });
+  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
+  console.log(Buffer.from(bytes).toString("base64"));
+  return Promise.resolve(0);
+}
