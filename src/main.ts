@@ -1,7 +1,10 @@
 import { audit } from "./cli/audit.ts";
+import { admin } from "./cli/admin.ts";
 import { EXIT_USAGE, ExitError } from "./cli/load_config.ts";
 import { migrate } from "./cli/migrate.ts";
+import { secret } from "./cli/secret.ts";
 import { serve } from "./cli/serve.ts";
+import { users } from "./cli/users.ts";
 import { VERSION } from "./version.ts";
 
 type Command = { summary: string; run: (args: string[]) => Promise<number> };
@@ -10,6 +13,9 @@ type Command = { summary: string; run: (args: string[]) => Promise<number> };
 export const COMMANDS: Record<string, Command> = {
   serve: { summary: "Run the HTTP server", run: serve },
   migrate: { summary: "Apply (up) or list (status) schema migrations", run: migrate },
+  admin: { summary: "Create an administrator or reset a user's password", run: admin },
+  users: { summary: "Disable or delete inactive accounts (prune-inactive)", run: users },
+  secret: { summary: "Print a new random secret for JWT_SECRET_KEY", run: secret },
   audit: { summary: "Verify, export (jsonl|csv) or prune the audit log", run: audit },
 };
 
