@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { trustedProxyProblem } from "./services/client_ip.ts";
 
 /** The runtime environment; `production` turns on fail-closed checks. */
 export type AppEnv = "development" | "production" | "test";
@@ -28,6 +29,8 @@ export interface Config {
   corsOrigins: string[];
   allowedHosts: string[];
   trustedProxies: string[];
+  /** The forwarding header TRUSTED_PROXIES maintain: X-Forwarded-For or RFC 7239 Forwarded. */
+  trustedProxyHeader: "x-forwarded-for" | "forwarded";
   debug: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
   logDir?: string;
@@ -141,6 +144,9 @@ const schema = z.object({
   CORS_ORIGINS: list,
   ALLOWED_HOSTS: list,
   TRUSTED_PROXIES: list,
+  TRUSTED_PROXY_HEADER: z.enum(["x-forwarded-for", "forwarded"], {
+    error: "must be x-forwarded-for or forwarded",
+  }).default("x-forwarded-for"),
   DEBUG: bool(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
     error: "must be debug, info, warn or error",
@@ -268,6 +274,23 @@ function consistencyProblems(raw: Raw): ConfigProblem[] {
       fix: "Set REDIS_URL=redis://host:6379 or choose RATE_LIMIT_STORE=database",
     });
   }
+  if (raw.REDIS_URL && !/^rediss?:\/\/[^/]/.test(raw.REDIS_URL)) {
+    problems.push({
+      variable: "REDIS_URL",
+      problem: "must start with redis:// or rediss://",
+      fix: "Set REDIS_URL=redis://[user:password@]host:6379[/db]",
+    });
+  }
+  for (const entry of raw.TRUSTED_PROXIES) {
+    const problem = trustedProxyProblem(entry);
+    if (problem) {
+      problems.push({
+        variable: "TRUSTED_PROXIES",
+        problem,
+        fix: "List proxy addresses or CIDR ranges, e.g. TRUSTED_PROXIES=10.0.0.0/8,::1",
+      });
+    }
+  }
   for (const origin of raw.CORS_ORIGINS) {
     if (origin === "*") continue;
     let valid = false;
@@ -339,6 +362,7 @@ export function parseConfig(env: Env): Config {
     corsOrigins: raw.CORS_ORIGINS,
     allowedHosts: raw.ALLOWED_HOSTS.map((h) => h.toLowerCase()),
     trustedProxies: raw.TRUSTED_PROXIES,
+    trustedProxyHeader: raw.TRUSTED_PROXY_HEADER,
     debug: raw.DEBUG,
     logLevel: raw.DEBUG ? "debug" : raw.LOG_LEVEL,
     logDir: raw.LOG_DIR,

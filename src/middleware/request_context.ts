@@ -1,12 +1,20 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { Logger } from "../platform/logger.ts";
-import { resolveClientIp } from "../services/client_ip.ts";
+import {
+  compileTrustedProxies,
+  type ForwardedHeader,
+  resolveClient,
+  type TrustedProxies,
+} from "../services/client_ip.ts";
 
 /** Options of {@linkcode requestContext}. */
 export interface RequestContextOptions {
   logger: Logger;
-  trustedProxies: readonly string[];
+  /** TRUSTED_PROXIES as configured, or already compiled. */
+  trustedProxies: readonly string[] | TrustedProxies;
+  /** Which forwarding header the trusted proxies maintain (default x-forwarded-for). */
+  forwardedHeader?: ForwardedHeader;
   now: () => number;
   /** Reads the socket peer address from the runtime's connection info. */
   peerAddress?: (env: unknown, request: Request) => string;
@@ -27,15 +35,19 @@ export function denoPeerAddress(env: unknown): string {
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const peerAddress = options.peerAddress ?? denoPeerAddress;
   const { logger, now } = options;
+  const proxies = "contains" in options.trustedProxies
+    ? options.trustedProxies
+    : compileTrustedProxies(options.trustedProxies, { header: options.forwardedHeader });
   return async function requestContextHandler(c, next) {
     const started = now();
     const offered = c.req.header("x-request-id");
     const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : crypto.randomUUID();
     const peer = peerAddress(c.env, c.req.raw);
-    const clientIp = resolveClientIp(peer, c.req.raw.headers, options);
+    const client = resolveClient(peer, c.req.raw.headers, c.req.url, proxies);
+    const clientIp = client.ip;
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);
-    c.set("secure", c.req.url.startsWith("https:"));
+    c.set("secure", client.secure);
     await next();
     c.res.headers.set("x-request-id", requestId);
     logger.info("request", {

@@ -1,17 +1,272 @@
-/** Options of {@linkcode resolveClientIp}. */
-export interface ClientIpOptions {
-  /** CIDR ranges of proxies whose forwarding headers are believed. */
-  trustedProxies: readonly string[];
+import {
+  canonicalIp,
+  formatIp,
+  formatIpv6,
+  type ParsedIp,
+  parseIp,
+  parseIpv4,
+  parseIpv6,
+} from "./ip_address.ts";
+
+/** Which forwarding header the trusted proxies maintain. */
+export type ForwardedHeader = "x-forwarded-for" | "forwarded";
+
+/** Options of {@linkcode compileTrustedProxies}. */
+export interface TrustedProxiesOptions {
+  /**
+   * The header the proxies append to: `x-forwarded-for` (with `x-forwarded-proto`) or
+   * RFC 7239 `forwarded`. Only one is read, since a client can send the other one forged.
+   */
+  header?: ForwardedHeader;
+}
+
+/** TRUSTED_PROXIES compiled once into numeric ranges. */
+export interface TrustedProxies {
+  /** How many ranges; 0 means forwarding headers are never read. */
+  readonly size: number;
+  readonly header: ForwardedHeader;
+  /** Whether an address (any text form) lies in a trusted range. */
+  contains(ip: string): boolean;
+  /** Whether a parsed address lies in a trusted range. */
+  matches(ip: ParsedIp): boolean;
+}
+
+const KEYWORDS: Record<string, string[]> = {
+  loopback: ["127.0.0.0/8", "::1/128"],
+  private: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+};
+
+type Range = { version: 4; base: number; mask: number } | {
+  version: 6;
+  words: Uint16Array;
+  bits: number;
+};
+
+function parseRange(entry: string): Range | undefined {
+  const slash = entry.indexOf("/");
+  const address = slash < 0 ? entry : entry.slice(0, slash);
+  const prefix = slash < 0 ? "" : entry.slice(slash + 1);
+  if (slash >= 0 && !/^(0|[1-9]\d{0,2})$/.test(prefix)) return undefined;
+  if (address.indexOf(":") < 0) {
+    const value = parseIpv4(address);
+    const bits = prefix === "" ? 32 : Number(prefix);
+    if (value < 0 || bits > 32) return undefined;
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return { version: 4, base: (value & mask) >>> 0, mask };
+  }
+  const words = parseIpv6(address);
+  const bits = prefix === "" ? 128 : Number(prefix);
+  if (!words || bits > 128) return undefined;
+  const mapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
+  if (mapped && bits >= 96) return parseRange(`${formatIp(parseIp(address)!)}/${bits - 96}`);
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, bits - i * 16));
+    words[i] &= keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff;
+  }
+  return { version: 6, words, bits };
+}
+
+function expand(list: readonly string[]): string[] {
+  return list.flatMap((entry) => KEYWORDS[entry.trim().toLowerCase()] ?? [entry.trim()]);
+}
+
+/** Why a TRUSTED_PROXIES entry is unusable, or undefined when it is fine. */
+export function trustedProxyProblem(entry: string): string | undefined {
+  return expand([entry]).every((e) => parseRange(e) !== undefined)
+    ? undefined
+    : `"${entry}" is not an IP address, a CIDR range, loopback or private`;
 }
 
 /**
- * The client's address: the socket peer, unless the peer is a trusted proxy, in which
- * case X-Forwarded-For / Forwarded is read right to left, skipping trusted hops.
+ * Compiles TRUSTED_PROXIES (addresses, IPv4/IPv6 CIDR ranges, `loopback`, `private`)
+ * once, so the per-request check is a few integer comparisons. Throws on a bad entry.
  */
-export function resolveClientIp(
+export function compileTrustedProxies(
+  list: readonly string[],
+  options: TrustedProxiesOptions = {},
+): TrustedProxies {
+  const bases: number[] = [];
+  const masks: number[] = [];
+  const ranges6: Array<{ words: Uint16Array; bits: number }> = [];
+  for (const entry of expand(list)) {
+    const range = parseRange(entry);
+    if (!range) throw new TypeError(trustedProxyProblem(entry));
+    if (range.version === 4) {
+      bases.push(range.base);
+      masks.push(range.mask);
+    } else ranges6.push(range);
+  }
+  const matches4 = (value: number) => {
+    for (let i = 0; i < bases.length; i++) if (((value & masks[i]) >>> 0) === bases[i]) return true;
+    return false;
+  };
+  const matches = (ip: ParsedIp) => {
+    if (ip.version === 4) return matches4(ip.value);
+    return ranges6.some(({ words, bits }) => {
+      for (let i = 0; i < 8 && i * 16 < bits; i++) {
+        const keep = Math.min(16, bits - i * 16);
+        const mask = (0xffff << (16 - keep)) & 0xffff;
+        if ((ip.words[i] & mask) !== words[i]) return false;
+      }
+      return true;
+    });
+  };
+  return {
+    size: bases.length + ranges6.length,
+    header: options.header ?? "x-forwarded-for",
+    matches,
+    contains(ip) {
+      if (ip.indexOf(":") < 0) {
+        const value = parseIpv4(ip);
+        return value >= 0 && matches4(value);
+      }
+      const parsed = parseIp(ip);
+      return parsed !== undefined && matches(parsed);
+    },
+  };
+}
+
+/** One hop of a forwarding header: `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`. */
+function parseHop(raw: string): ParsedIp | undefined {
+  const hop = raw.trim();
+  if (hop.startsWith("[")) {
+    const close = hop.indexOf("]");
+    const rest = hop.slice(close + 1);
+    if (close < 0 || !(rest === "" || /^:\d{1,5}$/.test(rest))) return undefined;
+    const words = parseIpv6(hop, 1, close);
+    return words && parseIp(formatIpv6(words));
+  }
+  const colon = hop.indexOf(":");
+  if (colon > 0 && colon === hop.lastIndexOf(":") && /^:\d{1,5}$/.test(hop.slice(colon))) {
+    const value = parseIpv4(hop, 0, colon);
+    return value < 0 ? undefined : { version: 4, value };
+  }
+  return hop.indexOf("%") < 0 ? parseIp(hop) : undefined;
+}
+
+/** No chain longer than this is walked; real deployments have a handful of hops. */
+const MAX_HOPS = 32;
+
+/**
+ * Reads hops right to left (nearest proxy first), skipping trusted ones. The first
+ * untrusted hop is the client. A malformed hop ends the walk at the hop that forwarded
+ * it, so garbage never becomes a client address.
+ */
+function walk(hops: ReadonlyArray<string | undefined>, proxies: TrustedProxies) {
+  let index = -1;
+  let client: ParsedIp | undefined;
+  for (let i = hops.length - 1; i >= 0 && hops.length - i <= MAX_HOPS; i--) {
+    const hop = hops[i] === undefined ? undefined : parseHop(hops[i]!);
+    if (!hop) break;
+    client = hop;
+    index = i;
+    if (!proxies.matches(hop)) break;
+  }
+  return { client, index };
+}
+
+/** Parses RFC 7239 `Forwarded` into elements; undefined when it is not well formed. */
+export function parseForwarded(value: string): Array<Record<string, string>> | undefined {
+  const elements: Array<Record<string, string>> = [];
+  const pair =
+    /\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(?:([!#$%&'*+.^_`|~0-9A-Za-z:[\]-]+)|"((?:[^"\\]|\\.)*)")\s*([;,]|$)/y;
+  let element: Record<string, string> = {};
+  while (pair.lastIndex < value.length) {
+    const match = pair.exec(value);
+    if (!match) return undefined;
+    element[match[1].toLowerCase()] = match[2] ?? match[3].replace(/\\(.)/g, "$1");
+    if (match[4] !== ";") {
+      elements.push(element);
+      element = {};
+      if (match[4] === "") break;
+    }
+  }
+  return elements;
+}
+
+/** Who sent a request and whether it arrived over HTTPS. */
+export interface ClientInfo {
+  /** Canonical address of the client (IPv4-mapped IPv6 becomes IPv4). */
+  ip: string;
+  /** HTTPS directly, or per a trusted proxy's X-Forwarded-Proto / Forwarded `proto`. */
+  secure: boolean;
+  /** Whether the socket peer is a trusted proxy. */
+  peerTrusted: boolean;
+}
+
+/**
+ * Whether a request arrived over HTTPS: the URL scheme, or the client-facing value of
+ * X-Forwarded-Proto when the peer is a trusted proxy.
+ */
+export function isRequestSecure(peerTrusted: boolean, headers: Headers, url: string): boolean {
+  if (url.startsWith("https:")) return true;
+  if (!peerTrusted) return false;
+  const proto = headers.get("x-forwarded-proto");
+  if (proto === null) return false;
+  const comma = proto.indexOf(",");
+  return (comma < 0 ? proto : proto.slice(0, comma)).trim().toLowerCase() === "https";
+}
+
+/**
+ * Resolves the client: the socket peer, unless the peer is a trusted proxy, in which
+ * case the configured forwarding header is read right to left, skipping trusted hops.
+ */
+export function resolveClient(
   peer: string,
-  _headers: Headers,
-  _options: ClientIpOptions,
-): string {
-  return peer;
+  headers: Headers,
+  url: string,
+  proxies: TrustedProxies,
+): ClientInfo {
+  const ip = peer.indexOf(":") < 0 ? peer : canonicalIp(peer) ?? peer;
+  if (proxies.size === 0 || !proxies.contains(ip)) {
+    return { ip, secure: url.startsWith("https:"), peerTrusted: false };
+  }
+  if (proxies.header === "x-forwarded-for") {
+    const value = headers.get("x-forwarded-for");
+    const { client } = value === null ? { client: undefined } : walk(value.split(","), proxies);
+    return {
+      ip: client ? formatIp(client) : ip,
+      secure: isRequestSecure(true, headers, url),
+      peerTrusted: true,
+    };
+  }
+  const value = headers.get("forwarded");
+  const elements = value === null ? undefined : parseForwarded(value);
+  const { client, index } = elements
+    ? walk(elements.map((e) => e.for), proxies)
+    : { client: undefined, index: -1 };
+  const proto = index >= 0 ? elements![index].proto?.toLowerCase() : undefined;
+  return {
+    ip: client ? formatIp(client) : ip,
+    secure: proto === undefined ? url.startsWith("https:") : proto === "https",
+    peerTrusted: true,
+  };
+}
+
+/** Options of {@linkcode resolveClientIp}. */
+export interface ClientIpOptions {
+  /** CIDR ranges of proxies whose forwarding headers are believed. */
+  trustedProxies: readonly string[] | TrustedProxies;
+}
+
+/** The client's address; see {@linkcode resolveClient}. Compiles string lists on each call. */
+export function resolveClientIp(peer: string, headers: Headers, options: ClientIpOptions): string {
+  const proxies = "contains" in options.trustedProxies
+    ? options.trustedProxies
+    : compileTrustedProxies(options.trustedProxies);
+  return resolveClient(peer, headers, "http:", proxies).ip;
+}
+
+/**
+ * The key that rate limits and blocks are kept under: the address for IPv4, its /64
+ * network for IPv6 (one subscriber usually owns a whole /64).
+ */
+export function clientKey(ip: string): string {
+  if (ip.indexOf(":") < 0) return ip;
+  const parsed = parseIp(ip);
+  if (!parsed) return ip;
+  if (parsed.version === 4) return formatIp(parsed);
+  return `${
+    formatIpv6([parsed.words[0], parsed.words[1], parsed.words[2], parsed.words[3], 0, 0, 0, 0])
+  }/64`;
 }

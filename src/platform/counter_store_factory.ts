@@ -1,0 +1,34 @@
+import type { Config } from "../config.ts";
+import type { Db } from "../db/schema.ts";
+import type { Clock } from "./clock.ts";
+import type { CounterStore } from "./counter_store.ts";
+import { databaseCounterStore } from "./counter_store_database.ts";
+import { memoryCounterStore } from "./counter_store_memory.ts";
+import { redisCounterStore } from "./counter_store_redis.ts";
+
+/** What {@linkcode createCounterStore} builds on. */
+export interface CounterStoreDeps {
+  db: Db;
+  clock: Clock;
+}
+
+/**
+ * The counter store chosen by RATE_LIMIT_STORE: `memory` (this process), `database`
+ * (every process on DATABASE_URL) or `redis` (every host on REDIS_URL; connects lazily,
+ * so an unreachable server shows up as CounterStoreUnavailable on first use).
+ */
+export function createCounterStore(
+  config: Pick<Config, "rateLimit">,
+  deps: CounterStoreDeps,
+): CounterStore {
+  const { store, redisUrl } = config.rateLimit;
+  switch (store) {
+    case "memory":
+      return memoryCounterStore(deps.clock);
+    case "database":
+      return databaseCounterStore(deps.db, deps.clock);
+    case "redis":
+      if (!redisUrl) throw new TypeError("REDIS_URL is required when RATE_LIMIT_STORE=redis");
+      return redisCounterStore({ url: redisUrl, clock: deps.clock });
+  }
+}
