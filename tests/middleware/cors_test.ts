@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { cors } from "../src/middleware/cors.ts";
-import { ALLOWED_ORIGIN, hardenedApp, type HardenedAppOptions } from "./support/hardened_app.ts";
-import { observatoryScore } from "./support/observatory.ts";
+import { cors } from "../../src/middleware/cors.ts";
+import { ALLOWED_ORIGIN, hardenedApp, type HardenedAppOptions } from "../support/hardened_app.ts";
+import { observatoryScore } from "../support/observatory.ts";
 
 async function call(
   method: string,

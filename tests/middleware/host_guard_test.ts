@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { hostMatcher, parseHost } from "../src/middleware/host_guard.ts";
-import { hardenedApp } from "./support/hardened_app.ts";
+import { hostMatcher, parseHost } from "../../src/middleware/host_guard.ts";
+import { hardenedApp } from "../support/hardened_app.ts";
 
 async function get(url: string, headers: Record<string, string> = {}, allowedHosts?: string[]) {
   const { app, close } = hardenedApp({ allowedHosts });

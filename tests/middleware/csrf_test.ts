@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ALLOWED_ORIGIN, hardenedApp } from "./support/hardened_app.ts";
+import { ALLOWED_ORIGIN, hardenedApp } from "../support/hardened_app.ts";
 
 async function post(
   path: string,
