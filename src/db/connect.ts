@@ -1,5 +1,5 @@
 import { type Client, createClient } from "@libsql/client/node";
-import { Kysely, sql } from "kysely";
+import { Kysely } from "kysely";
 import { dirname, fromFileUrl } from "./paths.ts";
 import { libsqlDialect } from "./libsql_dialect.ts";
 import type { Database, Db } from "./schema.ts";
@@ -66,12 +66,4 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   return { db, client, filePath };
 }
 
-/** True when the database answers a trivial query. */
-export async function pingDatabase(db: Db): Promise<boolean> {
-  try {
-    await sql`SELECT 1`.execute(db);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { pingDatabase } from "./ping.ts";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
-import { pingDatabase } from "../db/connect.ts";
+import { pingDatabase } from "../db/ping.ts";
 import type { Db } from "../db/schema.ts";
 
 /** `GET /health`: 200 when the database answers, 503 `degraded` when it does not. */
