@@ -15,6 +15,7 @@ import type { CounterStore } from "../../src/platform/counter_store.ts";
 import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../../src/platform/logger.ts";
 import { testConfig } from "../helpers.ts";
+import { LOCAL_COUNTER_STORES } from "../platform/counter_store_kinds.ts";
 import { unreachableCounterStore } from "../platform/unreachable_counter_store.ts";
 
 const AUTH_POLICY = '"minute";q=10;w=60, "hour";q=50;w=3600, "day";q=200;w=86400';
@@ -23,7 +24,10 @@ interface Harness {
   app: Hono<AppEnv>;
   clock: ManualClock;
   counters: CounterStore;
-  send(path: string, options?: { ip?: string; user?: string; apiKey?: string }): Promise<Response>;
+  send(
+    path: string,
+    options?: { ip?: string; user?: string; apiKey?: string; keyLimit?: number },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -32,16 +36,15 @@ interface Harness {
  * limiter on POST /api/v1/auth/login, a stand-in for authentication that reads the
  * principal from test headers, then the API limiter on /api/v1/*.
  */
-function harness(
+async function harness(
+  open: StoreOpener,
   env: Record<string, string> = {},
-  options: {
-    counters?: (clock: ManualClock) => CounterStore;
-    limitFor?: ApiRateLimitOptions["limitFor"];
-  } = {},
-): Harness {
+  options: { limitFor?: ApiRateLimitOptions["limitFor"] } = {},
+): Promise<Harness> {
   const config: Config = testConfig(env);
   const clock = new ManualClock();
-  const counters = options.counters?.(clock) ?? memoryCounterStore(clock);
+  const store = await open(clock);
+  const counters = store.counters;
   const logger = createLogger({ level: "error", sinks: [memorySink()] });
   const app = new Hono<AppEnv>();
   app.use(requestContext({ logger, trustedProxies: [], now: () => clock.now() }));
@@ -55,7 +58,14 @@ function harness(
     const apiKey = c.req.header("x-test-api-key");
     if (user) c.set("principal", { kind: "user", userId: user, role: "user" } as Principal);
     if (apiKey) {
-      c.set("principal", { kind: "api_key", userId: "owner", role: "user", apiKeyId: apiKey });
+      const limit = c.req.header("x-test-key-limit");
+      c.set("principal", {
+        kind: "api_key",
+        userId: "owner",
+        role: "user",
+        apiKeyId: apiKey,
+        rateLimitPerMinute: limit ? Number(limit) : undefined,
+      });
     }
     await next();
   });
@@ -75,10 +85,11 @@ function harness(
     app,
     clock,
     counters,
-    send(path, { ip = "192.0.2.1", user, apiKey } = {}) {
+    send(path, { ip = "192.0.2.1", user, apiKey, keyLimit } = {}) {
       const headers: Record<string, string> = {};
       if (user) headers["x-test-user"] = user;
       if (apiKey) headers["x-test-api-key"] = apiKey;
+      if (keyLimit) headers["x-test-key-limit"] = String(keyLimit);
       const method = path.startsWith("/api/v1/auth/") ? "POST" : "GET";
       return Promise.resolve(
         app.request(`http://localhost${path}`, { method, headers }, {
@@ -86,8 +97,20 @@ function harness(
         }),
       );
     },
-    close: () => logger.close(),
+    async close() {
+      await logger.close();
+      await store.close();
+    },
   };
+}
+
+type StoreOpener = (typeof LOCAL_COUNTER_STORES)[number][1];
+
+/** Registers the test once per local counter store: memory and database. */
+function rateTest(name: string, fn: (open: StoreOpener) => Promise<void>): void {
+  for (const [kind, open] of LOCAL_COUNTER_STORES) {
+    Deno.test(`${name} (${kind} store)`, () => fn(open));
+  }
 }
 
 async function sendTimes(h: Harness, times: number, path: string, options = {}) {
@@ -98,86 +121,98 @@ async function sendTimes(h: Harness, times: number, path: string, options = {}) 
   }
 }
 
-Deno.test("authRateLimit() allows 10 logins a minute per address with RateLimit headers", async () => {
-  const h = harness();
-  const first = await h.send("/api/v1/auth/login");
-  assert.equal(first.status, 200);
-  assert.equal(first.headers.get("ratelimit-policy"), AUTH_POLICY);
-  assert.equal(
-    first.headers.get("ratelimit"),
-    '"minute";r=9;t=60, "hour";r=49;t=3600, "day";r=199;t=86400',
-  );
-  await first.body?.cancel();
-  h.clock.advance(20_500);
-  await sendTimes(h, 8, "/api/v1/auth/login");
-  const tenth = await h.send("/api/v1/auth/login");
-  assert.equal(
-    tenth.headers.get("ratelimit"),
-    '"minute";r=0;t=40, "hour";r=40;t=3580, "day";r=190;t=86380',
-  );
-  await tenth.body?.cancel();
-  await h.close();
-});
+rateTest(
+  "authRateLimit() allows 10 logins a minute per address with RateLimit headers",
+  async (open) => {
+    const h = await harness(open);
+    const first = await h.send("/api/v1/auth/login");
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("ratelimit-policy"), AUTH_POLICY);
+    assert.equal(
+      first.headers.get("ratelimit"),
+      '"minute";r=9;t=60, "hour";r=49;t=3600, "day";r=199;t=86400',
+    );
+    await first.body?.cancel();
+    h.clock.advance(20_500);
+    await sendTimes(h, 8, "/api/v1/auth/login");
+    const tenth = await h.send("/api/v1/auth/login");
+    assert.equal(
+      tenth.headers.get("ratelimit"),
+      '"minute";r=0;t=40, "hour";r=40;t=3580, "day";r=190;t=86380',
+    );
+    await tenth.body?.cancel();
+    await h.close();
+  },
+);
 
-Deno.test("authRateLimit() answers the 11th login of a minute with a 429 problem and Retry-After", async () => {
-  const h = harness();
-  await sendTimes(h, 10, "/api/v1/auth/login");
-  h.clock.advance(15_000);
-  const refused = await h.send("/api/v1/auth/login");
-  assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("content-type"), "application/problem+json");
-  assert.equal(refused.headers.get("retry-after"), "45");
-  assert.equal(refused.headers.get("ratelimit-policy"), AUTH_POLICY);
-  assert.equal(refused.headers.get("ratelimit"), '"minute";r=0;t=45');
-  assert.ok(refused.headers.get("x-request-id"));
-  const body = await refused.json();
-  assert.equal(body.status, 429);
-  assert.equal(body.code, "rate_limited");
-  assert.equal(body.title, "Too Many Requests");
-  assert.equal(body.type, "https://citadel.dev/problems/rate-limited");
-
-  const otherAddress = await h.send("/api/v1/auth/login", { ip: "192.0.2.2" });
-  assert.equal(otherAddress.status, 200);
-  await otherAddress.body?.cancel();
-  await h.close();
-});
-
-Deno.test("authRateLimit() lets the address back in exactly when the minute window passes", async () => {
-  const h = harness();
-  const start = h.clock.now();
-  await sendTimes(h, 10, "/api/v1/auth/login");
-  h.clock.set(start + 59_999);
-  const refused = await h.send("/api/v1/auth/login");
-  assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("retry-after"), "1");
-  await refused.body?.cancel();
-  h.clock.set(start + 60_000);
-  await sendTimes(h, 1, "/api/v1/auth/login");
-  await h.close();
-});
-
-Deno.test("authRateLimit() enforces 50 an hour across minutes and charges only the refusing window", async () => {
-  const h = harness();
-  const start = h.clock.now();
-  for (let minute = 0; minute < 5; minute++) {
+rateTest(
+  "authRateLimit() answers the 11th login of a minute with a 429 problem and Retry-After",
+  async (open) => {
+    const h = await harness(open);
     await sendTimes(h, 10, "/api/v1/auth/login");
-    h.clock.advance(60_000);
-  }
-  const refused = await h.send("/api/v1/auth/login");
-  assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("retry-after"), String(3600 - 300));
-  assert.equal(refused.headers.get("ratelimit"), `"hour";r=0;t=${3600 - 300}`);
-  await refused.body?.cancel();
-  assert.equal((await h.counters.peek("rl:auth:minute:192.0.2.1")).count, 0);
-  assert.equal((await h.counters.peek("rl:auth:day:192.0.2.1")).count, 50);
+    h.clock.advance(15_000);
+    const refused = await h.send("/api/v1/auth/login");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("content-type"), "application/problem+json");
+    assert.equal(refused.headers.get("retry-after"), "45");
+    assert.equal(refused.headers.get("ratelimit-policy"), AUTH_POLICY);
+    assert.equal(refused.headers.get("ratelimit"), '"minute";r=0;t=45');
+    assert.ok(refused.headers.get("x-request-id"));
+    const body = await refused.json();
+    assert.equal(body.status, 429);
+    assert.equal(body.code, "rate_limited");
+    assert.equal(body.title, "Too Many Requests");
+    assert.equal(body.type, "https://citadel.dev/problems/rate-limited");
 
-  h.clock.set(start + 3_600_000);
-  await sendTimes(h, 1, "/api/v1/auth/login");
-  await h.close();
-});
+    const otherAddress = await h.send("/api/v1/auth/login", { ip: "192.0.2.2" });
+    assert.equal(otherAddress.status, 200);
+    await otherAddress.body?.cancel();
+    await h.close();
+  },
+);
 
-Deno.test("authRateLimit() enforces the daily limit", async () => {
-  const h = harness({
+rateTest(
+  "authRateLimit() lets the address back in exactly when the minute window passes",
+  async (open) => {
+    const h = await harness(open);
+    const start = h.clock.now();
+    await sendTimes(h, 10, "/api/v1/auth/login");
+    h.clock.set(start + 59_999);
+    const refused = await h.send("/api/v1/auth/login");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), "1");
+    await refused.body?.cancel();
+    h.clock.set(start + 60_000);
+    await sendTimes(h, 1, "/api/v1/auth/login");
+    await h.close();
+  },
+);
+
+rateTest(
+  "authRateLimit() enforces 50 an hour across minutes and charges only the refusing window",
+  async (open) => {
+    const h = await harness(open);
+    const start = h.clock.now();
+    for (let minute = 0; minute < 5; minute++) {
+      await sendTimes(h, 10, "/api/v1/auth/login");
+      h.clock.advance(60_000);
+    }
+    const refused = await h.send("/api/v1/auth/login");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), String(3600 - 300));
+    assert.equal(refused.headers.get("ratelimit"), `"hour";r=0;t=${3600 - 300}`);
+    await refused.body?.cancel();
+    assert.equal((await h.counters.peek("rl:auth:minute:192.0.2.1")).count, 0);
+    assert.equal((await h.counters.peek("rl:auth:day:192.0.2.1")).count, 50);
+
+    h.clock.set(start + 3_600_000);
+    await sendTimes(h, 1, "/api/v1/auth/login");
+    await h.close();
+  },
+);
+
+rateTest("authRateLimit() enforces the daily limit", async (open) => {
+  const h = await harness(open, {
     RATE_LIMIT_AUTH_PER_MINUTE: "5",
     RATE_LIMIT_AUTH_PER_HOUR: "100",
     RATE_LIMIT_AUTH_PER_DAY: "7",
@@ -196,8 +231,8 @@ Deno.test("authRateLimit() enforces the daily limit", async () => {
   await h.close();
 });
 
-Deno.test("authRateLimit() lets exactly 10 of 30 concurrent requests through", async () => {
-  const h = harness();
+rateTest("authRateLimit() lets exactly 10 of 30 concurrent requests through", async (open) => {
+  const h = await harness(open);
   const responses = await Promise.all(
     Array.from({ length: 30 }, () => h.send("/api/v1/auth/login")),
   );
@@ -208,30 +243,33 @@ Deno.test("authRateLimit() lets exactly 10 of 30 concurrent requests through", a
   await h.close();
 });
 
-Deno.test("apiRateLimit() counts per principal and falls back to the client address", async () => {
-  const h = harness({ RATE_LIMIT_API_PER_MINUTE: "3" });
-  const first = await h.send("/api/v1/me", { user: "user-a" });
-  assert.equal(first.headers.get("ratelimit-policy"), '"api";q=3;w=60');
-  assert.equal(first.headers.get("ratelimit"), '"api";r=2;t=60');
-  await first.body?.cancel();
-  await sendTimes(h, 2, "/api/v1/me", { user: "user-a" });
-  const refused = await h.send("/api/v1/me", { user: "user-a" });
-  assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("retry-after"), "60");
-  assert.equal(refused.headers.get("ratelimit"), '"api";r=0;t=60');
-  assert.equal((await refused.json()).code, "rate_limited");
+rateTest(
+  "apiRateLimit() counts per principal and falls back to the client address",
+  async (open) => {
+    const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "3" });
+    const first = await h.send("/api/v1/me", { user: "user-a" });
+    assert.equal(first.headers.get("ratelimit-policy"), '"api";q=3;w=60');
+    assert.equal(first.headers.get("ratelimit"), '"api";r=2;t=60');
+    await first.body?.cancel();
+    await sendTimes(h, 2, "/api/v1/me", { user: "user-a" });
+    const refused = await h.send("/api/v1/me", { user: "user-a" });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), "60");
+    assert.equal(refused.headers.get("ratelimit"), '"api";r=0;t=60');
+    assert.equal((await refused.json()).code, "rate_limited");
 
-  // Same address, other principal: its own budget.
-  await sendTimes(h, 3, "/api/v1/me", { user: "user-b" });
-  await sendTimes(h, 3, "/api/v1/me", { ip: "192.0.2.9" });
-  const anonymous = await h.send("/api/v1/me", { ip: "192.0.2.9" });
-  assert.equal(anonymous.status, 429);
-  await anonymous.body?.cancel();
-  await h.close();
-});
+    // Same address, other principal: its own budget.
+    await sendTimes(h, 3, "/api/v1/me", { user: "user-b" });
+    await sendTimes(h, 3, "/api/v1/me", { ip: "192.0.2.9" });
+    const anonymous = await h.send("/api/v1/me", { ip: "192.0.2.9" });
+    assert.equal(anonymous.status, 429);
+    await anonymous.body?.cancel();
+    await h.close();
+  },
+);
 
-Deno.test("apiRateLimit() gives an API key the limit limitFor() returns", async () => {
-  const h = harness({ RATE_LIMIT_API_PER_MINUTE: "5" }, {
+rateTest("apiRateLimit() gives an API key the limit limitFor() returns", async (open) => {
+  const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "5" }, {
     limitFor: (c) => c.get("principal")?.kind === "api_key" ? 2 : undefined,
   });
   const first = await h.send("/api/v1/me", { apiKey: "key-1" });
@@ -250,8 +288,21 @@ Deno.test("apiRateLimit() gives an API key the limit limitFor() returns", async 
   await h.close();
 });
 
-Deno.test("apiRateLimit() gives an overridden route its own per-minute budget", async () => {
-  const h = harness({ RATE_LIMIT_API_PER_MINUTE: "3", RATE_LIMIT_ROUTES: "/api/v1/expensive=2" });
+rateTest("apiRateLimit() applies an API key's own rateLimitPerMinute by default", async (open) => {
+  const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "5" });
+  await sendTimes(h, 1, "/api/v1/me", { apiKey: "key-1", keyLimit: 1 });
+  const refused = await h.send("/api/v1/me", { apiKey: "key-1", keyLimit: 1 });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=1;w=60');
+  await refused.body?.cancel();
+  await h.close();
+});
+
+rateTest("apiRateLimit() gives an overridden route its own per-minute budget", async (open) => {
+  const h = await harness(open, {
+    RATE_LIMIT_API_PER_MINUTE: "3",
+    RATE_LIMIT_ROUTES: "/api/v1/expensive=2",
+  });
   const first = await h.send("/api/v1/expensive", { user: "user-a" });
   assert.equal(first.headers.get("ratelimit-policy"), '"route";q=2;w=60');
   assert.equal(first.headers.get("ratelimit"), '"route";r=1;t=60');
@@ -269,8 +320,8 @@ Deno.test("apiRateLimit() gives an overridden route its own per-minute budget", 
   await h.close();
 });
 
-Deno.test("apiRateLimit() keeps RateLimit on error responses of allowed requests", async () => {
-  const h = harness({ RATE_LIMIT_API_PER_MINUTE: "3" });
+rateTest("apiRateLimit() keeps RateLimit on error responses of allowed requests", async (open) => {
+  const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "3" });
   const response = await h.send("/api/v1/broken", { user: "user-a" });
   assert.equal(response.status, 409);
   assert.equal(response.headers.get("ratelimit"), '"api";r=2;t=60');
@@ -278,8 +329,8 @@ Deno.test("apiRateLimit() keeps RateLimit on error responses of allowed requests
   await h.close();
 });
 
-Deno.test("RATE_LIMIT_ENABLED=false turns every limit off", async () => {
-  const h = harness({ RATE_LIMIT_ENABLED: "false", RATE_LIMIT_API_PER_MINUTE: "1" });
+rateTest("RATE_LIMIT_ENABLED=false turns every limit off", async (open) => {
+  const h = await harness(open, { RATE_LIMIT_ENABLED: "false", RATE_LIMIT_API_PER_MINUTE: "1" });
   for (let i = 0; i < 20; i++) {
     const login = await h.send("/api/v1/auth/login");
     assert.equal(login.status, 200);
@@ -292,7 +343,9 @@ Deno.test("RATE_LIMIT_ENABLED=false turns every limit off", async () => {
 });
 
 Deno.test("an unreachable counter store fails closed with 503 guard_unavailable", async () => {
-  const h = harness({}, { counters: unreachableCounterStore });
+  const h = await harness(() =>
+    Promise.resolve({ counters: unreachableCounterStore(), close: () => Promise.resolve() })
+  );
   for (const path of ["/api/v1/auth/login", "/api/v1/me"]) {
     const response = await h.send(path, { user: "user-a" });
     assert.equal(response.status, 503);
@@ -300,6 +353,22 @@ Deno.test("an unreachable counter store fails closed with 503 guard_unavailable"
     assert.equal((await response.json()).code, "guard_unavailable");
   }
   await h.close();
+});
+
+Deno.test("a limiter mounted on both /x and /x/* counts a request to /x once", async () => {
+  const clock = new ManualClock();
+  const counters = memoryCounterStore(clock);
+  const settings = testConfig({ RATE_LIMIT_API_PER_MINUTE: "3" }).rateLimit;
+  const auth = authRateLimit({ counters, clock, settings, clientKey: () => "192.0.2.1" });
+  const api = apiRateLimit({ counters, clock, settings, clientKey: () => "192.0.2.1" });
+  const app = new Hono<AppEnv>();
+  for (const path of ["/x", "/x/*"]) app.use(path, auth, api);
+  app.get("/x", (c) => c.text("ok"));
+  const response = await app.request("/x");
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal((await counters.peek("rl:auth:minute:192.0.2.1")).count, 1);
+  assert.equal((await counters.peek("rl:api:ip:192.0.2.1")).count, 1);
 });
 
 Deno.test("the limiters reject limits that are not positive whole numbers", () => {
