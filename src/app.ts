@@ -1,15 +1,19 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./app_types.ts";
+import { authenticate } from "./middleware/authenticate.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
 import { jsonBody } from "./middleware/json_body.ts";
-import { authenticate } from "./middleware/authenticate.ts";
+import { pathGuard } from "./middleware/path_guard.ts";
+import { apiRateLimit, authRateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { adminApiKeyRoutes } from "./routes/admin_api_keys.ts";
 import { adminUserRoutes } from "./routes/admin_users.ts";
 import { apiKeyRoutes } from "./routes/api_keys.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
+import { clientKey } from "./services/client_ip.ts";
 import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
@@ -20,53 +24,90 @@ export interface CreateAppOptions {
   peerAddress?: (env: unknown, request: Request) => string;
 }
 
+/** Every prefix that requires a Bearer token or an API key (`/x/*` also matches `/x`). */
+const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admin/*"];
+
 /**
  * Builds the Hono app. The middleware order is defined here and only here:
- * request context and access log, then body parsing, then the routes.
+ * 1. request context (request id, client IP, HTTPS flag) and access log;
+ * 2. path guard (blocked clients, sensitive paths) before any body is read;
+ * 3. body parsing and limits;
+ * 4. per-IP limits on the unauthenticated auth endpoints;
+ * 5. authentication, then per-principal limits, on the protected prefixes;
+ * 6. the routes; unknown routes feed the 404 guard.
  */
 export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<AppEnv> {
-  const { config, logger, clock } = deps;
+  const { config, logger, clock, counters } = deps;
   const app = new Hono<AppEnv>();
+  const services = createServices(deps);
 
   app.use(requestContext({
     logger,
     trustedProxies: config.trustedProxies,
+    forwardedHeader: config.trustedProxyHeader,
     now: () => clock.now(),
     peerAddress: options.peerAddress,
   }));
+  const guard = pathGuard({
+    counters,
+    clock,
+    logger,
+    limits: config.pathGuard,
+    blockCacheMs: counters.kind === "memory" ? 0 : 1000,
+    onBlock: async (event) => {
+      await services.audit(deps.db, {
+        actorType: "anonymous",
+        ip: event.ip,
+        requestId: event.requestId ?? null,
+        action: "guard.client_blocked",
+        outcome: "denied",
+        details: {
+          reason: event.reason,
+          path: event.path,
+          blocked_until: new Date(event.until).toISOString(),
+        },
+      });
+      deps.alerts.alert("client_blocked", { ip: event.ip, reason: event.reason });
+    },
+  });
+  app.use(guard.middleware);
   app.use(jsonBody({
     maxBytes: config.maxBodyBytes,
     maxDepth: config.maxJsonDepth,
     maxStringLength: config.maxStringLength,
   }));
 
-  const services = createServices(deps);
+  const byClient = (c: Parameters<typeof guard.onNotFound>[0]) => clientKey(c.get("clientIp"));
+  const authLimiter = authRateLimit({
+    counters,
+    clock,
+    settings: config.rateLimit,
+    clientKey: byClient,
+  });
   const authenticated = authenticate({
     jwt: services.jwt,
     revocations: services.revocations,
     clock,
     apiKeys: (key, c) => services.apiKeys.resolve(key, c.get("clientIp")),
   });
+  const apiLimiter = apiRateLimit({
+    counters,
+    clock,
+    settings: config.rateLimit,
+    clientKey: byClient,
+    limitFor: (c) => c.get("principal")?.rateLimitPerMinute,
+  });
 
   app.route("/", healthRoutes(deps));
-  app.route("/api/v1/auth", authRoutes(deps, services, { authenticated }));
-  for (
-    const path of [
-      "/api/v1/me",
-      "/api/v1/me/*",
-      "/api/v1/api-keys",
-      "/api/v1/api-keys/*",
-      "/api/v1/admin/*",
-    ]
-  ) {
-    app.use(path, authenticated);
-  }
+  app.route("/api/v1/auth", authRoutes(deps, services, { authenticated, limiter: authLimiter }));
+  for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
   app.route("/api/v1/me", meRoutes(deps, services));
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
   app.route("/api/v1/admin/users", adminUserRoutes(deps, services));
   app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(deps, services));
+  app.route("/", auditRoutes(deps));
 
   app.onError(errorHandler(logger));
-  app.notFound(notFoundHandler(app));
+  app.notFound(notFoundHandler(app, guard.onNotFound));
   return app;
 }

@@ -4,6 +4,7 @@ import type { Clock } from "./platform/clock.ts";
 import type { CounterStore } from "./platform/counter_store.ts";
 import type { Logger } from "./platform/logger.ts";
 import type { PasswordHasher } from "./platform/password_hasher.ts";
+import type { Alerter } from "./services/alerts.ts";
 
 /** Everything that differs between runtimes or tests, handed to {@linkcode createApp}. */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   /** Rate-limit, login-guard and path-guard counters (memory, database or redis). */
   counters: CounterStore;
   logger: Logger;
+  /** Security alerts: logged at WARN and, when configured, sent to a signed webhook. */
+  alerts: Alerter;
   version: string;
 }
 

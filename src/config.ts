@@ -306,6 +306,13 @@ function consistencyProblems(raw: Raw): ConfigProblem[] {
       });
     }
   }
+  if (raw.ALERT_WEBHOOK_URL && !raw.ALERT_WEBHOOK_SECRET) {
+    problems.push({
+      variable: "ALERT_WEBHOOK_SECRET",
+      problem: "is required when ALERT_WEBHOOK_URL is set",
+      fix: "Generate one with `citadel secret` and set ALERT_WEBHOOK_SECRET",
+    });
+  }
   if (raw.JWT_SECRET_KEY_PREVIOUS && raw.JWT_SECRET_KEY_PREVIOUS === raw.JWT_SECRET_KEY) {
     problems.push({
       variable: "JWT_SECRET_KEY_PREVIOUS",

@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../src/platform/password_hasher.ts";
 import { type Clock, ManualClock } from "../src/platform/clock.ts";
 import { memoryCounterStore } from "../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../src/platform/logger.ts";
+import { createAlerter } from "../src/services/alerts.ts";
 import { VERSION } from "../src/version.ts";
 
 /** A 48-byte test secret; tests never use production secrets. */
@@ -21,6 +22,10 @@ export const TEST_ENV: Record<string, string> = {
   ARGON2_MEMORY_KIB: "1024",
   ARGON2_TIME_COST: "1",
   LOG_LEVEL: "warn",
+  // Limits stay on (their code runs) but high enough for suites that register many users.
+  RATE_LIMIT_AUTH_PER_MINUTE: "1000000",
+  RATE_LIMIT_AUTH_PER_HOUR: "1000000",
+  RATE_LIMIT_AUTH_PER_DAY: "1000000",
 };
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -54,6 +59,7 @@ export async function buildTestApp(
     hasher: (options.wrapHasher ?? ((h) => h))(nativeArgon2(config.argon2)),
     counters: memoryCounterStore(clock),
     logger,
+    alerts: createAlerter({ logger, clock }),
     version: VERSION,
   };
   const app = createApp(deps);
@@ -63,6 +69,7 @@ export async function buildTestApp(
     clock,
     logs: sink.lines,
     async close() {
+      await deps.alerts.close(100);
       await logger.close();
       await db.destroy();
     },

@@ -4,8 +4,12 @@ import { connect } from "../db/connect.ts";
 import { migrateUp } from "../db/migrator.ts";
 import { nativeArgon2 } from "../platform/argon2_native.ts";
 import { systemClock } from "../platform/clock.ts";
-import { memoryCounterStore } from "../platform/counter_store_memory.ts";
-import { createLogger, type Logger, stdoutSink } from "../platform/logger.ts";
+import { createCounterStore } from "../platform/counter_store_factory.ts";
+import { openLogFileSink } from "../platform/log_file_sink.ts";
+import { createLogger, type Logger, type LogSink, stdoutSink } from "../platform/logger.ts";
+import { createAlerter } from "../services/alerts.ts";
+import { recordAudit } from "../services/audit.ts";
+import { SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { VERSION } from "../version.ts";
 
 /** The deps of a CLI process and how to release them. */
@@ -20,26 +24,61 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
-/** Builds the binary's deps: libSQL file/remote database, native argon2, stdout logger. */
+async function openLogger(config: Config): Promise<Logger> {
+  const sinks: LogSink[] = [stdoutSink()];
+  const file = config.logDir
+    ? await openLogFileSink({
+      dir: config.logDir,
+      maxBytes: config.logMaxBytes,
+      backups: config.logBackups,
+    })
+    : undefined;
+  if (file) sinks.push(file);
+  const logger = createLogger({ level: config.logLevel, sinks });
+  for (const warning of file?.warnings ?? []) logger.warn(warning);
+  return logger;
+}
+
+/**
+ * Builds the binary's deps: libSQL file/remote database, native argon2, the configured
+ * counter store, stdout (+ LOG_DIR file) logger and the alerter. Applied migrations are
+ * audited.
+ */
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel, sinks: [stdoutSink()] });
+  const logger = options.logger ?? await openLogger(config);
+  const clock = systemClock;
   const { db } = await connect(config);
   if (options.migrate) {
-    const applied = await migrateUp(db);
-    for (const name of applied) logger.info("migration applied", { migration: name });
+    for (const name of await migrateUp(db)) {
+      logger.info("migration applied", { migration: name });
+      await recordAudit(db, {
+        ...SYSTEM_ACTOR,
+        action: "migration.applied",
+        outcome: "success",
+        details: { migration: name },
+      }, { clock });
+    }
   }
+  const alerts = createAlerter({
+    logger,
+    clock,
+    webhookUrl: config.alerts.webhookUrl,
+    webhookSecret: config.alerts.webhookSecret,
+  });
   const deps: AppDeps = {
     config,
     db,
-    clock: systemClock,
+    clock,
     hasher: nativeArgon2(config.argon2),
-    counters: memoryCounterStore(systemClock),
+    counters: createCounterStore(config, { db, clock }),
     logger,
+    alerts,
     version: VERSION,
   };
   return {
     deps,
     async close() {
+      await alerts.close(5_000);
       await deps.counters.close();
       await logger.close();
       await db.destroy();

@@ -1,6 +1,11 @@
 import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
+import { recordAudit } from "../services/audit.ts";
+import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
+import { warmUpPasswordPolicy } from "../services/password_policy.ts";
+import { prepareDummyHash } from "../services/passwords.ts";
+import { VERSION } from "../version.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { createDrain } from "./drain.ts";
 import { loadConfig } from "./load_config.ts";
@@ -35,6 +40,15 @@ export async function serve(args: string[]): Promise<number> {
       );
     }
   }
+
+  await recordAudit(deps.db, {
+    ...SYSTEM_ACTOR,
+    action: "server.started",
+    outcome: "success",
+    details: serverStartedDetails(config, VERSION),
+  }, { clock: deps.clock });
+  // Load the password dictionaries and the dummy hash now, not on the first request.
+  await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(deps.hasher)]);
 
   const app = createApp(deps);
   const drain = createDrain();

@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from "../app_types.ts";
 import { errors } from "../errors.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { apiKeyView } from "./api_key_view.ts";
 
@@ -37,7 +38,7 @@ export function adminApiKeyRoutes(deps: AppDeps, services: Services) {
         .where("id", "=", c.req.valid("param").id).where("revoked_at", "is", null)
         .executeTakeFirst();
       if (!row) throw errors.notFound("No such API key");
-      await services.apiKeys.revoke(row.id);
+      await services.apiKeys.revoke(row.id, auditContext(c), "admin");
       return c.body(null, 204);
     });
 }

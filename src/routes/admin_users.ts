@@ -6,6 +6,7 @@ import { countUsersWithRole, findUserById } from "../db/users_repo.ts";
 import { AppError, errors } from "../errors.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
 import { userView } from "../services/user_view.ts";
@@ -124,13 +125,28 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
             .set({ role: updated.role, status: updated.status, updated_at: updated.updated_at })
             .where("id", "=", target.id).execute();
           // Tokens carry the role, so a role change or a disable ends every session.
-          if (disables || roleChanges) {
-            await services.sessions.revokeAll(
+          const revoked = disables || roleChanges
+            ? await services.sessions.revokeAll(
               trx,
               target.id,
               disables ? "disabled" : "role_changed",
-            );
-          }
+            )
+            : [];
+          const enables = body.status === "active" && target.status === "disabled";
+          await services.audit(trx, {
+            ...auditContext(c),
+            action: disables ? "user.disabled" : enables ? "user.enabled" : "user.updated",
+            outcome: "success",
+            targetType: "user",
+            targetId: target.id,
+            details: {
+              fields: Object.keys(body),
+              role: updated.role,
+              status: updated.status,
+              reason: "admin",
+              sessions_revoked: revoked.length,
+            },
+          });
         });
         return c.json({ user: userView(updated) });
       },
@@ -142,6 +158,14 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
       await db.transaction().execute(async (trx) => {
         await services.sessions.revokeAll(trx, target.id, "deleted");
         await trx.deleteFrom("users").where("id", "=", target.id).execute();
+        await services.audit(trx, {
+          ...auditContext(c),
+          action: "user.deleted",
+          outcome: "success",
+          targetType: "user",
+          targetId: target.id,
+          details: { reason: "admin" },
+        });
       });
       return c.body(null, 204);
     })
@@ -152,7 +176,20 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
       async (c) => {
         const target = await load(c.req.valid("param").id);
         assertMayModify(c.get("principal")!, target);
-        const revoked = await services.sessions.revokeAll(db, target.id, "admin_revoked");
+        const revoked = await db.transaction().execute(async (trx) => {
+          const ids = await services.sessions.revokeAll(trx, target.id, "admin_revoked");
+          for (const id of ids) {
+            await services.audit(trx, {
+              ...auditContext(c),
+              action: "session.revoked",
+              outcome: "success",
+              targetType: "session",
+              targetId: id,
+              details: { session_id: id, reason: "admin_revoked" },
+            });
+          }
+          return ids;
+        });
         return c.json({ revoked: revoked.length });
       },
     );

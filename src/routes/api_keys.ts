@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from "../app_types.ts";
 import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { auditContext } from "./audit_context.ts";
 import { API_KEY_SCOPES } from "../services/api_keys.ts";
 import type { Services } from "../services/container.ts";
 import { apiKeyView } from "./api_key_view.ts";
@@ -45,6 +46,7 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
           expiresInDays: body.expires_in_days,
           rateLimitPerMinute: body.rate_limit_per_minute,
         },
+        auditContext(c),
       );
       return c.json({ api_key: apiKeyView(row), key }, 201);
     })
@@ -56,7 +58,7 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
     })
     .delete("/:id", requireScope("api_keys:write"), validate("param", idParam), async (c) => {
       const row = await ownKey(c.get("principal")!.userId, c.req.valid("param").id);
-      await services.apiKeys.revoke(row.id);
+      await services.apiKeys.revoke(row.id, auditContext(c), "owner");
       return c.body(null, 204);
     })
     .post(
@@ -66,7 +68,11 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
       validate("json", rotateBody),
       async (c) => {
         const row = await ownKey(c.get("principal")!.userId, c.req.valid("param").id);
-        const key = await services.apiKeys.rotate(row.id, c.req.valid("json").overlap_hours);
+        const key = await services.apiKeys.rotate(
+          row.id,
+          c.req.valid("json").overlap_hours,
+          auditContext(c),
+        );
         const updated = await ownKey(row.user_id, row.id);
         return c.json({ api_key: apiKeyView(updated), key });
       },

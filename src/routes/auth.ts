@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
@@ -6,6 +6,7 @@ import { insertUser, normalizeEmail } from "../db/users_repo.ts";
 import { AppError, errors } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { validate } from "../middleware/validate.ts";
+import { auditContext } from "./audit_context.ts";
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword } from "../services/passwords.ts";
 import type { Services } from "../services/container.ts";
@@ -55,6 +56,26 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     return tokens;
   };
 
+  const logout = async (c: Context<AppEnv>, all: boolean) => {
+    const principal = c.get("principal")!;
+    await db.transaction().execute(async (trx) => {
+      if (all) await sessions.revokeAll(trx, principal.userId, "logout_all");
+      else if (principal.sessionId) {
+        await sessions.revoke(trx, principal.sessionId, "logout", principal.userId);
+      }
+      await services.audit(trx, {
+        ...auditContext(c),
+        action: "auth.logout",
+        outcome: "success",
+        targetType: "session",
+        targetId: principal.sessionId ?? null,
+        details: { session_id: principal.sessionId, all_sessions: all },
+      });
+    });
+    if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
+    return c.body(null, 204);
+  };
+
   return new Hono<AppEnv>()
     .post("/register", limiter, validate("json", registerBody), async (c) => {
       if (!config.registrationEnabled) {
@@ -75,11 +96,20 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
         if (existing) {
           throw new AppError(409, "email_taken", { detail: "This email is already registered" });
         }
-        return await insertUser(
+        const created = await insertUser(
           trx,
           { email: normalized, passwordHash, name: body.name },
           clock.now(),
         );
+        await services.audit(trx, {
+          ...auditContext(c),
+          action: "user.registered",
+          outcome: "success",
+          targetType: "user",
+          targetId: created.id,
+          details: { method: "password", role: created.role },
+        });
+        return created;
       });
       return c.json({ user: userView(user) }, 201);
     })
@@ -88,7 +118,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       const { tokens, user } = await services.login(body.email, body.password, {
         ip: c.get("clientIp"),
         userAgent: c.req.header("user-agent"),
-      });
+      }, auditContext(c));
       return c.json({ ...respondWithTokens(c, tokens), user: userView(user) });
     })
     .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
@@ -100,8 +130,22 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       if (!presented) {
         throw errors.validation([{ field: "refresh_token", message: "is required" }]);
       }
-      const result = await sessions.rotate(presented);
+      const result = await sessions.rotate(presented, async (trx, reuse) => {
+        await services.audit(trx, {
+          ...auditContext(c),
+          action: "auth.refresh.reused",
+          outcome: "denied",
+          targetType: "user",
+          targetId: reuse.userId,
+          details: { session_id: reuse.sessionId, sessions_revoked: 1 },
+        });
+      });
       if ("reused" in result) {
+        deps.alerts.alert("refresh_token_reused", {
+          user_id: result.userId,
+          session_id: result.sessionId,
+          ip: c.get("clientIp"),
+        });
         if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
         throw new AppError(401, "refresh_token_reused", {
           detail: "This refresh token was already used; the session has been revoked",
@@ -109,17 +153,6 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       }
       return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
     })
-    .post("/logout", options.authenticated, async (c) => {
-      const principal = c.get("principal")!;
-      if (principal.sessionId) {
-        await sessions.revoke(db, principal.sessionId, "logout", principal.userId);
-      }
-      if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
-      return c.body(null, 204);
-    })
-    .post("/logout-all", options.authenticated, async (c) => {
-      await sessions.revokeAll(db, c.get("principal")!.userId, "logout_all");
-      if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
-      return c.body(null, 204);
-    });
+    .post("/logout", options.authenticated, (c) => logout(c, false))
+    .post("/logout-all", options.authenticated, (c) => logout(c, true));
 }

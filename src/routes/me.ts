@@ -5,6 +5,7 @@ import { findUserById } from "../db/users_repo.ts";
 import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword, verifyPassword } from "../services/passwords.ts";
@@ -62,7 +63,20 @@ export function meRoutes(deps: AppDeps, services: Services) {
       await db.transaction().execute(async (trx) => {
         await trx.updateTable("users").set({ password_hash: hash, updated_at: clock.now() })
           .where("id", "=", user.id).execute();
-        await services.sessions.revokeAll(trx, user.id, "password_changed", principal.sessionId);
+        const revoked = await services.sessions.revokeAll(
+          trx,
+          user.id,
+          "password_changed",
+          principal.sessionId,
+        );
+        await services.audit(trx, {
+          ...auditContext(c),
+          action: "user.password_changed",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: { by_admin: false, sessions_revoked: revoked.length },
+        });
       });
       return c.body(null, 204);
     })
@@ -91,7 +105,20 @@ export function meRoutes(deps: AppDeps, services: Services) {
       async (c) => {
         const principal = c.get("principal")!;
         const { id } = c.req.valid("param");
-        const revoked = await services.sessions.revoke(db, id, "user_revoked", principal.userId);
+        const revoked = await db.transaction().execute(async (trx) => {
+          const done = await services.sessions.revoke(trx, id, "user_revoked", principal.userId);
+          if (done) {
+            await services.audit(trx, {
+              ...auditContext(c),
+              action: "session.revoked",
+              outcome: "success",
+              targetType: "session",
+              targetId: id,
+              details: { session_id: id, reason: "user_revoked" },
+            });
+          }
+          return done;
+        });
         if (!revoked) throw errors.notFound("No such active session");
         return c.body(null, 204);
       },

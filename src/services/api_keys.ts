@@ -4,6 +4,8 @@ import type { Db } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "./api_key_format.ts";
+import type { AuditActor } from "./audit_events.ts";
+import type { Audit } from "./container.ts";
 import { hex, hmac } from "./crypto.ts";
 
 /** Every scope a key can hold; admin scopes only for admin owners. */
@@ -24,6 +26,7 @@ export interface ApiKeyDeps {
   clock: Clock;
   config: Pick<Config, "apiKeys">;
   pepperKey: Promise<CryptoKey>;
+  audit: Audit;
 }
 
 /** What a verified key stands for, cached briefly per process. */
@@ -47,7 +50,7 @@ const DAY_MS = 86_400_000;
 
 /** API keys: creation, listing, rotation with overlap, revocation and fast verification. */
 export function createApiKeyService(deps: ApiKeyDeps) {
-  const { db, clock, config } = deps;
+  const { db, clock, config, audit } = deps;
   const cache = new Map<string, Resolved>();
   const touched = new Map<string, number>();
 
@@ -137,6 +140,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     async create(
       owner: { id: string; role: string },
       input: { name: string; scopes: string[]; expiresInDays: number; rateLimitPerMinute?: number },
+      actor: AuditActor,
     ) {
       checkScopes(input.scopes, owner.role);
       const now = clock.now();
@@ -162,6 +166,19 @@ export function createApiKeyService(deps: ApiKeyDeps) {
           created_at: now,
           retired_at: null,
         }).execute();
+        await audit(trx, {
+          ...actor,
+          action: "api_key.created",
+          outcome: "success",
+          targetType: "api_key",
+          targetId: row.id,
+          details: {
+            name: row.name,
+            scopes: input.scopes,
+            expires_at: new Date(row.expires_at).toISOString(),
+            prefix: row.prefix,
+          },
+        });
       });
       return { row, key };
     },
@@ -170,7 +187,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
      * Issues a new secret; the old one keeps working for `overlapHours` (0 ends it now).
      * Older retired secrets end now, so at most two secrets work at once.
      */
-    async rotate(apiKeyId: string, overlapHours: number) {
+    async rotate(apiKeyId: string, overlapHours: number, actor: AuditActor) {
       const now = clock.now();
       const key = generateApiKey();
       await db.transaction().execute(async (trx) => {
@@ -186,15 +203,36 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         }).execute();
         await trx.updateTable("api_keys").set({ prefix: displayPrefix(key) })
           .where("id", "=", apiKeyId).execute();
+        await audit(trx, {
+          ...actor,
+          action: "api_key.rotated",
+          outcome: "success",
+          targetType: "api_key",
+          targetId: apiKeyId,
+          details: {
+            prefix: displayPrefix(key),
+            overlap_until: new Date(now + overlapHours * 3_600_000).toISOString(),
+          },
+        });
       });
       forgetKey(apiKeyId);
       return key;
     },
 
     /** Revokes a key at once in this process; other processes follow within CACHE_MS. */
-    async revoke(apiKeyId: string) {
-      await db.updateTable("api_keys").set({ revoked_at: clock.now() })
-        .where("id", "=", apiKeyId).where("revoked_at", "is", null).execute();
+    async revoke(apiKeyId: string, actor: AuditActor, reason: string) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable("api_keys").set({ revoked_at: clock.now() })
+          .where("id", "=", apiKeyId).where("revoked_at", "is", null).execute();
+        await audit(trx, {
+          ...actor,
+          action: "api_key.revoked",
+          outcome: "success",
+          targetType: "api_key",
+          targetId: apiKeyId,
+          details: { reason },
+        });
+      });
       forgetKey(apiKeyId);
     },
   };

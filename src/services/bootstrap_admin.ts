@@ -1,6 +1,7 @@
 import { countUsersWithRole, insertUser } from "../db/users_repo.ts";
 import type { Db } from "../db/schema.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
+import { hashPassword } from "./passwords.ts";
 
 /** Options of {@linkcode bootstrapSuperAdmin}. */
 export interface BootstrapOptions {
@@ -58,7 +59,7 @@ export async function bootstrapSuperAdmin(
   await insertUser(db, {
     email: isEmail ? login : `${login}@citadel.localhost`,
     username: isEmail ? null : login,
-    passwordHash: await hasher.hash(password),
+    passwordHash: await hashPassword(password, hasher),
     name: "Super admin",
     role: "super_admin",
   }, options.now);

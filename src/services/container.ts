@@ -1,5 +1,7 @@
 import type { AppDeps } from "../app_types.ts";
+import type { Db } from "../db/schema.ts";
 import { createApiKeyService } from "./api_keys.ts";
+import { type AuditEventInput, recordAudit } from "./audit.ts";
 import { derivePepperKey } from "./crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
 import { createLoginService, loginHistory } from "./login.ts";
@@ -25,7 +27,8 @@ export function createServices(deps: AppDeps) {
     accessTtlMs: config.jwt.accessTtlSeconds * 1000,
   });
   const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
-  const apiKeys = createApiKeyService({ db, clock, config, pepperKey });
+  const audit: Audit = (executor, event) => recordAudit(executor, event, { clock });
+  const apiKeys = createApiKeyService({ db, clock, config, pepperKey, audit });
   const history = loginHistory(db);
   const loginGuard = createLoginGuard({
     counters: deps.counters,
@@ -33,8 +36,22 @@ export function createServices(deps: AppDeps) {
     limits: config.loginGuard,
     hasSuccessHistory: (email, ipKey) => history.has(email, ipKey),
   });
-  const login = createLoginService({ db, clock, hasher: deps.hasher, sessions, guard: loginGuard });
-  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login };
+  const login = createLoginService({
+    db,
+    clock,
+    hasher: deps.hasher,
+    sessions,
+    guard: loginGuard,
+    audit,
+    alerts: deps.alerts,
+  });
+  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit };
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/**
+ * Appends an audit event. Pass the transaction of the change it records (never the
+ * plain db from inside a transaction: the local driver has one connection).
+ */
+export type Audit = (executor: Db, event: AuditEventInput) => Promise<unknown>;

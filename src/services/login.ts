@@ -4,8 +4,12 @@ import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { CounterStoreUnavailable } from "../platform/counter_store.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
+import type { Alerter } from "./alerts.ts";
+import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "./client_ip.ts";
+import type { Audit } from "./container.ts";
 import { guardUnavailable, type LoginGuard, tooManyAttempts } from "./login_guard.ts";
+import { recordLoginNetwork } from "./login_networks.ts";
 import { dummyVerify, hashPassword, verifyPassword } from "./passwords.ts";
 import type { ClientMeta, SessionService, TokenPair } from "./sessions.ts";
 
@@ -16,15 +20,9 @@ export interface LoginDeps {
   hasher: PasswordHasher;
   sessions: SessionService;
   guard: LoginGuard;
-  /** Told about every outcome, for the audit log and alerts. */
-  onOutcome?: (outcome: LoginOutcome) => Promise<void> | void;
+  audit: Audit;
+  alerts: Alerter;
 }
-
-/** What happened to one login attempt. */
-export type LoginOutcome =
-  | { kind: "succeeded"; user: User; sessionId: string; meta: ClientMeta }
-  | { kind: "failed"; email: string; userId?: string; reason: string; meta: ClientMeta }
-  | { kind: "blocked"; email: string; reason: string; meta: ClientMeta; retryAfter: number };
 
 const invalidCredentials = () =>
   new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
@@ -50,10 +48,10 @@ export function loginHistory(db: Db) {
  * Password login: the guard reserves the attempt before any verification (a blocked
  * pair is answered 429 without verifying, even a correct password), unknown emails run
  * a dummy verification, and unknown email, wrong password and disabled account all end
- * in the same 401.
+ * in the same 401. Every outcome is audited; a success in the session's transaction.
  */
 export function createLoginService(deps: LoginDeps) {
-  const { db, clock, hasher, sessions, guard } = deps;
+  const { db, clock, hasher, sessions, guard, audit, alerts } = deps;
   const history = loginHistory(db);
 
   const reserve = async (ipKey: string, email: string) => {
@@ -69,19 +67,26 @@ export function createLoginService(deps: LoginDeps) {
     loginName: string,
     password: string,
     meta: ClientMeta,
+    actor: AuditActor,
   ): Promise<{ tokens: TokenPair; user: User }> {
     const email = normalizeEmail(loginName);
     const ipKey = clientKey(meta.ip);
     const decision = await reserve(ipKey, email);
     if (!decision.allowed) {
-      await deps.onOutcome?.({
-        kind: "blocked",
-        email,
-        reason: decision.reason,
-        meta,
-        retryAfter: decision.retryAfterSeconds,
+      const scope = decision.reason === "ip" ? "client" : "account";
+      const retryAfter = decision.retryAfterSeconds;
+      await audit(db, {
+        ...actor,
+        action: "auth.login.blocked",
+        outcome: "denied",
+        details: { reason: decision.reason, scope, retry_after_seconds: retryAfter },
       });
-      throw tooManyAttempts(decision.retryAfterSeconds);
+      alerts.alert(scope === "client" ? "client_blocked" : "account_blocked", {
+        reason: decision.reason,
+        ip: meta.ip,
+        retry_after_seconds: retryAfter,
+      });
+      throw tooManyAttempts(retryAfter);
     }
     const user = await findUserByLogin(db, email);
     const result = user
@@ -90,7 +95,14 @@ export function createLoginService(deps: LoginDeps) {
     if (!user || !result.ok || user.status !== "active") {
       await guard.failed(decision.ticket);
       const reason = !user ? "unknown_user" : !result.ok ? "wrong_password" : "account_disabled";
-      await deps.onOutcome?.({ kind: "failed", email, userId: user?.id, reason, meta });
+      await audit(db, {
+        ...actor,
+        action: "auth.login.failed",
+        outcome: "failure",
+        targetType: user ? "user" : null,
+        targetId: user?.id ?? null,
+        details: { reason, method: "password" },
+      });
       throw invalidCredentials();
     }
     await guard.succeeded(decision.ticket);
@@ -101,15 +113,32 @@ export function createLoginService(deps: LoginDeps) {
         .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })
         .where("id", "=", user.id).execute();
       await history.record(trx, email, ipKey, now);
-      return await sessions.start(trx, user, meta);
+      const session = await sessions.start(trx, user, meta);
+      const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
+      await audit(trx, {
+        ...actor,
+        actorType: "user",
+        actorId: user.id,
+        action: "auth.login.succeeded",
+        outcome: "success",
+        targetType: "session",
+        targetId: session.sessionId,
+        details: {
+          method: "password",
+          session_id: session.sessionId,
+          network: network.network,
+          new_network: network.isNew,
+        },
+      });
+      return { ...session, network };
     });
-    const loggedIn = { ...user, last_login_at: now };
-    await deps.onOutcome?.({
-      kind: "succeeded",
-      user: loggedIn,
-      sessionId: started.sessionId,
-      meta,
-    });
-    return { tokens: started.tokens, user: loggedIn };
+    if (started.network.isNew && started.network.hadHistory) {
+      alerts.alert("new_network_login", {
+        user_id: user.id,
+        network: started.network.network,
+        ip: meta.ip,
+      });
+    }
+    return { tokens: started.tokens, user: { ...user, last_login_at: now } };
   };
 }

@@ -123,7 +123,10 @@ export function createSessionService(deps: SessionDeps) {
      * grace window ago is reuse: the whole session is revoked. Within the window the
      * same successor pair is returned (concurrent tabs).
      */
-    async rotate(presented: string): Promise<
+    async rotate(
+      presented: string,
+      onReuse?: (trx: Db, reuse: { sessionId: string; userId: string }) => Promise<void>,
+    ): Promise<
       { tokens: TokenPair; user: User; sessionId: string } | {
         reused: true;
         sessionId: string;
@@ -176,6 +179,7 @@ export function createSessionService(deps: SessionDeps) {
             return { tokens: await pair(user, sessionId, successor, rotatedAt), user, sessionId };
           }
           await revokeWhere(trx, { sessionId }, "refresh_token_reused");
+          await onReuse?.(trx, { sessionId, userId: user.id });
           return { reused: true as const, sessionId, userId: user.id };
         }
         await trx.updateTable("refresh_tokens").set({ rotated_at: now })
