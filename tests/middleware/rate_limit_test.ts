@@ -18,6 +18,13 @@ import { testConfig } from "../helpers.ts";
 import { LOCAL_COUNTER_STORES } from "../platform/counter_store_kinds.ts";
 import { unreachableCounterStore } from "../platform/unreachable_counter_store.ts";
 
+/** The documented defaults; the shared test env raises the auth limits for other tests. */
+const DEFAULT_LIMITS = {
+  RATE_LIMIT_AUTH_PER_MINUTE: "10",
+  RATE_LIMIT_AUTH_PER_HOUR: "50",
+  RATE_LIMIT_AUTH_PER_DAY: "200",
+};
+
 const AUTH_POLICY = '"minute";q=10;w=60, "hour";q=50;w=3600, "day";q=200;w=86400';
 
 interface Harness {
@@ -41,7 +48,7 @@ async function harness(
   env: Record<string, string> = {},
   options: { limitFor?: ApiRateLimitOptions["limitFor"] } = {},
 ): Promise<Harness> {
-  const config: Config = testConfig(env);
+  const config: Config = testConfig({ ...DEFAULT_LIMITS, ...env });
   const clock = new ManualClock();
   const store = await open(clock);
   const counters = store.counters;
