@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
+import { clientKey } from "../services/client_ip.ts";
 import { guardUnavailable } from "../services/login_guard.ts";
 import { counterStoreAdapter } from "./rate_limit_store.ts";
 
@@ -14,7 +15,10 @@ type Ctx = Context<AppEnv>;
 export interface RateLimitBaseOptions {
   counters: CounterStore;
   clock: Clock;
-  /** The client's address key when there is no principal; defaults to `clientIp`. */
+  /**
+   * The client's address key when there is no principal; defaults to the `clientIp`
+   * address for IPv4 and its /64 network for IPv6.
+   */
   clientKey?: (c: Ctx) => string;
 }
 
@@ -86,7 +90,7 @@ function passThrough(): MiddlewareHandler<AppEnv> {
   };
 }
 
-const clientIpOf = (c: Ctx) => c.get("clientIp");
+const clientIpOf = (c: Ctx) => clientKey(c.get("clientIp"));
 const principalLimit = (c: Ctx) => c.get("principal")?.rateLimitPerMinute;
 
 function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {

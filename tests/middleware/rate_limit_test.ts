@@ -178,6 +178,18 @@ rateTest(
   },
 );
 
+rateTest("authRateLimit() counts IPv6 clients per /64 network", async (open) => {
+  const h = await harness(open);
+  for (let i = 1; i <= 10; i++) {
+    await sendTimes(h, 1, "/api/v1/auth/login", { ip: `2001:db8:1:2::${i}` });
+  }
+  const sameNetwork = await h.send("/api/v1/auth/login", { ip: "2001:db8:1:2:ffff::1" });
+  assert.equal(sameNetwork.status, 429);
+  await sameNetwork.body?.cancel();
+  await sendTimes(h, 1, "/api/v1/auth/login", { ip: "2001:db8:1:3::1" });
+  await h.close();
+});
+
 rateTest(
   "authRateLimit() lets the address back in exactly when the minute window passes",
   async (open) => {
