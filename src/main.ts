@@ -1,4 +1,5 @@
 import { audit } from "./cli/audit.ts";
+import { cleanup } from "./cli/cleanup.ts";
 import { admin } from "./cli/admin.ts";
 import { EXIT_USAGE, ExitError } from "./cli/load_config.ts";
 import { migrate } from "./cli/migrate.ts";
@@ -17,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   users: { summary: "Disable or delete inactive accounts (prune-inactive)", run: users },
   secret: { summary: "Print a new random secret for JWT_SECRET_KEY", run: secret },
   audit: { summary: "Verify, export (jsonl|csv) or prune the audit log", run: audit },
+  cleanup: { summary: "Remove expired sessions, old login records and counters", run: cleanup },
 };
 
 function usage(): string {

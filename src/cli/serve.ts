@@ -3,6 +3,7 @@ import { createApp } from "../app.ts";
 import { recordAudit } from "../services/audit.ts";
 import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
+import { cleanupExpired } from "../services/cleanup.ts";
 import { warmUpPasswordPolicy } from "../services/password_policy.ts";
 import { prepareDummyHash } from "../services/passwords.ts";
 import { VERSION } from "../version.ts";
@@ -12,6 +13,7 @@ import { loadConfig } from "./load_config.ts";
 import { openRuntime } from "./runtime.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const CLEANUP_EVERY_MS = 3_600_000;
 
 /** `citadel serve`: migrate, bootstrap the super admin, serve until SIGINT/SIGTERM. */
 export async function serve(args: string[]): Promise<number> {
@@ -50,6 +52,14 @@ export async function serve(args: string[]): Promise<number> {
   // Load the password dictionaries and the dummy hash now, not on the first request.
   await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(deps.hasher)]);
 
+  const cleanupTimer = setInterval(() => {
+    cleanupExpired(deps, config).then(
+      (removed) => logger.info("cleanup", { ...removed }),
+      (error) => logger.error("cleanup failed", { error }),
+    );
+  }, CLEANUP_EVERY_MS);
+  Deno.unrefTimer(cleanupTimer);
+
   const app = createApp(deps);
   const drain = createDrain();
   const server = Deno.serve({
@@ -74,6 +84,7 @@ export async function serve(args: string[]): Promise<number> {
     Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
   });
   await stopped;
+  clearInterval(cleanupTimer);
   logger.info("stopped");
   await runtime.close();
   return 0;

@@ -1,0 +1,21 @@
+import { parseArgs } from "node:util";
+import { cleanupExpired } from "../services/cleanup.ts";
+import { openCommandRuntime } from "./command_runtime.ts";
+import { loadConfig } from "./load_config.ts";
+
+/** `citadel cleanup`: removes expired sessions, old login records and stale counters. */
+export async function cleanup(args: string[]): Promise<number> {
+  parseArgs({ args, options: {}, strict: true });
+  const runtime = await openCommandRuntime(await loadConfig());
+  try {
+    const removed = await cleanupExpired(runtime.deps, runtime.deps.config);
+    console.log(
+      `removed ${removed.sessions} expired or revoked sessions, ` +
+        `${removed.loginHistory} login records older than ${runtime.deps.config.loginGuard.retentionDays} days, ` +
+        `${removed.counters} stale counters`,
+    );
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}

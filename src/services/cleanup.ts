@@ -1,0 +1,39 @@
+import type { Config } from "../config.ts";
+import type { Db } from "../db/schema.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { CounterStore } from "../platform/counter_store.ts";
+
+/** What one cleanup removed. */
+export interface CleanupResult {
+  sessions: number;
+  loginHistory: number;
+  counters: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Removes what no longer protects anything: sessions past their absolute expiry and
+ * revoked sessions older than a day (longer than any access token that could name them;
+ * their refresh tokens go with them), login records older than
+ * LOGIN_ATTEMPT_RETENTION_DAYS, and expired counters and blocks.
+ */
+export async function cleanupExpired(
+  deps: { db: Db; clock: Clock; counters: CounterStore },
+  config: Pick<Config, "loginGuard" | "jwt">,
+): Promise<CleanupResult> {
+  const now = deps.clock.now();
+  const revokedBefore = now - Math.max(DAY_MS, config.jwt.accessTtlSeconds * 2000);
+  const sessions = await deps.db.deleteFrom("sessions")
+    .where((eb) => eb.or([eb("expires_at", "<", now), eb("revoked_at", "<", revokedBefore)]))
+    .executeTakeFirst();
+  const history = await deps.db.deleteFrom("login_history")
+    .where("last_success_at", "<", now - config.loginGuard.retentionDays * DAY_MS)
+    .executeTakeFirst();
+  const counters = await deps.counters.cleanup();
+  return {
+    sessions: Number(sessions.numDeletedRows),
+    loginHistory: Number(history.numDeletedRows),
+    counters,
+  };
+}

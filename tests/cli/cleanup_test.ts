@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { connect } from "../../src/db/connect.ts";
+import { migrateUp } from "../../src/db/migrator.ts";
+import { insertUser } from "../../src/db/users_repo.ts";
+import { runCli, tempDir, TEST_SECRET } from "../helpers.ts";
+
+const DAY = 86_400_000;
+
+Deno.test("citadel cleanup removes expired sessions and old login records, and keeps live ones", async () => {
+  await using dir = await tempDir();
+  const url = `file:${dir.path}/c.db`;
+  const { db } = await connect({ databaseUrl: url });
+  await migrateUp(db);
+  const now = Date.now();
+  const user = await insertUser(db, { email: "c@example.com", passwordHash: "x" }, now);
+  const session = (id: string, expiresAt: number, revokedAt: number | null) => ({
+    id,
+    user_id: user.id,
+    created_at: now - 40 * DAY,
+    last_used_at: now,
+    expires_at: expiresAt,
+    revoked_at: revokedAt,
+    revoke_reason: revokedAt ? "logout" : null,
+    ip: null,
+    user_agent: null,
+  });
+  await db.insertInto("sessions").values([
+    session("expired", now - DAY, null),
+    session("revoked-long-ago", now + DAY, now - 2 * DAY),
+    session("revoked-just-now", now + DAY, now - 1000),
+    session("live", now + DAY, null),
+  ]).execute();
+  await db.insertInto("refresh_tokens").values({
+    token_hash: "h-expired",
+    session_id: "expired",
+    issued_at: now,
+    rotated_at: null,
+  }).execute();
+  await db.insertInto("login_history").values([
+    { email: "c@example.com", ip_key: "10.0.0.1", last_success_at: now - 31 * DAY },
+    { email: "c@example.com", ip_key: "10.0.0.2", last_success_at: now - DAY },
+  ]).execute();
+  await db.destroy();
+
+  const result = await runCli(["cleanup"], {
+    env: { DATABASE_URL: url, JWT_SECRET_KEY: TEST_SECRET, PATH: Deno.env.get("PATH") ?? "" },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /removed 2 expired or revoked sessions, 1 login records/);
+
+  const { db: after } = await connect({ databaseUrl: url });
+  const ids = (await after.selectFrom("sessions").select("id").orderBy("id").execute()).map((r) =>
+    r.id
+  );
+  assert.deepEqual(ids, ["live", "revoked-just-now"]);
+  const tokens = await after.selectFrom("refresh_tokens").selectAll().execute();
+  assert.equal(tokens.length, 0, "refresh tokens went with their session");
+  const history = await after.selectFrom("login_history").select("ip_key").execute();
+  assert.deepEqual(history.map((h) => h.ip_key), ["10.0.0.2"]);
+  await after.destroy();
+});
