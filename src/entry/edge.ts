@@ -1,0 +1,128 @@
+import type { AppDeps } from "../app_types.ts";
+import { type Config, ConfigError, parseConfig } from "../config.ts";
+import { migrateUp } from "../db/migrator.ts";
+import type { Db } from "../db/schema.ts";
+import { AppError, problemResponse } from "../errors.ts";
+import { wasmArgon2 } from "../platform/argon2_wasm.ts";
+import { type Clock, systemClock } from "../platform/clock.ts";
+import { databaseCounterStore } from "../platform/counter_store_database.ts";
+import { consoleSink } from "../platform/log_console_sink.ts";
+import { createLogger, type Logger } from "../platform/logger.ts";
+import { createAlerter } from "../services/alerts.ts";
+import { recordAudit } from "../services/audit.ts";
+import { SYSTEM_ACTOR } from "../services/audit_events.ts";
+import { VERSION } from "../version.ts";
+
+/**
+ * Reads the configuration of a serverless target (Deno Deploy, Cloudflare Workers)
+ * from its string variables and secrets. Counters always live in the database there:
+ * isolates come and go, so in-memory counters would let an attacker reset a brute-force
+ * budget by landing on a fresh isolate. JWT_SECRET_KEY is required because there is no
+ * disk to keep a generated development secret on.
+ */
+export function edgeConfig(env: Readonly<Record<string, unknown>>): Config {
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === "string") strings[name] = value;
+  }
+  const config = parseConfig({ ...strings, RATE_LIMIT_STORE: "database" });
+  if (!config.jwt.secret) {
+    throw new ConfigError([{
+      variable: "JWT_SECRET_KEY",
+      problem: "is required on Deno Deploy and Cloudflare Workers",
+      fix: "Generate one with `citadel secret` and store it as a secret of the deployment",
+    }]);
+  }
+  return config;
+}
+
+/** What {@linkcode edgeDeps} needs besides the config. */
+export interface EdgeDepsOptions {
+  db: Db;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * AppDeps for a serverless target: WebAssembly argon2id, database counters, console
+ * logs, webhook alerts (deliveries run in the background; Workers keep the isolate alive
+ * for them through `waitUntil`).
+ */
+export function edgeDeps(config: Config, options: EdgeDepsOptions): AppDeps {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ??
+    createLogger({ level: config.logLevel, sinks: [consoleSink()], now: () => clock.now() });
+  return {
+    config,
+    db: options.db,
+    clock,
+    hasher: wasmArgon2(config.argon2),
+    counters: databaseCounterStore(options.db, clock),
+    logger,
+    alerts: createAlerter({
+      logger,
+      clock,
+      webhookUrl: config.alerts.webhookUrl,
+      webhookSecret: config.alerts.webhookSecret,
+    }),
+    version: VERSION,
+  };
+}
+
+/** Applies pending migrations, logging and auditing each one as `citadel migrate` does. */
+export async function applyMigrations(deps: AppDeps): Promise<string[]> {
+  const applied = await migrateUp(deps.db, { now: () => deps.clock.now() });
+  for (const name of applied) {
+    deps.logger.info("migration applied", { migration: name });
+    await recordAudit(deps.db, {
+      ...SYSTEM_ACTOR,
+      action: "migration.applied",
+      outcome: "success",
+      details: { migration: name },
+    }, { clock: deps.clock });
+  }
+  return applied;
+}
+
+/** The 503 served while the deployment cannot start (bad config, database unreachable). */
+export function notReadyResponse(): Response {
+  const response = problemResponse(
+    new AppError(503, "not_ready", {
+      detail: "The service is starting or misconfigured; try again shortly",
+      headers: { "retry-after": "5" },
+    }),
+  );
+  response.headers.set("cache-control", "no-store");
+  response.headers.set("x-content-type-options", "nosniff");
+  return response;
+}
+
+/** Options of {@linkcode lazyInit}. */
+export interface LazyInitOptions {
+  /** How long a failed start is answered from memory before it is tried again. */
+  retryAfterMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Runs an async start-up once, on first use, shared by concurrent callers. A failure is
+ * remembered for `retryAfterMs` (so a broken deployment is not hammered) and then
+ * retried, so a deployment heals once its config or database is fixed.
+ */
+export function lazyInit<T>(start: () => Promise<T>, options: LazyInitOptions = {}) {
+  const retryAfterMs = options.retryAfterMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  let pending: Promise<T> | undefined;
+  let failedAt = 0;
+  return function get(): Promise<T> {
+    if (pending && failedAt > 0 && now() - failedAt >= retryAfterMs) pending = undefined;
+    if (!pending) {
+      failedAt = 0;
+      pending = start().catch((error) => {
+        failedAt = now();
+        throw error;
+      });
+    }
+    return pending;
+  };
+}
