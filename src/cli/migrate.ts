@@ -1,12 +1,16 @@
 import { connect } from "../db/connect.ts";
 import { migrateUp, migrationStatus } from "../db/migrator.ts";
+import { importUsers } from "./import_users.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { migrateUuid } from "./migrate_uuid.ts";
 
-const USAGE = "usage: citadel migrate [up|status]";
+const USAGE = "usage: citadel migrate [up|status|uuid|import-users]";
 
-/** `citadel migrate [up|status]`: apply or list schema migrations. */
+/** `citadel migrate [up|status|uuid|import-users]`: schema migrations and legacy upgrades. */
 export async function migrate(args: string[]): Promise<number> {
   const [sub = "up", ...rest] = args;
+  if (sub === "uuid") return await migrateUuid(rest);
+  if (sub === "import-users") return await importUsers(rest);
   if (!["up", "status"].includes(sub) || rest.length > 0) throw new ExitError(EXIT_USAGE, USAGE);
   const config = await loadConfig();
   const { db } = await connect(config);

@@ -1,0 +1,110 @@
+import type { Client } from "@libsql/client";
+import { parseArgs } from "node:util";
+import { connect } from "../db/connect.ts";
+import { migrateUp } from "../db/migrator.ts";
+import {
+  type ImportResult,
+  importUsers as runImport,
+  readLegacyUsers,
+} from "../services/uuid_migration/import_users.ts";
+import { databaseFile, openExisting } from "./database_file.ts";
+import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+
+const USAGE = "usage: citadel migrate import-users --from <file> --table T --email-column C " +
+  "--password-column P [--id-column I] [--name-column N] [--dry-run]";
+
+const USERS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'";
+
+function parse(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      from: { type: "string" },
+      table: { type: "string" },
+      "email-column": { type: "string" },
+      "password-column": { type: "string" },
+      "id-column": { type: "string" },
+      "name-column": { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  return values;
+}
+
+/** The legacy database, opened without a key first and with DATABASE_ENCRYPTION_KEY after. */
+async function openSource(input: string, key: string | undefined): Promise<Client> {
+  const file = databaseFile(input, "--from");
+  try {
+    return await openExisting(file);
+  } catch (error) {
+    if (!key) throw error;
+    return await openExisting(file, key);
+  }
+}
+
+function printSummary(result: ImportResult): void {
+  const prefix = result.dryRun ? "dry run: would import" : "imported";
+  for (const r of result.rejected) {
+    console.log(`rejected: legacy id ${r.legacyId ?? "-"} <${r.email ?? ""}>: ${r.reason}`);
+  }
+  console.log(
+    `${prefix} ${result.imported} of ${result.read} users ` +
+      `(bcrypt ${result.hashes.bcrypt}, argon2 ${result.hashes.argon2}); ` +
+      `${result.rejected.length} rejected`,
+  );
+  if (!result.dryRun && result.imported > 0) {
+    console.log("Hashes were kept as they are; each is upgraded to argon2id at its next login.");
+  }
+}
+
+/** `citadel migrate import-users`: copies users of a legacy database into citadel's. */
+export async function importUsers(args: string[]): Promise<number> {
+  const values = parse(args);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const required = ["from", "table", "email-column", "password-column"] as const;
+  const absent = required.filter((k) => !values[k]);
+  if (absent.length > 0) {
+    throw new ExitError(EXIT_USAGE, `missing ${absent.map((k) => `--${k}`).join(", ")}\n${USAGE}`);
+  }
+  const config = await loadConfig();
+  const source = await openSource(values.from!, config.databaseEncryptionKey);
+  try {
+    const rows = await readLegacyUsers(source, {
+      table: values.table!,
+      emailColumn: values["email-column"]!,
+      passwordColumn: values["password-column"]!,
+      idColumn: values["id-column"],
+      nameColumn: values["name-column"],
+    }).catch((error) => {
+      throw new ExitError(EXIT_USAGE, error instanceof Error ? error.message : String(error));
+    });
+    const { db, client } = await connect(config);
+    try {
+      if (!values["dry-run"]) {
+        const applied = await migrateUp(db);
+        if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+      } else if ((await client.execute(USERS_TABLE)).rows.length === 0) {
+        throw new ExitError(
+          1,
+          "The citadel database has no users table yet: run citadel migrate up",
+        );
+      }
+      const result = await runImport(client, rows, {
+        table: values.table!,
+        now: Date.now(),
+        dryRun: values["dry-run"],
+      });
+      printSummary(result);
+      return 0;
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    source.close();
+  }
+}
