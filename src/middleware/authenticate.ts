@@ -67,17 +67,21 @@ export function isAdminRole(role: string | undefined): boolean {
   return role !== undefined && PRIVILEGED.has(role);
 }
 
+function assertScope(principal: Principal, scope: string): void {
+  if (principal.scopes && !principal.scopes.has(scope)) {
+    throw new AppError(403, "insufficient_scope", {
+      detail: `This API key lacks the ${scope} scope`,
+    });
+  }
+}
+
 /** Requires an admin or super_admin principal (and an admin scope for API keys). */
 export function requireAdmin(scope: "admin:read" | "admin:write"): MiddlewareHandler<AppEnv> {
   return async function requireAdminHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
     if (!isAdminRole(principal.role)) throw errors.forbidden();
-    if (principal.scopes && !principal.scopes.has(scope)) {
-      throw new AppError(403, "insufficient_scope", {
-        detail: `This API key lacks the ${scope} scope`,
-      });
-    }
+    assertScope(principal, scope);
     await next();
   };
 }
@@ -87,11 +91,7 @@ export function requireScope(scope: string): MiddlewareHandler<AppEnv> {
   return async function requireScopeHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
-    if (principal.scopes && !principal.scopes.has(scope)) {
-      throw new AppError(403, "insufficient_scope", {
-        detail: `This API key lacks the ${scope} scope`,
-      });
-    }
+    assertScope(principal, scope);
     await next();
   };
 }

@@ -7,6 +7,7 @@ import { AppError, errors } from "../errors.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
+import { revokeSessionsAudited } from "./session_revocation.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
 import { userView } from "../services/user_view.ts";
@@ -176,20 +177,12 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
       async (c) => {
         const target = await load(c.req.valid("param").id);
         assertMayModify(c.get("principal")!, target);
-        const revoked = await db.transaction().execute(async (trx) => {
-          const ids = await services.sessions.revokeAll(trx, target.id, "admin_revoked");
-          for (const id of ids) {
-            await services.audit(trx, {
-              ...auditContext(c),
-              action: "session.revoked",
-              outcome: "success",
-              targetType: "session",
-              targetId: id,
-              details: { session_id: id, reason: "admin_revoked" },
-            });
-          }
-          return ids;
-        });
+        const revoked = await revokeSessionsAudited(
+          c,
+          { db, services },
+          { userId: target.id },
+          "admin_revoked",
+        );
         return c.json({ revoked: revoked.length });
       },
     );

@@ -6,6 +6,7 @@ import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
+import { revokeSessionsAudited } from "./session_revocation.ts";
 import type { Services } from "../services/container.ts";
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword, verifyPassword } from "../services/passwords.ts";
@@ -105,21 +106,13 @@ export function meRoutes(deps: AppDeps, services: Services) {
       async (c) => {
         const principal = c.get("principal")!;
         const { id } = c.req.valid("param");
-        const revoked = await db.transaction().execute(async (trx) => {
-          const done = await services.sessions.revoke(trx, id, "user_revoked", principal.userId);
-          if (done) {
-            await services.audit(trx, {
-              ...auditContext(c),
-              action: "session.revoked",
-              outcome: "success",
-              targetType: "session",
-              targetId: id,
-              details: { session_id: id, reason: "user_revoked" },
-            });
-          }
-          return done;
-        });
-        if (!revoked) throw errors.notFound("No such active session");
+        const revoked = await revokeSessionsAudited(
+          c,
+          { db, services },
+          { userId: principal.userId, sessionId: id },
+          "user_revoked",
+        );
+        if (revoked.length === 0) throw errors.notFound("No such active session");
         return c.body(null, 204);
       },
     );
