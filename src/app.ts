@@ -1,11 +1,15 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./app_types.ts";
 import { authenticate } from "./middleware/authenticate.ts";
+import { cors } from "./middleware/cors.ts";
+import { csrfCheck, csrfGuard } from "./middleware/csrf.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
+import { hostGuard } from "./middleware/host_guard.ts";
 import { jsonBody } from "./middleware/json_body.ts";
 import { pathGuard } from "./middleware/path_guard.ts";
 import { apiRateLimit, authRateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { secureHeaders } from "./middleware/secure_headers.ts";
 import { adminApiKeyRoutes } from "./routes/admin_api_keys.ts";
 import { adminUserRoutes } from "./routes/admin_users.ts";
 import { apiKeyRoutes } from "./routes/api_keys.ts";
@@ -30,11 +34,13 @@ const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admi
 /**
  * Builds the Hono app. The middleware order is defined here and only here:
  * 1. request context (request id, client IP, HTTPS flag) and access log;
- * 2. path guard (blocked clients, sensitive paths) before any body is read;
- * 3. body parsing and limits;
- * 4. per-IP limits on the unauthenticated auth endpoints;
- * 5. authentication, then per-principal limits, on the protected prefixes;
- * 6. the routes; unknown routes feed the 404 guard.
+ * 2. security headers, set on every response that passes back through, errors included;
+ * 3. host validation, then CORS (preflights end here);
+ * 4. path guard (blocked clients, sensitive paths) before any body is read;
+ * 5. CSRF check of cookie-authenticated writes, then body parsing and limits;
+ * 6. per-IP limits on the unauthenticated auth endpoints;
+ * 7. authentication, then per-principal limits, on the protected prefixes;
+ * 8. the routes; unknown routes feed the 404 guard.
  */
 export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<AppEnv> {
   const { config, logger, clock, counters } = deps;
@@ -48,6 +54,12 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     now: () => clock.now(),
     peerAddress: options.peerAddress,
   }));
+  app.use(secureHeaders({
+    hsts: { preload: config.tls.hstsPreload },
+    crossOriginResourcePolicy: config.crossOriginResourcePolicy,
+  }));
+  app.use(hostGuard({ allowedHosts: config.allowedHosts }));
+  app.use(cors({ origins: config.corsOrigins, appEnv: config.appEnv }));
   const guard = pathGuard({
     counters,
     clock,
@@ -71,6 +83,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     },
   });
   app.use(guard.middleware);
+  app.use(csrfGuard({ origins: config.corsOrigins }));
   app.use(jsonBody({
     maxBytes: config.maxBodyBytes,
     maxDepth: config.maxJsonDepth,
@@ -99,7 +112,14 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   });
 
   app.route("/", healthRoutes(deps));
-  app.route("/api/v1/auth", authRoutes(deps, services, { authenticated, limiter: authLimiter }));
+  app.route(
+    "/api/v1/auth",
+    authRoutes(deps, services, {
+      authenticated,
+      limiter: authLimiter,
+      checkCsrf: csrfCheck({ origins: config.corsOrigins }),
+    }),
+  );
   for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
   app.route("/api/v1/me", meRoutes(deps, services));
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));

@@ -10,6 +10,7 @@ import { VERSION } from "../version.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { createDrain } from "./drain.ts";
 import { loadConfig } from "./load_config.ts";
+import { redirectServer } from "./redirect_server.ts";
 import { openRuntime } from "./runtime.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -73,11 +74,21 @@ export async function serve(args: string[]): Promise<number> {
     },
   }, drain.wrap((request, info) => app.fetch(request, info)));
 
+  const redirect = config.tls.httpRedirectPort && config.tls.certFile
+    ? redirectServer({
+      hostname: config.host,
+      port: config.tls.httpRedirectPort,
+      httpsPort: server.addr.port,
+      allowedHosts: config.allowedHosts,
+      onListen: ({ port }) => logger.info("redirecting plain HTTP to HTTPS", { port }),
+    })
+    : undefined;
+
   const stopped = new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       logger.info("shutting down", { signal });
       await drain.drain(SHUTDOWN_GRACE_MS);
-      await server.shutdown();
+      await Promise.all([server.shutdown(), redirect?.shutdown()]);
       resolve();
     };
     Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
