@@ -236,3 +236,27 @@ Deno.test("the header fast path is active on this Deno and reaches the wire of a
     await close();
   }
 });
+
+Deno.test("observatoryScore() grades a response without security headers D and penalises each gap", async () => {
+  const bare = await observatoryScore({ response: new Response("{}"), https: true });
+  assert.equal(bare.score, 30);
+  assert.equal(bare.grade, "D");
+  assert.equal(bare.tests["content-security-policy"].modifier, -25);
+  assert.equal(bare.tests["x-frame-options"].modifier, -20);
+  assert.equal(bare.tests["strict-transport-security"].modifier, -20);
+  assert.equal(bare.tests["x-content-type-options"].modifier, -5);
+  const leaky = await observatoryScore({
+    response: new Response("{}", {
+      headers: [
+        ["content-security-policy", "default-src 'self' 'unsafe-inline'"],
+        ["set-cookie", "session=abc; Path=/"],
+        ["strict-transport-security", "max-age=300"],
+      ],
+    }),
+    https: true,
+  });
+  assert.equal(leaky.tests["content-security-policy"].result, "csp-implemented-with-unsafe-inline");
+  assert.equal(leaky.tests["cookies"].result, "cookies-session-without-secure-flag");
+  assert.equal(leaky.tests["strict-transport-security"].modifier, -10);
+  assert.equal(leaky.grade, "F");
+});

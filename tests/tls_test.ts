@@ -21,7 +21,7 @@ Deno.test({
     "serve with TLS_CERT_FILE/TLS_KEY_FILE speaks HTTPS, TLS 1.2 and 1.3 only, and the redirect listener sends HTTP to it",
   async fn() {
     await using dir = await tempDir();
-    const { certFile, keyFile, cert } = await generateCertificate(dir.path);
+    const { certFile, keyFile, ca } = await generateCertificate(dir.path);
     const server = await startServer({
       APP_ENV: "development",
       DATABASE_URL: `file:${dir.path}/citadel.db`,
@@ -31,7 +31,7 @@ Deno.test({
       ARGON2_MEMORY_KIB: "1024",
       ARGON2_TIME_COST: "1",
     }, { cwd: dir.path });
-    const client = Deno.createHttpClient({ caCerts: [cert] });
+    const client = Deno.createHttpClient({ caCerts: [ca] });
     let listener: Deno.HttpServer | undefined;
     try {
       assert.ok(server.output.some((l) => l.includes(`"url":"https://127.0.0.1:${server.port}"`)));
