@@ -20,8 +20,15 @@ import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
-import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
-import { applyMigrations, edgeConfig, edgeDeps, lazyInit, notReadyResponse } from "./edge.ts";
+import {
+  applyMigrations,
+  bootstrapFromSecrets,
+  edgeConfig,
+  edgeDeps,
+  lazyInit,
+  notReadyResponse,
+  startedOrLogged,
+} from "./edge.ts";
 
 /** Replaces parts of the Deploy wiring; tests inject a database that needs no server. */
 export interface DeployOptions {
@@ -49,27 +56,14 @@ export function createDeployHandler(options: DeployOptions = {}): DeployHandler 
         .db;
     const deps = edgeDeps(config, { db, clock: options.clock, logger: options.logger });
     if (config.migrateOnStart) await applyMigrations(deps);
-    const bootstrap = await bootstrapSuperAdmin(db, deps.hasher, {
-      username: config.superAdmin.username,
-      password: config.superAdmin.password,
-      generateMissingPassword: false,
-      now: deps.clock.now(),
-    });
-    if (bootstrap.created) deps.logger.info("super admin created", { login: bootstrap.login });
+    await bootstrapFromSecrets(deps);
     return createApp(deps);
   });
 
   return {
     async fetch(request, info) {
-      let app;
-      try {
-        app = await ready();
-      } catch (error) {
-        fallbackLog.error("start-up failed", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        return notReadyResponse();
-      }
+      const app = await startedOrLogged(ready, fallbackLog);
+      if (!app) return notReadyResponse();
       return await app.fetch(request, info);
     },
   };

@@ -9,6 +9,7 @@ import { databaseCounterStore } from "../platform/counter_store_database.ts";
 import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
 import { createAlerter } from "../services/alerts.ts";
+import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { recordAudit } from "../services/audit.ts";
 import { SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { VERSION } from "../version.ts";
@@ -18,14 +19,21 @@ import { VERSION } from "../version.ts";
  * from its string variables and secrets. Counters always live in the database there:
  * isolates come and go, so in-memory counters would let an attacker reset a brute-force
  * budget by landing on a fresh isolate. JWT_SECRET_KEY is required because there is no
- * disk to keep a generated development secret on.
+ * disk to keep a generated development secret on. TLS is the platform's, so production
+ * does not ask for TLS_CERT_FILE or ALLOW_INSECURE_HTTP.
  */
 export function edgeConfig(env: Readonly<Record<string, unknown>>): Config {
   const strings: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (typeof value === "string") strings[name] = value;
   }
-  const config = parseConfig({ ...strings, RATE_LIMIT_STORE: "database" });
+  const config = parseConfig({
+    // The platform terminates TLS at its edge; the production TLS check is about the
+    // binary's own listener, which does not exist here.
+    ALLOW_INSECURE_HTTP: "true",
+    ...strings,
+    RATE_LIMIT_STORE: "database",
+  });
   if (!config.jwt.secret) {
     throw new ConfigError([{
       variable: "JWT_SECRET_KEY",
@@ -84,6 +92,20 @@ export async function applyMigrations(deps: AppDeps): Promise<string[]> {
   return applied;
 }
 
+/**
+ * Creates the super admin from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD (secrets)
+ * when none exists. Nothing is generated: there is no terminal to show a password on.
+ */
+export async function bootstrapFromSecrets(deps: AppDeps): Promise<void> {
+  const result = await bootstrapSuperAdmin(deps.db, deps.hasher, {
+    username: deps.config.superAdmin.username,
+    password: deps.config.superAdmin.password,
+    generateMissingPassword: false,
+    now: deps.clock.now(),
+  });
+  if (result.created) deps.logger.info("super admin created", { login: result.login });
+}
+
 /** The 503 served while the deployment cannot start (bad config, database unreachable). */
 export function notReadyResponse(): Response {
   const response = problemResponse(
@@ -95,6 +117,16 @@ export function notReadyResponse(): Response {
   response.headers.set("cache-control", "no-store");
   response.headers.set("x-content-type-options", "nosniff");
   return response;
+}
+
+/** Awaits start-up; on failure logs why (no secrets: config errors name variables only). */
+export async function startedOrLogged<T>(ready: () => Promise<T>, log: Logger) {
+  try {
+    return await ready();
+  } catch (error) {
+    log.error("start-up failed", { error: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
 }
 
 /** Options of {@linkcode lazyInit}. */

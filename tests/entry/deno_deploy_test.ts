@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO, TEST_SECRET } from "../helpers.ts";
+import { postJson as post, spawnServer, waitForLine } from "../support/spawned_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRY = `${ROOT}src/entry/deno_deploy.ts`;
@@ -24,73 +25,10 @@ const ENV = {
   NO_COLOR: "1",
 };
 
-interface Served {
-  url: string;
-  output: string[];
-  stop(): Promise<void>;
-}
-
-/** Spawns a Deno process and waits for the line that tells its port. */
+/** Spawns a Deno process with the given permissions and waits for the line with its port. */
 async function spawn(args: string[], env: Record<string, string>, portOf: RegExp) {
-  const child = new Deno.Command(DENO, {
-    args,
-    env: { ...env, PATH: Deno.env.get("PATH") ?? "" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no port:\n${output.join("\n")}`)), 60_000);
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        for (const line of chunk.split("\n").filter(Boolean)) {
-          output.push(line);
-          const match = portOf.exec(line);
-          if (match) {
-            clearTimeout(timer);
-            resolve(Number(match[1]));
-          }
-        }
-      }
-    };
-    void pump(child.stdout).catch(() => {});
-    void pump(child.stderr).catch(() => {});
-    void child.status.then((s) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${s.code}:\n${output.join("\n")}`));
-    });
-  });
-  const served: Served = {
-    url: `http://127.0.0.1:${port}`,
-    output,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
-  return served;
-}
-
-/** Log lines are written in batches, so a line may land just after the response. */
-async function waitForLine(output: string[], pattern: RegExp): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const line = output.find((l) => pattern.test(l));
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no line matching ${pattern}:\n${output.join("\n")}`);
-}
-
-function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
+  const server = await spawnServer(DENO, args, portOf, { env, clearEnv: true });
+  return { ...server, url: `http://127.0.0.1:${server.ready[1]}` };
 }
 
 Deno.test("the Deploy entry serves health, register, login and me under Deploy permissions", async () => {

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { CONTENT_SECURITY_POLICY } from "../../src/middleware/secure_headers.ts";
+import { tempDir, TEST_SECRET } from "../helpers.ts";
+import { buildWorker, CLOUDFLARE, startMiniflare } from "../support/miniflare.ts";
+import { postJson as post, waitForLine } from "../support/spawned_server.ts";
+
+const VARS = {
+  APP_ENV: "test",
+  JWT_SECRET_KEY: TEST_SECRET,
+  ARGON2_MEMORY_KIB: "1024",
+  ARGON2_TIME_COST: "1",
+  // The per-IP auth limiter is not what these tests are about; the login guard is.
+  RATE_LIMIT_AUTH_PER_MINUTE: "1000",
+  RATE_LIMIT_AUTH_PER_HOUR: "1000",
+  RATE_LIMIT_AUTH_PER_DAY: "1000",
+  SUPER_ADMIN_USERNAME: "root",
+  SUPER_ADMIN_PASSWORD: "Quartz-Meadow-Falcon-42",
+};
+
+Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
+  await using dist = await tempDir();
+  await buildWorker(dist.path);
+  const server = await startMiniflare(dist.path, {
+    vars: VARS,
+    migrations: `${CLOUDFLARE}/migrations`,
+  });
+  const credentials = { email: "worker@example.com", password: "Tr1cky-Granite-Lantern" };
+  try {
+    await t.step("GET /health answers ok with the security headers", async () => {
+      const response = await fetch(`${server.url}/health`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: "ok", version: "0.1.0", database: "ok" });
+      assert.equal(response.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(response.headers.get("x-frame-options"), "DENY");
+      assert.equal(response.headers.get("referrer-policy"), "no-referrer");
+      assert.equal(response.headers.get("cache-control"), "no-store");
+      assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    });
+
+    await t.step("register, login and /me work, with argon2id running in WebAssembly", async () => {
+      const registered = await post(`${server.url}/api/v1/auth/register`, credentials);
+      assert.equal(registered.status, 201, await registered.clone().text());
+      const login = await post(`${server.url}/api/v1/auth/login`, credentials);
+      assert.equal(login.status, 200, await login.clone().text());
+      const { access_token: token, user } = await login.json();
+      const me = await fetch(`${server.url}/api/v1/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(me.status, 200);
+      const body = await me.json();
+      assert.equal(body.user.id, user.id);
+      assert.equal(body.user.email, credentials.email);
+      assert.equal(me.headers.get("x-content-type-options"), "nosniff");
+    });
+
+    await t.step("the super admin from Worker secrets exists and can log in", async () => {
+      const login = await post(`${server.url}/api/v1/auth/login`, {
+        email: VARS.SUPER_ADMIN_USERNAME,
+        password: VARS.SUPER_ADMIN_PASSWORD,
+      });
+      assert.equal(login.status, 200, await login.clone().text());
+      assert.equal((await login.json()).user.role, "super_admin");
+    });
+
+    await t.step(
+      "repeated wrong passwords block the pair, even for the right password",
+      async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const wrong = await post(`${server.url}/api/v1/auth/login`, {
+            ...credentials,
+            password: `wrong-password-${i}`,
+          });
+          statuses.push(wrong.status);
+          await wrong.body?.cancel();
+        }
+        assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
+        const blocked = await post(`${server.url}/api/v1/auth/login`, credentials);
+        assert.equal(blocked.status, 429);
+        assert.ok(Number(blocked.headers.get("retry-after")) > 0);
+        assert.equal(blocked.headers.get("content-type"), "application/problem+json");
+        assert.equal((await blocked.json()).code, "too_many_attempts");
+      },
+    );
+
+    await t.step("requests are logged as JSON lines on the Worker console", async () => {
+      const line = await waitForLine(server.output, /"msg":"request".*"path":"\/api\/v1\/me"/);
+      assert.equal(JSON.parse(line).status, 200);
+    });
+  } finally {
+    await server.stop();
+  }
+
+  await t.step(
+    "without the migrations applied the Worker answers 503 and says how to apply them",
+    async () => {
+      const unmigrated = await startMiniflare(dist.path, { vars: VARS });
+      try {
+        const response = await fetch(`${unmigrated.url}/health`);
+        assert.equal(response.status, 503);
+        assert.equal((await response.json()).code, "not_ready");
+        const line = await waitForLine(unmigrated.output, /"msg":"start-up failed"/);
+        assert.match(line, /migrations pending: 0001_users.*wrangler d1 migrations apply/);
+      } finally {
+        await unmigrated.stop();
+      }
+    },
+  );
+});
