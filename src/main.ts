@@ -1,4 +1,5 @@
 import { audit } from "./cli/audit.ts";
+import { check } from "./cli/check.ts";
 import { backup, restore } from "./cli/backup.ts";
 import { cleanup } from "./cli/cleanup.ts";
 import { admin } from "./cli/admin.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   admin: { summary: "Create an administrator or reset a user's password", run: admin },
   users: { summary: "Disable or delete inactive accounts (prune-inactive)", run: users },
   secret: { summary: "Print a new random secret for JWT_SECRET_KEY", run: secret },
+  check: { summary: "Audit the deployment: configuration, files, database, live URL", run: check },
   audit: { summary: "Verify, export (jsonl|csv) or prune the audit log", run: audit },
   backup: { summary: "Write a verified copy of the database (VACUUM INTO, mode 600)", run: backup },
   restore: { summary: "Replace the database with a verified backup", run: restore },

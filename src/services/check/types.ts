@@ -1,0 +1,104 @@
+import type { Config, ConfigProblem } from "../../config.ts";
+import type { Db } from "../../db/schema.ts";
+import type { LiveFacts } from "./live_probe.ts";
+
+/** How bad a finding is, worst first. */
+export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
+export type Severity = typeof SEVERITIES[number];
+
+/** True when `severity` is at or above (as bad as or worse than) `level`. */
+export function atOrAbove(severity: Severity, level: Severity): boolean {
+  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(level);
+}
+
+/** One problem found by a check. `found` never contains a secret's value. */
+export interface Finding {
+  id: string;
+  severity: Severity;
+  title: string;
+  found: string;
+  /** The exact setting or command that fixes it. */
+  fix: string;
+  /** The environment variable concerned, when there is one. */
+  setting?: string;
+}
+
+/** What a check reports about one occurrence; id, severity and title come from the check. */
+export interface Detail {
+  found: string;
+  /** Overrides the check's default fix. */
+  fix?: string;
+  setting?: string;
+}
+
+/** The area of a deployment a check looks at. */
+export type CheckGroup =
+  | "jwt"
+  | "super_admin"
+  | "database"
+  | "http"
+  | "files"
+  | "passwords_keys"
+  | "live"
+  | "config";
+
+/** A file or directory as the check saw it; `mode` is undefined where modes do not exist. */
+export interface FileFacts {
+  path: string;
+  exists: boolean;
+  isDirectory?: boolean;
+  mode?: number;
+}
+
+/** The database as opened for the check, with the tables it already has. */
+export interface DatabaseFacts {
+  db: Db;
+  tables: ReadonlySet<string>;
+}
+
+/** Everything the checks look at, gathered once by the caller (the CLI). */
+export interface CheckContext {
+  /** The environment with `.env` underneath it: raw values, as the server would read them. */
+  env: Readonly<Record<string, string>>;
+  /** Configuration parsed leniently: valid even when the server would refuse it. */
+  config: Config;
+  /** Every reason the server would refuse this configuration. */
+  configProblems: readonly ConfigProblem[];
+  production: boolean;
+  /** Epoch milliseconds. */
+  now: number;
+  files: {
+    envFile?: FileFacts;
+    logDir?: FileFacts;
+    logFiles: readonly FileFacts[];
+    /** The database file and its -wal/-shm companions that exist. */
+    databaseFiles: readonly FileFacts[];
+    databaseDir?: FileFacts;
+    tlsKey?: FileFacts;
+  };
+  process: { uid: number | null; executable?: FileFacts };
+  /** Undefined for a file database that does not exist yet or cannot be opened. */
+  database?: DatabaseFacts;
+  /** Why the database could not be opened, when it could not. */
+  databaseError?: string;
+  /** Present with `--url`. */
+  live?: LiveFacts;
+}
+
+/** One entry of the registry. */
+export interface CheckDefinition {
+  id: string;
+  severity: Severity;
+  group: CheckGroup;
+  title: string;
+  /** The usual fix; a detail may give a more specific one. */
+  fix: string;
+  /** Variables whose configuration refusals this check's findings already explain. */
+  covers?: readonly string[];
+  run(context: CheckContext): Detail[] | Promise<Detail[]>;
+}
+
+/** Declares a check; the identity function, for type inference and readability. */
+export function defineCheck(check: CheckDefinition): CheckDefinition {
+  return check;
+}
