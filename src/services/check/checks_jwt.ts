@@ -77,7 +77,8 @@ export const JWT_CHECKS: CheckDefinition[] = [
     severity: "high",
     group: "jwt",
     title: "JWT_SECRET_KEY_PREVIOUS equals JWT_SECRET_KEY",
-    fix: "Set JWT_SECRET_KEY_PREVIOUS to the retired secret, or unset it; " + NEW_SECRET,
+    fix: "Run `citadel secret`, set JWT_SECRET_KEY to its output and JWT_SECRET_KEY_PREVIOUS " +
+      "to the secret it replaces (or unset JWT_SECRET_KEY_PREVIOUS)",
     run(context) {
       const current = raw(context, "JWT_SECRET_KEY");
       const previous = raw(context, "JWT_SECRET_KEY_PREVIOUS");
