@@ -15,6 +15,8 @@ const VARS = {
   RATE_LIMIT_AUTH_PER_DAY: "1000",
   SUPER_ADMIN_USERNAME: "root",
   SUPER_ADMIN_PASSWORD: "Quartz-Meadow-Falcon-42",
+  // A replayed refresh token is reuse at once, not a concurrent tab.
+  REFRESH_GRACE_SECONDS: "0",
 };
 
 Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
@@ -54,6 +56,39 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
       assert.equal(me.headers.get("x-content-type-options"), "nosniff");
     });
 
+    await t.step("refresh rotation, reuse detection and logout hold on D1", async () => {
+      const login = await (await post(`${server.url}/api/v1/auth/login`, credentials)).json();
+      const rotated = await post(`${server.url}/api/v1/auth/refresh`, {
+        refresh_token: login.refresh_token,
+      });
+      assert.equal(rotated.status, 200, await rotated.clone().text());
+      const next = await rotated.json();
+      assert.notEqual(next.refresh_token, login.refresh_token);
+
+      const replayed = await post(`${server.url}/api/v1/auth/refresh`, {
+        refresh_token: login.refresh_token,
+      });
+      assert.equal(replayed.status, 401);
+      assert.equal((await replayed.json()).code, "refresh_token_reused");
+      // Reuse revoked the whole session: its newest access token is refused too.
+      const revoked = await fetch(`${server.url}/api/v1/me`, {
+        headers: { authorization: `Bearer ${next.access_token}` },
+      });
+      assert.equal(revoked.status, 401);
+      await revoked.body?.cancel();
+
+      const fresh = await (await post(`${server.url}/api/v1/auth/login`, credentials)).json();
+      const bearer = { authorization: `Bearer ${fresh.access_token}` };
+      const logout = await fetch(`${server.url}/api/v1/auth/logout`, {
+        method: "POST",
+        headers: bearer,
+      });
+      assert.equal(logout.status, 204);
+      const after = await fetch(`${server.url}/api/v1/me`, { headers: bearer });
+      assert.equal(after.status, 401);
+      await after.body?.cancel();
+    });
+
     await t.step("the super admin from Worker secrets exists and can log in", async () => {
       const login = await post(`${server.url}/api/v1/auth/login`, {
         email: VARS.SUPER_ADMIN_USERNAME,
@@ -83,6 +118,26 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
         assert.equal((await blocked.json()).code, "too_many_attempts");
       },
     );
+
+    await t.step("every audited event is one unbroken hash chain in D1", async () => {
+      const admin = await (await post(`${server.url}/api/v1/auth/login`, {
+        email: VARS.SUPER_ADMIN_USERNAME,
+        password: VARS.SUPER_ADMIN_PASSWORD,
+      })).json();
+      const response = await fetch(`${server.url}/api/v1/admin/audit?limit=100`, {
+        headers: { authorization: `Bearer ${admin.access_token}` },
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      const events: { seq: number; action: string; prev_hash: string; hash: string }[] =
+        (await response.json()).items.reverse();
+      const actions = events.map((e) => e.action);
+      assert.ok(actions.includes("auth.login.succeeded"), actions.join());
+      assert.equal(actions.filter((a) => a === "auth.login.failed").length >= 5, true);
+      events.forEach((event, i) => {
+        assert.equal(event.seq, i + 1);
+        if (i > 0) assert.equal(event.prev_hash, events[i - 1].hash);
+      });
+    });
 
     await t.step("requests are logged as JSON lines on the Worker console", async () => {
       const line = await waitForLine(server.output, /"msg":"request".*"path":"\/api\/v1\/me"/);
