@@ -3,7 +3,10 @@ import { type ServerProcess, startServer, tempDir, TEST_SECRET } from "../helper
 import { STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";
 
 /** Two real server processes on one database file. */
-async function twoServers(dir: string): Promise<[ServerProcess, ServerProcess]> {
+async function twoServers(
+  dir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<[ServerProcess, ServerProcess]> {
   const env = {
     DATABASE_URL: `file:${dir}/shared.db`,
     JWT_SECRET_KEY: TEST_SECRET,
@@ -11,6 +14,7 @@ async function twoServers(dir: string): Promise<[ServerProcess, ServerProcess]> 
     ARGON2_TIME_COST: "1",
     SUPER_ADMIN_PASSWORD: "Bootstrap-Admin-Pass-91!",
     RATE_LIMIT_ENABLED: "false",
+    ...extraEnv,
   };
   const a = await startServer(env, { cwd: dir });
   return [a, await startServer(env, { cwd: dir })];
@@ -82,6 +86,29 @@ Deno.test("an API key revoked through one process is refused by another within 1
     assert.equal(del.status, 204);
     const refusedAfter = await msUntilRefused(me);
     assert.ok(refusedAfter <= 1000, `refused after ${refusedAfter} ms`);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("two processes on one database share the login guard's pair counter", async () => {
+  await using dir = await tempDir();
+  const [a, b] = await twoServers(dir.path, { RATE_LIMIT_STORE: "database" });
+  try {
+    const credentials = { email: uniqueEmail(), password: STRONG_PASSWORD };
+    await (await call(a, "POST", "/api/v1/auth/register", {}, credentials)).body?.cancel();
+    const wrong = { ...credentials, password: "Wrong-Password-123!" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await call(i % 2 === 0 ? a : b, "POST", "/api/v1/auth/login", {}, wrong);
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+    const right = await call(b, "POST", "/api/v1/auth/login", {}, credentials);
+    assert.equal(right.status, 429, "blocked on both, even with the right password");
+    await right.body?.cancel();
   } finally {
     await a.stop();
     await b.stop();
