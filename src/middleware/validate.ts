@@ -4,13 +4,23 @@ import { errors, type FieldError } from "../errors.ts";
 
 type Target = "json" | "query" | "param";
 
+type Issue = { path: PropertyKey[]; message: string; code?: string; expected?: unknown };
+
+// zod's default wording ("Invalid input: expected string, received undefined") is written
+// for developers; clients get a sentence about their field instead.
+function messageOf(issue: Issue): string {
+  if (issue.code !== "invalid_type" || !issue.message.startsWith("Invalid input")) {
+    return issue.message;
+  }
+  if (/received undefined/.test(issue.message)) return "is required";
+  return typeof issue.expected === "string" ? `must be a ${issue.expected}` : issue.message;
+}
+
 /** Turns zod issues into the `errors` list of a 422 problem, without zod internals. */
-export function fieldErrors(
-  issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>,
-): FieldError[] {
+export function fieldErrors(issues: ReadonlyArray<Issue>): FieldError[] {
   return issues.map((issue) => ({
     field: issue.path.map(String).join(".") || "body",
-    message: issue.message,
+    message: messageOf(issue),
     code: issue.code,
   }));
 }
