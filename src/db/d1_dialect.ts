@@ -27,6 +27,18 @@ export interface D1ResultLike {
   meta?: { changes?: number; last_row_id?: number };
 }
 
+/**
+ * A transaction's batch was refused at commit by a constraint or trigger (typically a
+ * concurrent writer changed what the transaction had read); nothing was written.
+ * {@linkcode import("./d1_database.ts").d1Database} retries the transaction on it.
+ */
+export class D1CommitConflict extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "D1CommitConflict";
+  }
+}
+
 /** Raised for a statement a D1 transaction cannot run faithfully; see {@linkcode d1Dialect}. */
 export class D1TransactionError extends Error {
   constructor(message: string) {
@@ -49,6 +61,8 @@ export class D1TransactionError extends Error {
  * Two things cannot be emulated and throw {@linkcode D1TransactionError} instead of
  * answering wrongly: a read of a table the transaction already wrote (it would not see
  * its own writes) and a write with RETURNING. Queued writes report 0 affected rows.
+ * Transactions of one isolate run one at a time; a batch refused at commit by a
+ * constraint throws {@linkcode D1CommitConflict}.
  */
 export function d1Dialect(database: D1DatabaseLike): Dialect {
   return {
@@ -56,6 +70,19 @@ export function d1Dialect(database: D1DatabaseLike): Dialect {
     createDriver: () => new D1Driver(database),
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+}
+
+const CONFLICT = /SQLITE_CONSTRAINT|SQLITE_BUSY/;
+
+/** Hands out one turn at a time, in request order. */
+function turnstile(): () => Promise<() => void> {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const previous = last;
+    let done!: () => void;
+    last = new Promise<void>((resolve) => done = resolve);
+    return previous.then(() => done);
   };
 }
 
@@ -91,7 +118,7 @@ function bindable(value: unknown): unknown {
 }
 
 class D1Connection implements DatabaseConnection {
-  #queue?: { statements: D1StatementLike[]; tables: Set<string> };
+  #queue?: { statements: D1StatementLike[]; tables: Set<string>; release: () => void };
   constructor(private readonly database: D1DatabaseLike) {}
 
   #prepare(query: CompiledQuery): D1StatementLike {
@@ -135,17 +162,24 @@ class D1Connection implements DatabaseConnection {
     };
   }
 
-  begin(): void {
-    this.#queue = { statements: [], tables: new Set() };
+  begin(release: () => void): void {
+    this.#queue = { statements: [], tables: new Set(), release };
   }
 
   async commit(): Promise<void> {
-    const statements = this.#queue?.statements ?? [];
+    const queue = this.#queue;
     this.#queue = undefined;
-    if (statements.length > 0) await this.database.batch(statements);
+    try {
+      if (queue && queue.statements.length > 0) await this.database.batch(queue.statements);
+    } catch (error) {
+      throw CONFLICT.test(String((error as Error)?.message)) ? new D1CommitConflict(error) : error;
+    } finally {
+      queue?.release();
+    }
   }
 
   rollback(): void {
+    this.#queue?.release();
     this.#queue = undefined;
   }
 
@@ -156,6 +190,9 @@ class D1Connection implements DatabaseConnection {
 }
 
 class D1Driver implements Driver {
+  // Transactions read without locks; running them one at a time in this isolate leaves
+  // conflicts only between isolates.
+  readonly #turn = turnstile();
   constructor(private readonly database: D1DatabaseLike) {}
   init(): Promise<void> {
     return Promise.resolve();
@@ -164,9 +201,8 @@ class D1Driver implements Driver {
     // A connection holds only a transaction's write queue, so each caller gets its own.
     return Promise.resolve(new D1Connection(this.database));
   }
-  beginTransaction(connection: DatabaseConnection): Promise<void> {
-    (connection as D1Connection).begin();
-    return Promise.resolve();
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as D1Connection).begin(await this.#turn());
   }
   commitTransaction(connection: DatabaseConnection): Promise<void> {
     return (connection as D1Connection).commit();

@@ -1,7 +1,7 @@
 /**
  * Cloudflare Workers entry. Deps differ from the binary only in what Workers lack: the
- * database is D1 (binding `DB`, see src/db/d1_dialect.ts for its transaction
- * semantics) or, without that binding, remote libSQL / Turso through the web client;
+ * database is D1 (binding `DB`; see src/db/d1_dialect.ts and d1_database.ts for its
+ * transaction semantics) or, without that binding, remote libSQL / Turso through the web client;
  * argon2id runs in WebAssembly; counters live in the database; configuration and
  * secrets come from the Worker's vars and secrets; logs go to the console.
  *
@@ -16,10 +16,11 @@
  * to compile WebAssembly from bytes at run time.
  */
 import { createApp } from "../app.ts";
-import { type D1DatabaseLike, d1Dialect } from "../db/d1_dialect.ts";
+import { d1Database } from "../db/d1_database.ts";
+import type { D1DatabaseLike } from "../db/d1_dialect.ts";
 import { connectWeb } from "../db/connect_web.ts";
 import { pendingMigrations } from "../db/migrator.ts";
-import type { Database, Db } from "../db/schema.ts";
+import type { Db } from "../db/schema.ts";
 import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger } from "../platform/logger.ts";
 import { installPrecompiledWasm, type PrecompiledWasm } from "../platform/wasm_precompiled.ts";
@@ -31,7 +32,6 @@ import {
   notReadyResponse,
   startedOrLogged,
 } from "./edge.ts";
-import { Kysely } from "kysely";
 
 /** The bindings citadel reads: `DB` (D1) plus string vars and secrets for parseConfig. */
 export interface WorkerEnv {
@@ -61,7 +61,7 @@ function cloudflarePeer(_env: unknown, request: Request): string {
 }
 
 function openDatabase(env: WorkerEnv, config: ReturnType<typeof edgeConfig>): Db {
-  if (env.DB) return new Kysely<Database>({ dialect: d1Dialect(env.DB) });
+  if (env.DB) return d1Database(env.DB);
   return connectWeb({
     databaseUrl: config.databaseUrl,
     databaseAuthToken: config.databaseAuthToken,

@@ -56,6 +56,24 @@ Deno.test("d1Dialect() on a real local D1 (Miniflare)", async (t) => {
       },
     );
 
+    await t.step(
+      "without the retry, concurrent read-then-write transactions conflict at commit",
+      async () => {
+        const { conflicts } = await run("concurrentWithoutRetry");
+        assert.ok(conflicts > 0, "the race is real, so the retry below is tested against it");
+      },
+    );
+
+    await t.step(
+      "d1Database() re-runs conflicting transactions on fresh reads until all commit",
+      async () => {
+        assert.deepEqual(await run("concurrentRetried"), {
+          rejected: 0,
+          ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        });
+      },
+    );
+
     await t.step("outside a transaction statements run at once with real results", async () => {
       assert.deepEqual(await run("outside"), {
         inserted: [{ id: 1, label: "a" }, { id: 2, label: "b" }],

@@ -4,12 +4,14 @@
  * what it observed as JSON; tests/db/d1_dialect_test.ts asserts on it.
  */
 import { Kysely, sql } from "kysely";
+import { d1Database } from "../../src/db/d1_database.ts";
 import { type D1DatabaseLike, d1Dialect } from "../../src/db/d1_dialect.ts";
 
 interface Items {
   items: { id: number; label: string };
 }
 type Db = Kysely<Items>;
+let dbBinding: D1DatabaseLike | undefined;
 
 async function labels(db: Db): Promise<string[]> {
   const rows = await db.selectFrom("items").select("label").orderBy("id").execute();
@@ -26,7 +28,16 @@ async function failure(work: () => Promise<unknown>): Promise<{ name: string; me
   }
 }
 
-const SCENARIOS: Record<string, (db: Db) => Promise<unknown>> = {
+/** Each transaction reads the highest id and inserts the next: a conflict when concurrent. */
+function appendNext(db: Db, label: string) {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom("items").select((eb) => eb.fn.max("id").as("top"))
+      .executeTakeFirst();
+    await trx.insertInto("items").values({ id: Number(row?.top ?? 0) + 1, label }).execute();
+  });
+}
+
+const SCENARIOS: Record<string, (db: Db, binding: D1DatabaseLike) => Promise<unknown>> = {
   async commit(db) {
     let seenDuring: string[] = [];
     await db.transaction().execute(async (trx) => {
@@ -81,6 +92,28 @@ const SCENARIOS: Record<string, (db: Db) => Promise<unknown>> = {
     );
     return { error, after: await labels(db) };
   },
+  async concurrentRetried(_db, binding) {
+    // Two separate Kysely instances, as two isolates would have: no shared turnstile.
+    const [one, two] = [d1Database<Items>(binding), d1Database<Items>(binding)];
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => appendNext(i % 2 ? one : two, `t${i}`)),
+    );
+    const ids = (await one.selectFrom("items").select("id").orderBy("id").execute()).map((r) =>
+      r.id
+    );
+    return { rejected: results.filter((r) => r.status === "rejected").length, ids };
+  },
+  async concurrentWithoutRetry(db) {
+    const other = new Kysely<Items>({ dialect: d1Dialect(dbBinding!) });
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => appendNext(i % 2 ? db : other, `t${i}`)),
+    );
+    return {
+      conflicts:
+        results.filter((r) => r.status === "rejected" && r.reason.name === "D1CommitConflict")
+          .length,
+    };
+  },
   async outside(db) {
     const inserted = await db.insertInto("items").values([{ id: 1, label: "a" }, {
       id: 2,
@@ -101,9 +134,10 @@ export default {
   async fetch(request: Request, env: { DB: D1DatabaseLike }): Promise<Response> {
     const scenario = SCENARIOS[new URL(request.url).pathname.slice(1)];
     if (!scenario) return new Response("unknown scenario", { status: 404 });
+    dbBinding = env.DB;
     const db: Db = new Kysely<Items>({ dialect: d1Dialect(env.DB) });
     await sql`DROP TABLE IF EXISTS items`.execute(db);
     await sql`CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)`.execute(db);
-    return Response.json(await scenario(db));
+    return Response.json(await scenario(db, env.DB));
   },
 };

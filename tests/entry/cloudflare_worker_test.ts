@@ -119,6 +119,18 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
       },
     );
 
+    await t.step("concurrent logins are all answered, none fails on the audit chain", async () => {
+      const statuses = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+        const response = await post(`${server.url}/api/v1/auth/login`, {
+          email: `nobody-${i}@example.com`,
+          password: "not-a-real-password",
+        });
+        await response.body?.cancel();
+        return response.status;
+      }));
+      assert.deepEqual(statuses, Array(12).fill(401));
+    });
+
     await t.step("every audited event is one unbroken hash chain in D1", async () => {
       const admin = await (await post(`${server.url}/api/v1/auth/login`, {
         email: VARS.SUPER_ADMIN_USERNAME,
