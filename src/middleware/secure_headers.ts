@@ -78,7 +78,6 @@ export function securityHeaderPairs(
     ["cross-origin-embedder-policy", "require-corp"],
     ["permissions-policy", PERMISSIONS_POLICY],
     ["x-dns-prefetch-control", "off"],
-    ["x-permitted-cross-domain-policies", "none"],
     // 0 turns off the legacy XSS auditor, whose "1; mode=block" enabled cross-site leaks.
     ["x-xss-protection", "0"],
     ["cache-control", "no-store"],
