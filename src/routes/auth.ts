@@ -140,6 +140,11 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
           details: { session_id: reuse.sessionId, sessions_revoked: 1 },
         });
       });
+      if ("expired" in result) {
+        throw new AppError(401, "refresh_token_expired", {
+          detail: "The session has expired; log in again",
+        });
+      }
       if ("reused" in result) {
         deps.alerts.alert("refresh_token_reused", {
           user_id: result.userId,

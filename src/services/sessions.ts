@@ -127,7 +127,7 @@ export function createSessionService(deps: SessionDeps) {
       presented: string,
       onReuse?: (trx: Db, reuse: { sessionId: string; userId: string }) => Promise<void>,
     ): Promise<
-      { tokens: TokenPair; user: User; sessionId: string } | {
+      { tokens: TokenPair; user: User; sessionId: string } | { expired: true } | {
         reused: true;
         sessionId: string;
         userId: string;
@@ -165,10 +165,9 @@ export function createSessionService(deps: SessionDeps) {
         };
         const idleLimit = row.last_used_at + config.refresh.idleSeconds * 1000;
         if (row.expires_at <= now || idleLimit <= now || user.status !== "active") {
+          // Returned, not thrown: the revocation must commit.
           await revokeWhere(trx, { sessionId }, user.status !== "active" ? "disabled" : "expired");
-          throw new AppError(401, "refresh_token_expired", {
-            detail: "The session has expired; log in again",
-          });
+          return { expired: true as const };
         }
         const successor = await successorOf(presented);
         if (rotatedAt !== null) {

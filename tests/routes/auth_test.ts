@@ -415,3 +415,24 @@ Deno.test("a token signed with JWT_SECRET_KEY_PREVIOUS is accepted during rotati
     await rotated.close();
   }
 });
+
+Deno.test("refresh() refuses a session idle longer than REFRESH_TOKEN_IDLE_TTL and revokes it", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const user = await registerUser(t);
+    const tokens = await login(t, user.email);
+    clock.advance(7 * 86_400_000 + 1000);
+    const res = await request(t.app, "POST", "/api/v1/auth/refresh", {
+      body: { refresh_token: tokens.refresh_token },
+    });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).code, "refresh_token_expired");
+    const session = await t.deps.db.selectFrom("sessions").select(["revoked_at", "revoke_reason"])
+      .where("user_id", "=", user.id).executeTakeFirstOrThrow();
+    assert.equal(session.revoke_reason, "expired");
+    assert.ok(session.revoked_at !== null);
+  } finally {
+    await t.close();
+  }
+});
