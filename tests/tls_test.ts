@@ -32,7 +32,7 @@ Deno.test({
       ARGON2_TIME_COST: "1",
     }, { cwd: dir.path });
     const client = Deno.createHttpClient({ caCerts: [ca] });
-    let listener: Deno.HttpServer | undefined;
+    let listener: Deno.HttpServer<Deno.NetAddr> | undefined;
     try {
       assert.ok(server.output.some((l) => l.includes(`"url":"https://127.0.0.1:${server.port}"`)));
       const health = await fetch(`https://127.0.0.1:${server.port}/health`, { client });
