@@ -2,8 +2,10 @@
  * Measures what the security headers cost: bare Hono, Hono with one no-op middleware
  * (what any middleware costs: Hono leaves its single-handler fast path), Hono +
  * citadel's secureHeaders and Hono + hono/secure-headers configured to send the same
- * headers, each served by Deno.serve on loopback and driven by wrk in the same run, in
- * alternating rounds; prints the median of each and its ratio to bare Hono.
+ * headers, plus plain Deno.serve with and without the same headers (what sending them
+ * costs the runtime whatever sets them), each served by Deno.serve on loopback and driven
+ * by wrk in the same run, in alternating rounds; prints the median of each, its ratio to
+ * bare Hono, and the in-process cost per request (app.fetch, no socket).
  *
  *   taskset -c 0 deno run --allow-net --allow-run scripts/bench_headers.ts [--seconds 5] [--rounds 3]
  *
@@ -17,7 +19,9 @@ import {
   CONTENT_SECURITY_POLICY,
   HSTS_MAX_AGE,
   secureHeaders,
+  securityHeaderPairs,
 } from "../src/middleware/secure_headers.ts";
+import { setTrustedHeaders } from "../src/middleware/trusted_headers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -76,11 +80,29 @@ function stock() {
     .get("/", (c) => c.json({ hello: "world" }));
 }
 
+// The runtime's own floor: the same headers on a plain Deno.serve response, appended
+// without any JavaScript validation, so what remains is the cost of sending them.
+const floorPairs = securityHeaderPairs({}, true);
+const floorNames = new Set(floorPairs.map(([name]) => name));
+const HELLO = JSON.stringify({ hello: "world" });
+const denoBare = {
+  fetch: () => new Response(HELLO, { headers: { "content-type": "application/json" } }),
+};
+const denoHeaders = {
+  fetch: () => {
+    const response = new Response(HELLO, { headers: { "content-type": "application/json" } });
+    setTrustedHeaders(response.headers, floorPairs, floorNames);
+    return response;
+  },
+};
+
 const variants: Record<string, { fetch: (r: Request) => Response | Promise<Response> }> = {
   "bare Hono": bare(),
   "Hono + 1 no-op middleware": marked(),
   "Hono + citadel secureHeaders": citadel(),
   "Hono + hono/secure-headers": stock(),
+  "Deno.serve, no Hono": denoBare,
+  "Deno.serve + same headers": denoHeaders,
 };
 
 async function hasCommand(name: string): Promise<boolean> {
