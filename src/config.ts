@@ -306,6 +306,14 @@ function consistencyProblems(raw: Raw): ConfigProblem[] {
       });
     }
   }
+  if (raw.HTTP_REDIRECT_PORT && !raw.TLS_CERT_FILE) {
+    problems.push({
+      variable: "HTTP_REDIRECT_PORT",
+      problem: "redirects to HTTPS, which is served only with TLS_CERT_FILE and TLS_KEY_FILE",
+      fix:
+        "Set TLS_CERT_FILE and TLS_KEY_FILE, or unset HTTP_REDIRECT_PORT and redirect at your proxy",
+    });
+  }
   if (raw.ALERT_WEBHOOK_URL && !raw.ALERT_WEBHOOK_SECRET) {
     problems.push({
       variable: "ALERT_WEBHOOK_SECRET",

@@ -73,3 +73,10 @@ Deno.test("parseConfig() rejects origins that are not exact", () => {
   assert.deepEqual(problemsOf({ CORS_ORIGINS: "https://a.example/path" }), ["CORS_ORIGINS"]);
   assert.deepEqual(problemsOf({ CORS_ORIGINS: "null" }), ["CORS_ORIGINS"]);
 });
+
+Deno.test("parseConfig() refuses HTTP_REDIRECT_PORT without TLS and a webhook without a secret", () => {
+  assert.deepEqual(problemsOf({ HTTP_REDIRECT_PORT: "8080" }), ["HTTP_REDIRECT_PORT"]);
+  assert.deepEqual(problemsOf({ ALERT_WEBHOOK_URL: "https://hooks.example/x" }), [
+    "ALERT_WEBHOOK_SECRET",
+  ]);
+});
