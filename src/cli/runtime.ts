@@ -24,7 +24,10 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
-async function openLogger(config: Config): Promise<Logger> {
+/** stdout and, with LOG_DIR, the rotating file; plus what opening the file fixed, to log. */
+export async function openLogSinks(
+  config: Config,
+): Promise<{ sinks: LogSink[]; warnings: string[] }> {
   const sinks: LogSink[] = [stdoutSink()];
   const file = config.logDir
     ? await openLogFileSink({
@@ -34,8 +37,13 @@ async function openLogger(config: Config): Promise<Logger> {
     })
     : undefined;
   if (file) sinks.push(file);
+  return { sinks, warnings: file?.warnings ?? [] };
+}
+
+async function openLogger(config: Config): Promise<Logger> {
+  const { sinks, warnings } = await openLogSinks(config);
   const logger = createLogger({ level: config.logLevel, sinks });
-  for (const warning of file?.warnings ?? []) logger.warn(warning);
+  for (const warning of warnings) logger.warn(warning);
   return logger;
 }
 

@@ -8,24 +8,35 @@ import { warmUpPasswordPolicy } from "../services/password_policy.ts";
 import { prepareDummyHash } from "../services/passwords.ts";
 import { VERSION } from "../version.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
-import { createDrain } from "./drain.ts";
+import { listen } from "./listen.ts";
 import { loadConfig } from "./load_config.ts";
+import { openLogRelay } from "./log_relay.ts";
 import { redirectServer } from "./redirect_server.ts";
 import { openRuntime } from "./runtime.ts";
+import { planWorkers, startWorkers } from "./workers.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const CLEANUP_EVERY_MS = 3_600_000;
 
-/** `citadel serve`: migrate, bootstrap the super admin, serve until SIGINT/SIGTERM. */
+/**
+ * `citadel serve [--workers N]`: migrate, bootstrap the super admin, serve until
+ * SIGINT/SIGTERM; with several workers this isolate supervises and the workers serve.
+ */
 export async function serve(args: string[]): Promise<number> {
-  parseArgs({ args, options: {}, strict: true });
-  const config = await ensureDevJwtSecret(
-    await loadConfig(),
-    (m) => console.error(`warning: ${m}`),
+  const { values } = parseArgs({ args, options: { workers: { type: "string" } }, strict: true });
+  const plan = planWorkers(
+    await ensureDevJwtSecret(await loadConfig(), (m) => console.error(`warning: ${m}`)),
+    values.workers,
   );
-  const runtime = await openRuntime(config, { migrate: config.migrateOnStart });
+  const { config } = plan;
+  const relay = plan.count > 1 ? await openLogRelay(config) : undefined;
+  const runtime = await openRuntime(config, {
+    migrate: config.migrateOnStart,
+    logger: relay?.logger,
+  });
   const { deps } = runtime;
   const { logger } = deps;
+  for (const note of plan.notes) logger.warn(note);
 
   const bootstrap = await bootstrapSuperAdmin(deps.db, deps.hasher, {
     username: config.superAdmin.username,
@@ -50,8 +61,9 @@ export async function serve(args: string[]): Promise<number> {
     outcome: "success",
     details: serverStartedDetails(config, VERSION),
   }, { clock: deps.clock });
-  // Load the password dictionaries and the dummy hash now, not on the first request.
-  await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(deps.hasher)]);
+  // Load the password dictionaries and the dummy hash now, not on the first request
+  // (workers do it in their own isolates).
+  if (!relay) await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(deps.hasher)]);
 
   const cleanupTimer = setInterval(() => {
     cleanupExpired(deps, config).then(
@@ -61,24 +73,17 @@ export async function serve(args: string[]): Promise<number> {
   }, CLEANUP_EVERY_MS);
   Deno.unrefTimer(cleanupTimer);
 
-  const app = createApp(deps);
-  const drain = createDrain();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    cert: config.tls.certFile ? await Deno.readTextFile(config.tls.certFile) : undefined,
-    key: config.tls.keyFile ? await Deno.readTextFile(config.tls.keyFile) : undefined,
-    onListen: ({ hostname, port }) => {
-      const scheme = config.tls.certFile ? "https" : "http";
-      logger.info("listening", { url: `${scheme}://${hostname}:${port}`, port });
-    },
-  }, drain.wrap((request, info) => app.fetch(request, info)));
+  const server = relay
+    ? await startWorkers(config, plan.count, relay)
+    : await listen(config, createApp(deps), {
+      onListen: ({ url, port }) => logger.info("listening", { url, port }),
+    });
 
   const redirect = config.tls.httpRedirectPort && config.tls.certFile
     ? redirectServer({
       hostname: config.host,
       port: config.tls.httpRedirectPort,
-      httpsPort: server.addr.port,
+      httpsPort: server.port,
       allowedHosts: config.allowedHosts,
       onListen: ({ port }) => logger.info("redirecting plain HTTP to HTTPS", { port }),
     })
@@ -87,8 +92,7 @@ export async function serve(args: string[]): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       logger.info("shutting down", { signal });
-      await drain.drain(SHUTDOWN_GRACE_MS);
-      await Promise.all([server.shutdown(), redirect?.shutdown()]);
+      await Promise.all([server.stop(SHUTDOWN_GRACE_MS), redirect?.shutdown()]);
       resolve();
     };
     Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,71 @@
+/**
+ * One isolate of `citadel serve --workers N`: builds its own deps (database connection,
+ * counter store, services, app) from the supervisor's configuration and accepts on the
+ * shared port with SO_REUSEPORT. Its log lines go to the supervisor, tagged `worker`.
+ */
+import { createApp } from "../app.ts";
+import type { Config } from "../config.ts";
+import { createLogger, type LogSink } from "../platform/logger.ts";
+import { warmUpPasswordPolicy } from "../services/password_policy.ts";
+import { prepareDummyHash } from "../services/passwords.ts";
+import { listen, type Listener } from "./listen.ts";
+import { openRuntime, type Runtime } from "./runtime.ts";
+import type { FromWorker, ToWorker } from "./workers.ts";
+
+const scope = self as unknown as {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  close(): void;
+};
+
+let runtime: Runtime | undefined;
+let listener: Listener | undefined;
+
+/** Hands batches to the supervisor with `"worker":id` appended to each JSON line. */
+function supervisorSink(id: number): LogSink {
+  const tail = `,"worker":${id}}`;
+  return {
+    write(lines) {
+      const tagged = lines.split("\n").map((line) =>
+        line.endsWith("}") ? line.slice(0, -1) + tail : line
+      );
+      scope.postMessage({ type: "log", lines: tagged.join("\n") });
+    },
+  };
+}
+
+async function start(id: number, config: Config, port: number): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, sinks: [supervisorSink(id)] });
+  runtime = await openRuntime(config, { migrate: false, logger });
+  // Each isolate has its own module state: load the dictionaries and dummy hash here.
+  await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(runtime.deps.hasher)]);
+  listener = await listen(config, createApp(runtime.deps), {
+    port,
+    reusePort: true,
+    onListen: ({ port }) => logger.info("worker listening", { port }),
+  });
+  // Its own lines first, so the supervisor's "listening" comes after every worker's.
+  await logger.flush();
+  scope.postMessage({ type: "listening", port: listener.port });
+}
+
+async function stop(graceMs: number): Promise<void> {
+  await listener?.stop(graceMs);
+  await runtime?.close();
+  scope.postMessage({ type: "stopped" });
+  scope.close();
+}
+
+scope.onmessage = (event) => {
+  const message = event.data;
+  if (message.type === "start") {
+    start(message.id, message.config, message.port).catch((error) => {
+      scope.postMessage({
+        type: "failed",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    });
+  } else if (message.type === "stop") {
+    void stop(message.graceMs);
+  }
+};
