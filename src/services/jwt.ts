@@ -30,6 +30,8 @@ export interface JwtService {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Verified tokens remembered per process; the oldest goes first beyond this. */
+const VERIFIED_LIMIT = 4096;
 
 async function keyId(secret: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`citadel-kid:${secret}`));
@@ -57,6 +59,12 @@ function isAccessClaims(value: unknown): value is AccessClaims {
  * one this server issues (`{"alg":"HS256","typ":"JWT","kid":...}` for the current or the
  * previous key), so `alg: none`, other algorithms and unknown keys fail before any crypto.
  * `exp` is required; issuer and audience must match.
+ *
+ * A token that passed is remembered by its exact text until it expires, so a client
+ * presenting the same token again costs a map lookup instead of an HMAC (an async
+ * WebCrypto call, the most expensive step of an authenticated GET). Only verified
+ * tokens are remembered, and only an identical string hits; the time checks still run
+ * on every call. Revocation is not the JWT's business (see revocation_list.ts).
  */
 export async function createJwtService(options: JwtOptions): Promise<JwtService> {
   const kid = await keyId(options.secret);
@@ -71,6 +79,11 @@ export async function createJwtService(options: JwtOptions): Promise<JwtService>
     });
   }
   const { issuer, audience } = options;
+  const verified = new Map<string, Readonly<AccessClaims>>();
+  const inTime = (claims: AccessClaims, nowMs: number) => {
+    const now = Math.floor(nowMs / 1000);
+    return claims.exp > now && claims.iat <= now + 60;
+  };
 
   return {
     async sign(claims) {
@@ -80,6 +93,12 @@ export async function createJwtService(options: JwtOptions): Promise<JwtService>
       return `${input}.${toBase64Url(new Uint8Array(signature))}`;
     },
     async verify(token, nowMs) {
+      const known = verified.get(token);
+      if (known !== undefined) {
+        if (inTime(known, nowMs)) return known;
+        verified.delete(token);
+        return undefined;
+      }
       if (token.length > 4096) return undefined;
       const firstDot = token.indexOf(".");
       const lastDot = token.lastIndexOf(".");
@@ -103,8 +122,9 @@ export async function createJwtService(options: JwtOptions): Promise<JwtService>
       }
       if (!isAccessClaims(claims)) return undefined;
       if (claims.iss !== issuer || claims.aud !== audience) return undefined;
-      const now = Math.floor(nowMs / 1000);
-      if (claims.exp <= now || claims.iat > now + 60) return undefined;
+      if (!inTime(claims, nowMs)) return undefined;
+      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+      verified.set(token, Object.freeze(claims));
       return claims;
     },
   };
