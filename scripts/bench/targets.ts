@@ -1,0 +1,91 @@
+/** The targets of issue 11, judged on one benchmark run. */
+import { type ScenarioResult, summarise, type Verdict } from "./report.ts";
+
+/** What the verdicts need besides the scenarios. */
+export interface TargetFacts {
+  /** One argon2id verification on the server's core, ms. */
+  hashMs: number;
+  /** Cores the pinned server may use, and all cores. */
+  serverCores: number;
+  machineCores: number;
+  warmStartMs: number;
+  idleRssMiB?: number;
+  idleRssAfterMiB?: number;
+}
+
+const MB_PER_MIB = 1.048576;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** Pass/fail per target; a target whose scenarios did not run is left out. */
+export function judge(all: ScenarioResult[], facts: TargetFacts): Verdict[] {
+  const find = (prefix: string) => {
+    const found = all.find((s) => s.name.startsWith(prefix));
+    return found && summarise(found);
+  };
+  const hono = find("bare Hono");
+  const jwt = find("GET /api/v1/me (JWT)");
+  const key = find("GET /api/v1/me (API key)");
+  const loginPinned = find("POST /api/v1/auth/login (");
+  const loginWide = find("POST /api/v1/auth/login, --workers");
+  const verdicts: Verdict[] = [];
+  const add = (target: string, measured: string, ok: boolean) =>
+    verdicts.push({ target, measured, ok });
+  if (hono && jwt) {
+    add("JWT /me >= 50% of bare Hono req/s", pct(jwt.rps / hono.rps), jwt.rps >= 0.5 * hono.rps);
+    add(
+      "JWT /me p99 <= 2x bare Hono p99",
+      `${jwt.p99Ms.toFixed(2)} ms vs ${hono.p99Ms.toFixed(2)} ms (${
+        (jwt.p99Ms / hono.p99Ms).toFixed(2)
+      }x)`,
+      jwt.p99Ms <= 2 * hono.p99Ms,
+    );
+  }
+  if (hono && key) {
+    add(
+      "API-key /me >= 45% of bare Hono req/s",
+      pct(key.rps / hono.rps),
+      key.rps >= 0.45 * hono.rps,
+    );
+  }
+  if (jwt && key) {
+    add(
+      "API-key /me >= 0.9x JWT /me",
+      `${(key.rps / jwt.rps).toFixed(2)}x`,
+      key.rps >= 0.9 * jwt.rps,
+    );
+  }
+  const ceiling = (cores: number) => 1000 / facts.hashMs * cores;
+  for (
+    const [login, cores] of [[loginPinned, facts.serverCores], [
+      loginWide,
+      facts.machineCores,
+    ]] as const
+  ) {
+    if (!login) continue;
+    add(
+      `login >= 90% of the argon2 ceiling on ${cores} core(s)`,
+      `${login.rps.toFixed(1)}/s of ${ceiling(cores).toFixed(1)}/s = ${
+        pct(login.rps / ceiling(cores))
+      }`,
+      login.rps >= 0.9 * ceiling(cores),
+    );
+  }
+  const idle = Math.max(facts.idleRssMiB ?? 0, facts.idleRssAfterMiB ?? 0);
+  if (idle > 0) add("idle RSS <= 100 MB", `${idle.toFixed(1)} MiB`, idle * MB_PER_MIB <= 100);
+  const peaks = all.flatMap((s) => s.rssPeakMiB === undefined ? [] : [s.rssPeakMiB]);
+  if (peaks.length > 0) {
+    const peak = Math.max(...peaks);
+    add("RSS under load <= 200 MB", `${peak.toFixed(1)} MiB`, peak * MB_PER_MIB <= 200);
+  }
+  add(
+    "start to first healthy <= 500 ms (warm cache)",
+    `${facts.warmStartMs.toFixed(0)} ms`,
+    facts.warmStartMs <= 500,
+  );
+  const failures = all.reduce((n, s) => {
+    const m = summarise(s);
+    return n + m.non2xx + m.socketErrors;
+  }, 0);
+  add("no non-2xx responses or socket errors", String(failures), failures === 0);
+  return verdicts;
+}
