@@ -24,6 +24,12 @@ const CLEANUP_EVERY_MS = 3_600_000;
  */
 export async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { workers: { type: "string" } }, strict: true });
+  // Registered before anything starts, so a signal during start-up still ends in a clean stop.
+  const shutdownRequested = new Promise<string>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
   const plan = planWorkers(
     await ensureDevJwtSecret(await loadConfig(), (m) => console.error(`warning: ${m}`)),
     values.workers,
@@ -89,16 +95,9 @@ export async function serve(args: string[]): Promise<number> {
     })
     : undefined;
 
-  const stopped = new Promise<void>((resolve) => {
-    const stop = async (signal: string) => {
-      logger.info("shutting down", { signal });
-      await Promise.all([server.stop(SHUTDOWN_GRACE_MS), redirect?.shutdown()]);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
-  });
-  await stopped;
+  const signal = await shutdownRequested;
+  logger.info("shutting down", { signal });
+  await Promise.all([server.stop(SHUTDOWN_GRACE_MS), redirect?.shutdown()]);
   clearInterval(cleanupTimer);
   logger.info("stopped");
   await runtime.close();
