@@ -15,6 +15,7 @@ import {
   writeBackup,
 } from "./database_file.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { pathExists } from "../platform/path_exists.ts";
 
 async function configuredFile(): Promise<{ file: DatabaseFile; key?: string }> {
   const config = await loadConfig();
@@ -45,19 +46,9 @@ export async function backup(args: string[]): Promise<number> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /** Folds the WAL into the database file so the file alone holds every committed row. */
 async function checkpoint(file: DatabaseFile, key?: string): Promise<void> {
-  if (!await exists(`${file.path}-wal`)) return;
+  if (!await pathExists(`${file.path}-wal`)) return;
   const client = createClient({ url: file.url, encryptionKey: key || undefined });
   try {
     await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -72,7 +63,7 @@ async function checkpoint(file: DatabaseFile, key?: string): Promise<void> {
 async function moveAside(path: string, aside: string): Promise<() => Promise<void>> {
   const moved: [string, string][] = [];
   for (const suffix of ["", "-wal", "-journal"]) {
-    if (!await exists(path + suffix)) continue;
+    if (!await pathExists(path + suffix)) continue;
     await Deno.rename(path + suffix, aside + suffix);
     moved.push([path + suffix, aside + suffix]);
   }
@@ -127,7 +118,7 @@ export async function restore(args: string[]): Promise<number> {
   let placed = false;
   const aside = `${target.path}.replaced-${stamp}`;
   try {
-    if (await exists(target.path)) {
+    if (await pathExists(target.path)) {
       await checkpoint(target, key);
       undo = await moveAside(target.path, aside);
     }

@@ -1,4 +1,5 @@
 import type { LogSink } from "./logger.ts";
+import { pathExists } from "./path_exists.ts";
 
 /** Options of {@linkcode openLogFileSink}. */
 export interface LogFileSinkOptions {
@@ -53,16 +54,6 @@ async function ensureDirectory(dir: string, warnings: string[]): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /** Removes rotated files numbered above `backups`, left by a larger LOG_BACKUPS. */
 async function removeExtraBackups(dir: string, name: string, backups: number): Promise<void> {
   const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)$`);
@@ -107,9 +98,11 @@ export async function openLogFileSink(options: LogFileSinkOptions): Promise<LogF
       if (options.backups === 0) await Deno.remove(path);
       else {
         const oldest = `${path}.${options.backups}`;
-        if (await exists(oldest)) await Deno.remove(oldest);
+        if (await pathExists(oldest)) await Deno.remove(oldest);
         for (let i = options.backups - 1; i >= 1; i--) {
-          if (await exists(`${path}.${i}`)) await Deno.rename(`${path}.${i}`, `${path}.${i + 1}`);
+          if (await pathExists(`${path}.${i}`)) {
+            await Deno.rename(`${path}.${i}`, `${path}.${i + 1}`);
+          }
         }
         await Deno.rename(path, `${path}.1`);
       }
