@@ -149,6 +149,7 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
             },
           });
         });
+        services.users.forget(target.id);
         return c.json({ user: userView(updated) });
       },
     )
@@ -168,6 +169,7 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
           details: { reason: "admin" },
         });
       });
+      services.users.forget(target.id);
       return c.body(null, 204);
     })
     .post(

@@ -119,6 +119,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
         ip: c.get("clientIp"),
         userAgent: c.req.header("user-agent"),
       }, auditContext(c));
+      services.users.forget(user.id); // last_login_at changed
       return c.json({ ...respondWithTokens(c, tokens), user: userView(user) });
     })
     .post("/refresh", limiter, validate("json", refreshBody), async (c) => {

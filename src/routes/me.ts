@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
+import type { User } from "../db/schema.ts";
 import { findUserById } from "../db/users_repo.ts";
 import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
@@ -18,20 +19,30 @@ const passwordBody = z.object({
   new_password: z.string().min(1, "is required").max(4096),
 });
 const sessionParam = z.object({ id: z.string().max(64) });
+const JSON_CONTENT = { "content-type": "application/json" };
 
 /** `/api/v1/me`: the caller's profile, password and sessions. */
 export function meRoutes(deps: AppDeps, services: Services) {
   const { db, clock, hasher, config } = deps;
 
-  const currentUser = async (userId: string) => {
-    const user = await findUserById(db, userId);
+  // Reads for GET come from the per-process user cache; writes read the row fresh.
+  const currentUser = async (userId: string, fresh = true) => {
+    const user = fresh ? await findUserById(db, userId) : await services.users.get(userId);
     if (!user || user.status !== "active") throw errors.unauthorized("invalid_token");
     return user;
+  };
+  // The body of GET /me, serialised once per cached read of the user.
+  const bodies = new WeakMap<User, string>();
+  const meBody = (user: User) => {
+    let body = bodies.get(user);
+    if (body === undefined) bodies.set(user, body = JSON.stringify({ user: userView(user) }));
+    return body;
   };
 
   return new Hono<AppEnv>()
     .get("/", requireScope("me:read"), async (c) => {
-      return c.json({ user: userView(await currentUser(c.get("principal")!.userId)) });
+      const user = await currentUser(c.get("principal")!.userId, false);
+      return c.body(meBody(user), 200, JSON_CONTENT);
     })
     .patch("/", requireScope("me:write"), validate("json", patchBody), async (c) => {
       const user = await currentUser(c.get("principal")!.userId);
@@ -39,6 +50,7 @@ export function meRoutes(deps: AppDeps, services: Services) {
       const now = clock.now();
       await db.updateTable("users").set({ name, updated_at: now }).where("id", "=", user.id)
         .execute();
+      services.users.forget(user.id);
       return c.json({ user: userView({ ...user, name, updated_at: now }) });
     })
     .post("/password", requireScope("me:write"), validate("json", passwordBody), async (c) => {
@@ -79,6 +91,7 @@ export function meRoutes(deps: AppDeps, services: Services) {
           details: { by_admin: false, sessions_revoked: revoked.length },
         });
       });
+      services.users.forget(user.id);
       return c.body(null, 204);
     })
     .get("/sessions", requireScope("me:read"), async (c) => {

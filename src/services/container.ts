@@ -8,6 +8,7 @@ import { createLoginService, loginHistory } from "./login.ts";
 import { createLoginGuard } from "./login_guard.ts";
 import { createRevocationList } from "./revocation_list.ts";
 import { createSessionService } from "./sessions.ts";
+import { createUserCache } from "./user_cache.ts";
 
 /** The services built once per app from its deps. */
 export function createServices(deps: AppDeps) {
@@ -45,7 +46,8 @@ export function createServices(deps: AppDeps) {
     audit,
     alerts: deps.alerts,
   });
-  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit };
+  const users = createUserCache({ db, clock });
+  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit, users };
 }
 
 export type Services = ReturnType<typeof createServices>;
