@@ -1,4 +1,4 @@
-import { redact } from "../services/redact.ts";
+import { isFreeOfSecrets, redact } from "../services/redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -74,10 +74,23 @@ export function createLogger(options: LoggerOptions): Logger {
     return pending;
   };
 
+  // Many lines share a millisecond under load; format each millisecond once.
+  let stampMs = NaN;
+  let stamp = "";
+  const timestamp = () => {
+    const ms = now();
+    if (ms !== stampMs) {
+      stampMs = ms;
+      stamp = new Date(ms).toISOString();
+    }
+    return stamp;
+  };
+
   const log = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[level]) return;
-    const entry = { time: new Date(now()).toISOString(), level: lvl, msg, ...fields };
-    buffer.push(JSON.stringify(redact(entry)));
+    const entry = { time: timestamp(), level: lvl, msg, ...fields };
+    // Flat entries of plain values (access-log lines) need no redacted copy.
+    buffer.push(JSON.stringify(isFreeOfSecrets(entry) ? entry : redact(entry)));
     if (buffer.length >= 512) void flush();
     else if (timer === undefined) timer = setTimeout(flush, interval);
   };

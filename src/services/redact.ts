@@ -35,8 +35,13 @@ const SECRET_VALUES: Rule[] = [
   },
 ];
 
+// Every rule above needs one of these substrings to match, so text without any of
+// them (nearly every log field) is returned after one test instead of six replaces.
+const MAYBE_SECRET = /authorization|cookie|x-api-key|eyJ|ctd_|bearer|basic|:\/\/|=/i;
+
 /** Redacts secret-looking substrings of free text. */
 export function redactText(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
   let out = text;
   for (const rule of SECRET_VALUES) {
     out = out.replace(rule.pattern, rule.replace as (match: string, ...rest: unknown[]) => string);
@@ -44,11 +49,42 @@ export function redactText(text: string): string {
   return out;
 }
 
+// Field names come from code, so there are few: remember the verdict per name.
+const keyVerdicts = new Map<string, boolean>();
+
+function isSecretKey(key: string): boolean {
+  let secret = keyVerdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (keyVerdicts.size < 1024) keyVerdicts.set(key, secret);
+  }
+  return secret;
+}
+
 function redactEntry(key: string, value: unknown, depth: number): unknown {
-  return SECRET_KEY.test(key) && value !== null && value !== undefined &&
+  return isSecretKey(key) && value !== null && value !== undefined &&
       typeof value !== "boolean"
     ? REDACTED
     : redact(value, depth + 1);
+}
+
+/**
+ * True when {@linkcode redact} would change nothing in `fields`: a plain object whose
+ * values are numbers, booleans, null, undefined or strings without any secret marker,
+ * and whose secret-like names (if any) hold only null, undefined or booleans. A logger
+ * can serialise such an entry (every access-log line) as it is, without the copy.
+ */
+export function isFreeOfSecrets(fields: object): boolean {
+  if (Object.getPrototypeOf(fields) !== Object.prototype) return false;
+  const record = fields as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    if (value === null || value === undefined || typeof value === "boolean") continue;
+    if (isSecretKey(key)) return false;
+    if (typeof value === "number") continue;
+    if (typeof value !== "string" || MAYBE_SECRET.test(value)) return false;
+  }
+  return true;
 }
 
 /**
