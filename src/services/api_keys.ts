@@ -44,6 +44,8 @@ const invalidKey = () =>
 
 /** How long a verified key is trusted from memory: bounds revocation delay across processes. */
 const CACHE_MS = 500;
+/** Keys whose keyed hash is remembered; the oldest goes first beyond this. */
+const HASHED_LIMIT = 1024;
 /** `last_used_at` is written at most this often per key (no write per request). */
 const TOUCH_EVERY_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -53,6 +55,9 @@ export function createApiKeyService(deps: ApiKeyDeps) {
   const { db, clock, config, audit } = deps;
   const cache = new Map<string, Resolved>();
   const touched = new Map<string, number>();
+  // Presented key -> its keyed hash, for keys that resolved: a key in use costs its
+  // HMAC (an async WebCrypto call) once, not on every request.
+  const hashed = new Map<string, string>();
 
   const hashKey = async (key: string) => hex(await hmac(await deps.pepperKey, `ak:${key}`));
 
@@ -119,17 +124,25 @@ export function createApiKeyService(deps: ApiKeyDeps) {
      * checksums are refused without touching the database.
      */
     async resolve(key: string, ip: string): Promise<Principal> {
-      if (!isWellFormedApiKey(key)) throw invalidKey();
+      let hash = hashed.get(key);
+      if (hash === undefined) {
+        if (!isWellFormedApiKey(key)) throw invalidKey();
+        hash = await hashKey(key);
+      }
       const now = clock.now();
-      const hash = await hashKey(key);
       let entry = cache.get(hash);
       if (!entry || now - entry.fetchedAt > CACHE_MS) {
         entry = await lookup(hash, now);
         if (!entry) {
           cache.delete(hash);
+          hashed.delete(key);
           throw invalidKey();
         }
         cache.set(hash, entry);
+        if (!hashed.has(key)) {
+          if (hashed.size >= HASHED_LIMIT) hashed.delete(hashed.keys().next().value!);
+          hashed.set(key, hash);
+        }
       }
       if (entry.validUntil <= now) throw invalidKey();
       touch(entry.principal.apiKeyId!, ip, now);
