@@ -77,10 +77,10 @@ const shape: LoadShape = {
 };
 const servers: BenchProcess[] = [];
 const log = (message: string) => console.error(`[bench] ${message}`);
-const citadelOptions = (workers: number, cpu = place.serverCpu) => ({
+const citadelOptions = (workers: number, pinned = true) => ({
   dir,
   workers,
-  cpu,
+  cpu: pinned ? place.serverCpu : undefined,
   samplerCpu: place.loadCpu,
   profileDir: values["cpu-prof"],
 });
@@ -154,19 +154,18 @@ try {
     ),
     refreshScenario("POST /api/v1/auth/refresh", citadel, shape),
   ];
-  // argon2 runs off the main thread, so a pinned core caps logins: also measure all cores.
-  const wideName = `POST /api/v1/auth/login, --workers ${cores}, all cores`;
-  if (selected(wideName)) {
-    const wide = await startCitadel(`citadel --workers ${cores}`, citadelOptions(cores, undefined));
+  // argon2 runs on a pool of threads, so a pinned core caps logins: also measure all
+  // cores, with one isolate (one thread per core hashes) and with one isolate per core.
+  for (const workers of new Set([1, cores])) {
+    const name = `POST /api/v1/auth/login, all cores (--workers ${workers})`;
+    if (!selected(name)) continue;
+    const wide = await startCitadel(
+      `citadel --workers ${workers}`,
+      citadelOptions(workers, false),
+    );
     servers.push(wide);
     scenarios.push(
-      loginScenario(
-        wideName,
-        wide,
-        4 * cores,
-        shape,
-        `${4 * cores} connections, server not pinned`,
-      ),
+      loginScenario(name, wide, 4 * cores, shape, `${4 * cores} connections, server not pinned`),
     );
   }
   const chosen = scenarios.filter((s) => selected(s.name));

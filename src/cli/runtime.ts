@@ -2,7 +2,7 @@ import type { AppDeps } from "../app_types.ts";
 import type { Config } from "../config.ts";
 import { connect } from "../db/connect.ts";
 import { migrateUp } from "../db/migrator.ts";
-import { nativeArgon2 } from "../platform/argon2_native.ts";
+import { argon2Pool } from "../platform/argon2_pool.ts";
 import { systemClock } from "../platform/clock.ts";
 import { createCounterStore } from "../platform/counter_store_factory.ts";
 import { openLogFileSink } from "../platform/log_file_sink.ts";
@@ -22,6 +22,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   migrate: boolean;
   logger?: Logger;
+  /** argon2 hashes computed at once; default: the CPUs this process may use. */
+  hashThreads?: number;
 }
 
 /** stdout and, with LOG_DIR, the rotating file; plus what opening the file fixed, to log. */
@@ -48,9 +50,9 @@ async function openLogger(config: Config): Promise<Logger> {
 }
 
 /**
- * Builds the binary's deps: libSQL file/remote database, native argon2, the configured
- * counter store, stdout (+ LOG_DIR file) logger and the alerter. Applied migrations are
- * audited.
+ * Builds the binary's deps: libSQL file/remote database, native argon2 on a pool of
+ * threads, the configured counter store, stdout (+ LOG_DIR file) logger and the
+ * alerter. Applied migrations are audited.
  */
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? await openLogger(config);
@@ -73,11 +75,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     webhookUrl: config.alerts.webhookUrl,
     webhookSecret: config.alerts.webhookSecret,
   });
+  const hasher = argon2Pool(config.argon2, { size: options.hashThreads });
   const deps: AppDeps = {
     config,
     db,
     clock,
-    hasher: nativeArgon2(config.argon2),
+    hasher,
     counters: createCounterStore(config, { db, clock }),
     logger,
     alerts,
@@ -90,6 +93,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await deps.counters.close();
       await logger.close();
       await db.destroy();
+      hasher.close();
     },
   };
 }

@@ -34,9 +34,11 @@ function supervisorSink(id: number): LogSink {
   };
 }
 
-async function start(id: number, config: Config, port: number): Promise<void> {
+async function start(id: number, config: Config, port: number, workers: number) {
   const logger = createLogger({ level: config.logLevel, sinks: [supervisorSink(id)] });
-  runtime = await openRuntime(config, { migrate: false, logger });
+  // The workers share the CPUs for hashing, as one process would.
+  const hashThreads = Math.ceil((navigator.hardwareConcurrency || 1) / workers);
+  runtime = await openRuntime(config, { migrate: false, logger, hashThreads });
   // Each isolate has its own module state: load the dictionaries and dummy hash here.
   await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(runtime.deps.hasher)]);
   listener = await listen(config, createApp(runtime.deps), {
@@ -59,7 +61,7 @@ async function stop(graceMs: number): Promise<void> {
 scope.onmessage = (event) => {
   const message = event.data;
   if (message.type === "start") {
-    start(message.id, message.config, message.port).catch((error) => {
+    start(message.id, message.config, message.port, message.workers).catch((error) => {
       scope.postMessage({
         type: "failed",
         message: error instanceof Error ? error.message : String(error),

@@ -13,7 +13,7 @@ export interface WorkerPlan {
 
 /** Supervisor -> worker. */
 export type ToWorker =
-  | { type: "start"; id: number; config: Config; port: number }
+  | { type: "start"; id: number; config: Config; port: number; workers: number }
   | { type: "stop"; graceMs: number };
 
 /** Worker -> supervisor. */
@@ -85,12 +85,14 @@ interface Slot {
   stopped: Promise<void>;
 }
 
-function spawn(
-  id: number,
-  config: Config,
-  port: number,
-  relay: LogRelay,
-): Promise<{ slot: Slot; port: number }> {
+interface Pool {
+  config: Config;
+  workers: number;
+  relay: LogRelay;
+}
+
+function spawn(id: number, port: number, pool: Pool): Promise<{ slot: Slot; port: number }> {
+  const { config, workers, relay } = pool;
   const worker = new Worker(new URL("./serve_worker.ts", import.meta.url).href, {
     type: "module",
     name: `citadel-worker-${id}`,
@@ -124,7 +126,7 @@ function spawn(
       relay.logger.error("worker crashed; exiting", { worker: id, error: event.message });
       void relay.logger.flush().finally(() => Deno.exit(1));
     };
-    worker.postMessage({ type: "start", id, config, port } satisfies ToWorker);
+    worker.postMessage({ type: "start", id, config, port, workers } satisfies ToWorker);
   });
 }
 
@@ -147,11 +149,12 @@ export async function startWorkers(
   };
   try {
     // A fixed port lets all start at once; PORT=0 needs the first one's pick.
-    const firstStarting = spawn(1, config, config.port, relay);
+    const pool = { config, workers: count, relay };
+    const firstStarting = spawn(1, config.port, pool);
     const port = config.port || (await firstStarting).port;
     const started = await Promise.allSettled([
       firstStarting,
-      ...Array.from({ length: count - 1 }, (_, i) => spawn(i + 2, config, port, relay)),
+      ...Array.from({ length: count - 1 }, (_, i) => spawn(i + 2, port, pool)),
     ]);
     for (const result of started) if (result.status === "fulfilled") slots.push(result.value.slot);
     const failed = started.find((result) => result.status === "rejected");
