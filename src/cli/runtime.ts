@@ -2,7 +2,8 @@ import type { AppDeps } from "../app_types.ts";
 import type { Config } from "../config.ts";
 import { connect } from "../db/connect.ts";
 import { migrateUp } from "../db/migrator.ts";
-import { argon2Pool } from "../platform/argon2_pool.ts";
+import { nativeArgon2 } from "../platform/argon2_native.ts";
+import { boundedHasher } from "../platform/bounded_hasher.ts";
 import { systemClock } from "../platform/clock.ts";
 import { createCounterStore } from "../platform/counter_store_factory.ts";
 import { openLogFileSink } from "../platform/log_file_sink.ts";
@@ -50,9 +51,9 @@ async function openLogger(config: Config): Promise<Logger> {
 }
 
 /**
- * Builds the binary's deps: libSQL file/remote database, native argon2 on a pool of
- * threads, the configured counter store, stdout (+ LOG_DIR file) logger and the
- * alerter. Applied migrations are audited.
+ * Builds the binary's deps: libSQL file/remote database, native argon2 (at most one
+ * hash per CPU at once), the configured counter store, stdout (+ LOG_DIR file) logger
+ * and the alerter. Applied migrations are audited.
  */
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? await openLogger(config);
@@ -75,7 +76,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     webhookUrl: config.alerts.webhookUrl,
     webhookSecret: config.alerts.webhookSecret,
   });
-  const hasher = argon2Pool(config.argon2, { size: options.hashThreads });
+  const hasher = boundedHasher(
+    nativeArgon2(config.argon2),
+    options.hashThreads ?? (navigator.hardwareConcurrency || 1),
+  );
   const deps: AppDeps = {
     config,
     db,
@@ -93,7 +97,6 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await deps.counters.close();
       await logger.close();
       await db.destroy();
-      hasher.close();
     },
   };
 }
