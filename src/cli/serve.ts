@@ -4,8 +4,6 @@ import { recordAudit } from "../services/audit.ts";
 import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { cleanupExpired } from "../services/cleanup.ts";
-import { warmUpPasswordPolicy } from "../services/password_policy.ts";
-import { prepareDummyHash } from "../services/passwords.ts";
 import { VERSION } from "../version.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { listen } from "./listen.ts";
@@ -13,6 +11,7 @@ import { loadConfig } from "./load_config.ts";
 import { openLogRelay } from "./log_relay.ts";
 import { redirectServer } from "./redirect_server.ts";
 import { openRuntime } from "./runtime.ts";
+import { warmUpInBackground } from "./warm_up.ts";
 import { planWorkers, startWorkers } from "./workers.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -67,9 +66,6 @@ export async function serve(args: string[]): Promise<number> {
     outcome: "success",
     details: serverStartedDetails(config, VERSION),
   }, { clock: deps.clock });
-  // Load the password dictionaries and the dummy hash now, not on the first request
-  // (workers do it in their own isolates).
-  if (!relay) await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(deps.hasher)]);
 
   const cleanupTimer = setInterval(() => {
     cleanupExpired(deps, config).then(
@@ -84,6 +80,8 @@ export async function serve(args: string[]): Promise<number> {
     : await listen(config, createApp(deps), {
       onListen: ({ url, port }) => logger.info("listening", { url, port }),
     });
+  // Workers do this in their own isolates.
+  if (!relay) warmUpInBackground(deps.hasher, logger);
 
   const redirect = config.tls.httpRedirectPort && config.tls.certFile
     ? redirectServer({

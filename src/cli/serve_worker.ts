@@ -6,10 +6,9 @@
 import { createApp } from "../app.ts";
 import type { Config } from "../config.ts";
 import { createLogger, type LogSink } from "../platform/logger.ts";
-import { warmUpPasswordPolicy } from "../services/password_policy.ts";
-import { prepareDummyHash } from "../services/passwords.ts";
 import { listen, type Listener } from "./listen.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
+import { warmUpInBackground } from "./warm_up.ts";
 import type { FromWorker, ToWorker } from "./workers.ts";
 
 const scope = self as unknown as {
@@ -39,13 +38,12 @@ async function start(id: number, config: Config, port: number, workers: number) 
   // The workers share the CPUs for hashing, as one process would.
   const hashThreads = Math.ceil((navigator.hardwareConcurrency || 1) / workers);
   runtime = await openRuntime(config, { migrate: false, logger, hashThreads });
-  // Each isolate has its own module state: load the dictionaries and dummy hash here.
-  await Promise.all([warmUpPasswordPolicy(), prepareDummyHash(runtime.deps.hasher)]);
   listener = await listen(config, createApp(runtime.deps), {
     port,
     reusePort: true,
     onListen: ({ port }) => logger.info("worker listening", { port }),
   });
+  warmUpInBackground(runtime.deps.hasher, logger);
   // Its own lines first, so the supervisor's "listening" comes after every worker's.
   await logger.flush();
   scope.postMessage({ type: "listening", port: listener.port });
