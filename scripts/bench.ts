@@ -38,10 +38,10 @@ import {
 } from "./bench/scenarios.ts";
 import { createApiKey, login, registerUsers } from "./bench/seed.ts";
 import {
-  argon2Ms,
   argon2Params,
   machine,
   type Placement,
+  probeArgon2,
   startBaseline,
   startCitadel,
 } from "./bench/setup.ts";
@@ -76,6 +76,7 @@ const shape: LoadShape = {
   dir,
 };
 const servers: BenchProcess[] = [];
+const IDLE_SETTLE_S = 20;
 const log = (message: string) => console.error(`[bench] ${message}`);
 const citadelOptions = (workers: number, pinned = true) => ({
   dir,
@@ -102,8 +103,14 @@ try {
       pin ? `servers on core ${place.serverCpu}, load on core ${place.loadCpu}` : "no pinning"
     }`,
   );
-  const hashMs = await argon2Ms(place);
-  log(`argon2id verification: ${hashMs.toFixed(1)} ms`);
+  const pinnedProbe = await probeArgon2(place.serverCpu);
+  const allCoresProbe = pin ? await probeArgon2() : pinnedProbe;
+  const hashMs = pinnedProbe.medianMs;
+  log(
+    `argon2id verification: ${hashMs.toFixed(1)} ms; ${
+      allCoresProbe.parallelPerSecond.toFixed(0)
+    }/s with ${allCoresProbe.threads} side by side`,
+  );
 
   const first = await startCitadel("citadel (first start)", citadelOptions(1));
   log(`first start: ${first.startupMs.toFixed(0)} ms; registering ${REFRESH_USER} users`);
@@ -200,11 +207,14 @@ try {
     }
   }
 
-  await new Promise((r) => setTimeout(r, 2000));
+  // V8 gives its grown heap back after some quiet seconds (its memory reducer).
+  log(`${IDLE_SETTLE_S} s without requests, then idle RSS`);
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_S * 1000));
   const idleRssAfter = await citadel.rssMiB();
   const all = [...results.values()];
   const facts = {
     hashMs,
+    parallelHashesPerSecond: allCoresProbe.parallelPerSecond,
     serverCores,
     machineCores: cores,
     warmStartMs: citadel.startupMs,

@@ -1,9 +1,12 @@
 /**
  * Summarises a V8 `.cpuprofile` (from `deno task bench --cpu-prof DIR`): self time by
  * function and by source (package or file), and total (inclusive) time of the functions
- * whose names match `--focus`.
+ * whose names match `--focus`. `--busy` keeps only the seconds in which JavaScript ran
+ * at least 30% of the time (the load, not the pauses between scenarios) and reports how
+ * much of those seconds the isolate was idle, i.e. waiting while Rust (HTTP, I/O) and
+ * the kernel worked.
  *
- *   deno run --allow-read scripts/bench/cpuprof_summary.ts FILE [--top 30] [--focus regex]
+ *   deno run --allow-read scripts/bench/cpuprof_summary.ts FILE [--top 30] [--focus regex] [--busy]
  */
 import { parseArgs } from "node:util";
 
@@ -21,7 +24,11 @@ interface Profile {
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { top: { type: "string", default: "30" }, focus: { type: "string" } },
+  options: {
+    top: { type: "string", default: "30" },
+    focus: { type: "string" },
+    busy: { type: "boolean", default: false },
+  },
 });
 const profile: Profile = JSON.parse(await Deno.readTextFile(positionals[0]));
 const top = Number(values.top);
@@ -29,10 +36,34 @@ const top = Number(values.top);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const idleIds = new Set(
+  profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id),
+);
+// Per second of the profile: [busy, idle] microseconds, to find the seconds under load.
+const seconds = new Map<number, [number, number]>();
+let clock = 0;
+const stamps = profile.samples.map((id, i) => {
+  clock += profile.timeDeltas[i] ?? 0;
+  const second = Math.floor(clock / 1e6);
+  const bucket = seconds.get(second) ?? [0, 0];
+  bucket[idleIds.has(id) ? 1 : 0] += profile.timeDeltas[i] ?? 0;
+  seconds.set(second, bucket);
+  return second;
+});
+const loaded = (second: number) => {
+  const [busy, idle] = seconds.get(second)!;
+  return busy / (busy + idle) >= 0.3;
+};
 const self = new Map<number, number>();
 let total = 0;
+let idleInWindow = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  if (values.busy && !loaded(stamps[i])) return;
+  if (values.busy && idleIds.has(id)) {
+    idleInWindow += dt;
+    return;
+  }
   self.set(id, (self.get(id) ?? 0) + dt);
   total += dt;
 });
@@ -66,6 +97,14 @@ for (const [id, us] of self) {
   srcSelf.set(src, (srcSelf.get(src) ?? 0) + us);
 }
 console.log(`total sampled ${(total / 1000).toFixed(0)} ms`);
+if (values.busy) {
+  const window = [...seconds.keys()].filter(loaded).length;
+  console.log(
+    `${window} loaded seconds; isolate idle ${
+      (idleInWindow / (idleInWindow + total) * 100).toFixed(1)
+    }% of them (Rust/kernel time); percentages below are of the JavaScript time`,
+  );
+}
 table("self time by source", srcSelf);
 table("self time by function", fnSelf);
 

@@ -118,8 +118,17 @@ export async function startBaseline(
   });
 }
 
-/** Median time of one argon2id verification at the OWASP parameters, on the server's core. */
-export async function argon2Ms(place: Placement): Promise<number> {
+/** What scripts/bench/argon2_probe.ts measured. */
+export interface Argon2Probe {
+  /** Median of one verification at a time, ms. */
+  medianMs: number;
+  /** Verifications per second with one per CPU side by side. */
+  parallelPerSecond: number;
+  threads: number;
+}
+
+/** Runs the argon2id probe at the OWASP parameters, on `cpu` or on all cores. */
+export async function probeArgon2(cpu?: string): Promise<Argon2Probe> {
   const { memoryKib, timeCost, parallelism } = OWASP_ARGON2;
   const args = [
     "run",
@@ -132,12 +141,12 @@ export async function argon2Ms(place: Placement): Promise<number> {
     String(timeCost),
     String(parallelism),
   ];
-  const [command, full] = place.serverCpu === undefined
+  const [command, full] = cpu === undefined
     ? [Deno.execPath(), args]
-    : ["taskset", ["-c", place.serverCpu, Deno.execPath(), ...args]];
+    : ["taskset", ["-c", cpu, Deno.execPath(), ...args]];
   const out = await new Deno.Command(command, { args: full, stdout: "piped" }).output();
   if (!out.success) throw new Error("the argon2 probe failed");
-  return JSON.parse(new TextDecoder().decode(out.stdout)).medianMs;
+  return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
 /** `m=19456 KiB, t=2, p=1`. */

@@ -5,6 +5,8 @@ import { type ScenarioResult, summarise, type Verdict } from "./report.ts";
 export interface TargetFacts {
   /** One argon2id verification on the server's core, ms. */
   hashMs: number;
+  /** Verifications per second with one per CPU side by side, measured. */
+  parallelHashesPerSecond: number;
   /** Cores the pinned server may use, and all cores. */
   serverCores: number;
   machineCores: number;
@@ -56,28 +58,43 @@ export function judge(all: ScenarioResult[], facts: TargetFacts): Verdict[] {
       key.rps >= 0.9 * jwt.rps,
     );
   }
-  const ceiling = (cores: number) => 1000 / facts.hashMs * cores;
-  for (
-    const [login, cores] of [[loginPinned, facts.serverCores], [
-      loginWide,
-      facts.machineCores,
-    ]] as const
-  ) {
-    if (!login) continue;
+  const versus = (label: string, rps: number, ceiling: number) =>
     add(
-      `login >= 90% of the argon2 ceiling on ${cores} core(s)`,
-      `${login.rps.toFixed(1)}/s of ${ceiling(cores).toFixed(1)}/s = ${
-        pct(login.rps / ceiling(cores))
-      }`,
-      login.rps >= 0.9 * ceiling(cores),
+      `login >= 90% of ${label}`,
+      `${rps.toFixed(1)}/s of ${ceiling.toFixed(1)}/s = ${pct(rps / ceiling)}`,
+      rps >= 0.9 * ceiling,
+    );
+  const perCore = 1000 / facts.hashMs;
+  if (loginPinned) {
+    versus(
+      `the argon2 rate of the ${facts.serverCores} pinned core(s)`,
+      loginPinned.rps,
+      perCore * facts.serverCores,
+    );
+  }
+  if (loginWide) {
+    versus(
+      `argon2 measured on all ${facts.machineCores} cores side by side`,
+      loginWide.rps,
+      facts.parallelHashesPerSecond,
+    );
+    versus(
+      `${facts.machineCores} x the one-core argon2 rate`,
+      loginWide.rps,
+      perCore * facts.machineCores,
     );
   }
   const idle = Math.max(facts.idleRssMiB ?? 0, facts.idleRssAfterMiB ?? 0);
   if (idle > 0) add("idle RSS <= 100 MB", `${idle.toFixed(1)} MiB`, idle * MB_PER_MIB <= 100);
-  const peaks = all.flatMap((s) => s.rssPeakMiB === undefined ? [] : [s.rssPeakMiB]);
-  if (peaks.length > 0) {
-    const peak = Math.max(...peaks);
-    add("RSS under load <= 200 MB", `${peak.toFixed(1)} MiB`, peak * MB_PER_MIB <= 200);
+  // Judged on the one-isolate server; serve --workers N holds N + 1 isolates by design.
+  const single = all.filter((s) => s.rssPeakMiB !== undefined && !/--workers [2-9]/.test(s.name));
+  if (single.length > 0) {
+    const peak = Math.max(...single.map((s) => s.rssPeakMiB!));
+    add(
+      "RSS under load <= 200 MB (one isolate)",
+      `${peak.toFixed(1)} MiB`,
+      peak * MB_PER_MIB <= 200,
+    );
   }
   add(
     "start to first healthy <= 500 ms (warm cache)",
