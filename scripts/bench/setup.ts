@@ -25,7 +25,10 @@ function randomBase64(bytes: number): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
 }
 
-/** Production settings: every guard on, limits too high to refuse, argon2id at OWASP cost. */
+/**
+ * Production settings: every guard on, limits too high to refuse, argon2id at OWASP cost.
+ * Variables named BENCH_CITADEL_* override them (e.g. BENCH_CITADEL_RATE_LIMIT_ENABLED=false).
+ */
 export function citadelEnv(dir: string, port: number): Record<string, string> {
   return {
     PATH: Deno.env.get("PATH") ?? "",
@@ -53,7 +56,17 @@ export function citadelEnv(dir: string, port: number): Record<string, string> {
     ARGON2_MEMORY_KIB: String(OWASP_ARGON2.memoryKib),
     ARGON2_TIME_COST: String(OWASP_ARGON2.timeCost),
     ARGON2_PARALLELISM: String(OWASP_ARGON2.parallelism),
+    ...overrides(),
   };
+}
+
+/** `BENCH_CITADEL_X=v` in the bench's environment sets `X=v` for the server (A/B runs). */
+function overrides(): Record<string, string> {
+  const prefix = "BENCH_CITADEL_";
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), v]),
+  );
 }
 
 const secrets = { jwt: randomBase64(48), pepper: randomBase64(32) };
