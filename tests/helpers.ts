@@ -10,6 +10,7 @@ import { memoryCounterStore } from "../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../src/platform/logger.ts";
 import { createAlerter } from "../src/services/alerts.ts";
 import { VERSION } from "../src/version.ts";
+import { spawnServer } from "./support/spawned_server.ts";
 
 /** A 48-byte test secret; tests never use production secrets. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -146,56 +147,19 @@ export async function startServer(
   env: Record<string, string>,
   options: { cwd?: string; args?: string[] } = {},
 ): Promise<ServerProcess> {
-  const process = new Deno.Command(DENO, {
-    args: ["run", ...RUN_PERMISSIONS, MAIN, "serve", ...(options.args ?? [])],
-    env: { HOST: "127.0.0.1", PORT: "0", NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", ...env },
-    clearEnv: true,
-    cwd: options.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start:\n${output.join("\n")}`)),
-      20_000,
-    );
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      let pending = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        pending += chunk;
-        const lines = pending.split("\n");
-        pending = lines.pop()!;
-        for (const line of lines) {
-          output.push(line);
-          const match = /"msg":"listening".*"port":(\d+)/.exec(line);
-          if (match) {
-            clearTimeout(timer);
-            resolve(Number(match[1]));
-          }
-        }
-      }
-    };
-    void pump(process.stdout).catch(() => {});
-    void pump(process.stderr).catch(() => {});
-    void process.status.then((s) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${s.code}:\n${output.join("\n")}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    process,
-    output,
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        process.kill(signal);
-      } catch { /* already gone */ }
-      return await process.status;
+  const server = await spawnServer(
+    DENO,
+    ["run", ...RUN_PERMISSIONS, MAIN, "serve", ...(options.args ?? [])],
+    /"msg":"listening".*"port":(\d+)/,
+    {
+      env: { HOST: "127.0.0.1", PORT: "0", NO_COLOR: "1", ...env },
+      clearEnv: true,
+      cwd: options.cwd,
+      timeoutMs: 20_000,
     },
-  };
+  );
+  const port = Number(server.ready[1]);
+  return { ...server, url: `http://127.0.0.1:${port}`, port };
 }
 
 /** A fresh temporary directory removed by the returned disposer. */

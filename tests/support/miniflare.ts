@@ -85,5 +85,11 @@ export async function startMiniflare(
   const server = await spawnServer("node", args, /^\{"url":"(http:\/\/127\.0\.0\.1:\d+)"\}$/, {
     cwd: CLOUDFLARE,
   });
-  return { url: server.ready[1], output: server.output, stop: server.stop };
+  return {
+    url: server.ready[1],
+    output: server.output,
+    async stop() {
+      await server.stop();
+    },
+  };
 }

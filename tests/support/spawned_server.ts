@@ -6,7 +6,9 @@ export interface SpawnedServer {
   ready: RegExpExecArray;
   /** Every line it printed so far, stdout and stderr. */
   output: string[];
-  stop(): Promise<void>;
+  process: Deno.ChildProcess;
+  /** Sends a signal (SIGTERM by default) and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
 /** Options of {@linkcode spawnServer}. */
@@ -68,11 +70,12 @@ export async function spawnServer(
   return {
     ready: match,
     output,
-    async stop() {
+    process: child,
+    async stop(signal: Deno.Signal = "SIGTERM") {
       try {
-        child.kill("SIGTERM");
+        child.kill(signal);
       } catch { /* already gone */ }
-      await child.status;
+      return await child.status;
     },
   };
 }
