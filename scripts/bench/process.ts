@@ -37,7 +37,7 @@ export interface StartSpec {
 }
 
 /**
- * VmRSS of a process in MiB, through `ps` (Deno wants --allow-all for /proc), pinned
+ * VmRSS of a process in MiB, through `ps` (Deno asks for every permission to read /proc), pinned
  * to `cpu` when given so sampling stays off the server's core.
  */
 export async function readRssMiB(pid: number, cpu?: string): Promise<number | undefined> {
@@ -55,7 +55,7 @@ export async function readRssMiB(pid: number, cpu?: string): Promise<number | un
 
 let ticksPerSecond: number | undefined;
 
-/** utime + stime of /proc/<pid>/stat, read through `cat` (Deno wants --allow-all for /proc). */
+/** utime + stime of /proc/<pid>/stat, read through `cat` (Deno asks for every permission to read /proc). */
 export async function readCpuSeconds(pid: number): Promise<number | undefined> {
   const run = async (command: string, args: string[]) => {
     const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "null" }).output();

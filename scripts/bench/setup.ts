@@ -173,7 +173,7 @@ export async function machine(): Promise<string> {
   const cores = navigator.hardwareConcurrency;
   let model: string | undefined;
   try {
-    // Through grep: Deno asks for --allow-all to read /proc itself.
+    // Through grep: Deno asks for every permission to read /proc itself.
     const out = await new Deno.Command("grep", {
       args: ["-m1", "model name", "/proc/cpuinfo"],
       stdout: "piped",
