@@ -17,7 +17,6 @@ import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
-import { clientKey } from "./services/client_ip.ts";
 import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
@@ -90,12 +89,10 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     maxStringLength: config.maxStringLength,
   }));
 
-  const byClient = (c: Parameters<typeof guard.onNotFound>[0]) => clientKey(c.get("clientIp"));
   const authLimiter = authRateLimit({
     counters,
     clock,
     settings: config.rateLimit,
-    clientKey: byClient,
   });
   const authenticated = authenticate({
     jwt: services.jwt,
@@ -107,8 +104,6 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     counters,
     clock,
     settings: config.rateLimit,
-    clientKey: byClient,
-    limitFor: (c) => c.get("principal")?.rateLimitPerMinute,
   });
 
   app.route("/", healthRoutes(deps));

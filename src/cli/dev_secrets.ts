@@ -40,5 +40,3 @@ export async function ensureDevJwtSecret(
   );
   return { ...config, jwt: { ...config.jwt, secret } };
 }
-
-export { randomSecret };

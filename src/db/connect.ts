@@ -65,5 +65,3 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const db = new Kysely<Database>({ dialect: libsqlDialect(client, { local }) });
   return { db, client, filePath };
 }
-
-export { pingDatabase } from "./ping.ts";

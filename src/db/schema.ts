@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 
 /** Times are stored as epoch milliseconds (UTC) in integer columns. */
 export type EpochMs = number;
@@ -153,6 +153,4 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 export type User = Selectable<UsersTable>;
-export type NewUser = Insertable<UsersTable>;
 export type Session = Selectable<SessionsTable>;
-export type { Generated };

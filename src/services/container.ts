@@ -45,6 +45,7 @@ export function createServices(deps: AppDeps) {
     guard: loginGuard,
     audit,
     alerts: deps.alerts,
+    history,
   });
   const users = createUserCache({ db, clock });
   return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit, users };

@@ -22,10 +22,14 @@ export interface LoginDeps {
   guard: LoginGuard;
   audit: Audit;
   alerts: Alerter;
+  history: LoginHistory;
 }
 
 const invalidCredentials = () =>
   new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
+
+/** Where each email logged in from; backs the login guard's email-budget exemption. */
+export type LoginHistory = ReturnType<typeof loginHistory>;
 
 /** Backs the login guard's history exemption with the login_history table. */
 export function loginHistory(db: Db) {
@@ -51,8 +55,7 @@ export function loginHistory(db: Db) {
  * in the same 401. Every outcome is audited; a success in the session's transaction.
  */
 export function createLoginService(deps: LoginDeps) {
-  const { db, clock, hasher, sessions, guard, audit, alerts } = deps;
-  const history = loginHistory(db);
+  const { db, clock, hasher, sessions, guard, audit, alerts, history } = deps;
 
   const reserve = async (ipKey: string, email: string) => {
     try {

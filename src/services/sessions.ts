@@ -150,21 +150,16 @@ export function createSessionService(deps: SessionDeps) {
           .where("refresh_tokens.token_hash", "=", tokenHash)
           .executeTakeFirst();
         if (!row || row.revoked_at !== null) throw invalidRefresh();
-        const { session_id: sessionId, rotated_at: rotatedAt } = row;
-        const user: User = {
-          id: row.id,
-          email: row.email,
-          username: row.username,
-          password_hash: row.password_hash,
-          name: row.name,
-          role: row.role,
-          status: row.status,
-          created_at: row.created_at,
-          updated_at: row.updated_at,
-          last_login_at: row.last_login_at,
-        };
-        const idleLimit = row.last_used_at + config.refresh.idleSeconds * 1000;
-        if (row.expires_at <= now || idleLimit <= now || user.status !== "active") {
+        const {
+          session_id: sessionId,
+          rotated_at: rotatedAt,
+          revoked_at: _revokedAt,
+          expires_at: expiresAt,
+          last_used_at: lastUsedAt,
+          ...user
+        } = row;
+        const idleLimit = lastUsedAt + config.refresh.idleSeconds * 1000;
+        if (expiresAt <= now || idleLimit <= now || user.status !== "active") {
           // Returned, not thrown: the revocation must commit.
           await revokeWhere(trx, { sessionId }, user.status !== "active" ? "disabled" : "expired");
           return { expired: true as const };

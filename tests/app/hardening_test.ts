@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { sql } from "kysely";
 import { buildTestApp, request, type TestApp } from "../helpers.ts";
-import { authed, login, registerUser } from "../routes/auth_support.ts";
-import { observatoryScore } from "../support/observatory.ts";
+import { login, registerUser } from "../routes/auth_support.ts";
 
 const ORIGIN = "https://app.example.com";
 
@@ -22,75 +20,6 @@ function secureRequest(t: TestApp, method: string, path: string, init: {
     },
   });
 }
-
-async function assertAPlus(name: string, res: Response) {
-  const result = await observatoryScore({ response: res, https: true });
-  assert.ok(result.score >= 100, `${name}: ${result.score} ${JSON.stringify(result.tests)}`);
-  assert.equal(res.headers.get("server"), null, name);
-  assert.equal(res.headers.get("x-powered-by"), null, name);
-  assert.equal(res.headers.get("x-xss-protection"), "0", name);
-  assert.equal(res.headers.get("cache-control"), "no-store", name);
-  assert.match(
-    res.headers.get("strict-transport-security") ?? "",
-    /max-age=63072000; includeSubDomains/,
-  );
-  await res.body?.cancel();
-}
-
-Deno.test("every kind of response of the real app scores A+ on the Observatory rules", async () => {
-  const t = await buildTestApp({
-    TRUSTED_PROXIES: "10.0.0.0/8",
-    CORS_ORIGINS: ORIGIN,
-    MAX_BODY_BYTES: "1024",
-    RATE_LIMIT_AUTH_PER_MINUTE: "3",
-  });
-  try {
-    const user = await registerUser(t);
-    const tokens = await login(t, user.email);
-    await assertAPlus("200", await secureRequest(t, "GET", "/health"));
-    await assertAPlus("401", await secureRequest(t, "GET", "/api/v1/me"));
-    await assertAPlus("404", await secureRequest(t, "GET", "/nothing-here"));
-    await assertAPlus("405", await secureRequest(t, "DELETE", "/health"));
-    await assertAPlus(
-      "413",
-      await secureRequest(t, "POST", "/api/v1/auth/login", { body: "x".repeat(2048) }),
-    );
-    await assertAPlus(
-      "preflight",
-      await secureRequest(t, "OPTIONS", "/api/v1/me", {
-        headers: { origin: ORIGIN, "access-control-request-method": "GET" },
-      }),
-    );
-    let limited: Response | undefined;
-    for (let i = 0; i < 5 && limited?.status !== 429; i++) {
-      await limited?.body?.cancel();
-      limited = await secureRequest(t, "POST", "/api/v1/auth/login", {
-        body: { email: "x@example.com", password: "nope" },
-        ip: "198.51.100.77",
-      });
-    }
-    assert.equal(limited!.status, 429);
-    assert.ok(limited!.headers.get("retry-after"));
-    await assertAPlus("429", limited!);
-
-    // A broken table turns the next query into an internal error.
-    await sql`DROP TABLE login_networks`.execute(t.deps.db);
-    await sql`ALTER TABLE users RENAME TO users_gone`.execute(t.deps.db);
-    const broken = await authed(t, "GET", "/api/v1/me", tokens.access_token);
-    assert.equal(broken.status, 500);
-    const again = await secureRequest(t, "GET", "/api/v1/me", {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
-    });
-    assert.equal(again.status, 500);
-    const body = await again.clone().json();
-    assert.equal(body.code, "internal_error");
-    assert.ok(!JSON.stringify(body).includes("users"), "no SQL or table names leak");
-    await assertAPlus("500", again);
-    await broken.body?.cancel();
-  } finally {
-    await t.close();
-  }
-});
 
 Deno.test("HSTS is sent only when the request arrived over HTTPS or via a trusted proxy", async () => {
   const t = await buildTestApp({ TRUSTED_PROXIES: "10.0.0.0/8" });

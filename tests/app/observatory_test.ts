@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { buildTestApp } from "./helpers.ts";
-import { observatoryScore } from "./support/observatory.ts";
+import { sql } from "kysely";
+import { buildTestApp } from "../helpers.ts";
+import { observatoryScore } from "../support/observatory.ts";
 
 const ORIGIN = "https://app.example.com";
 const ENV = {
@@ -63,6 +64,19 @@ Deno.test("createApp(): every kind of response over HTTPS scores A+ on the Obser
             body: "{}",
           }),
       ],
+      ["internal error", 500, async () => {
+        // A broken table turns the next query into an internal error.
+        await sql`ALTER TABLE users RENAME TO users_gone`.execute(t.deps.db);
+        const res = await t.app.request("https://api.example.com/api/v1/auth/register", {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ email: "new@example.com", password: "Quartz-Lantern-Orbit-71!" }),
+        }, { remoteAddr: { hostname: "198.51.100.1" } }); // another address: not rate limited
+        const body = await res.clone().json();
+        assert.equal(body.code, "internal_error");
+        assert.ok(!JSON.stringify(body).includes("users"), "no SQL or table names leak");
+        return res;
+      }],
       [
         "preflight",
         204,
@@ -82,6 +96,10 @@ Deno.test("createApp(): every kind of response over HTTPS scores A+ on the Obser
         "max-age=63072000; includeSubDomains",
         name,
       );
+      assert.equal(response.headers.get("server"), null, name);
+      assert.equal(response.headers.get("x-powered-by"), null, name);
+      assert.equal(response.headers.get("x-xss-protection"), "0", name);
+      assert.equal(response.headers.get("cache-control"), "no-store", name);
       if (status >= 400) {
         assert.equal(response.headers.get("content-type"), "application/problem+json", name);
       }
