@@ -4,6 +4,7 @@ import { migrations as registry } from "../../migrations/mod.ts";
 import { libsqlDialect } from "../db/libsql_dialect.ts";
 import { migrationStatus } from "../db/migrator.ts";
 import type { Database } from "../db/schema.ts";
+import { describeDifference, schemaDifferences } from "../services/schema_drift.ts";
 import { integrityProblems } from "../services/uuid_migration/snapshot.ts";
 
 /** Whether a backup may replace the database, and what to tell the operator. */
@@ -15,8 +16,9 @@ export interface RestoreVerdict {
 
 /**
  * Checks a backup before it replaces the database: integrity_check ok, a citadel schema
- * (citadel_migrations present), no migration unknown to this version (a newer schema) and
- * no migration whose recorded checksum differs from the one compiled in.
+ * (citadel_migrations present), no migration unknown to this version (a newer schema), no
+ * migration whose recorded checksum differs from the one compiled in, and every table,
+ * index, trigger and view exactly as its migrations create it (no trigger dropped or added).
  */
 export async function checkRestorable(
   backup: Client,
@@ -50,6 +52,9 @@ export async function checkRestorable(
   const statuses = await migrationStatus(db, migrations);
   for (const s of statuses.filter((s) => !s.checksumOk)) {
     problems.push(`migration ${s.name} in the backup differs from this version's`);
+  }
+  for (const d of await schemaDifferences(db, migrations)) {
+    problems.push(`schema: ${describeDifference(d)}`);
   }
   return { problems, pending: statuses.filter((s) => !s.applied).map((s) => s.name) };
 }

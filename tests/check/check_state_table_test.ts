@@ -83,7 +83,12 @@ const CASES: Case[] = [
     apply: (d) =>
       withDb(
         d,
-        (db) => db.deleteFrom("citadel_migrations").where("name", "=", "0005_audit").execute(),
+        // The state a database of the previous version is in: the table is not there yet.
+        async (db) => {
+          await db.deleteFrom("citadel_migrations").where("name", "=", "0006_login_history")
+            .execute();
+          await sql`DROP TABLE login_history`.execute(db);
+        },
       ),
   },
   {
@@ -103,7 +108,8 @@ const CASES: Case[] = [
   },
   {
     defect: "a table with integer ids",
-    expected: ["CIT-027 high"],
+    // A table no migration creates is also a schema difference.
+    expected: ["CIT-027 high", "CIT-033 critical"],
     exitCode: 1,
     apply: (d) =>
       withDb(
@@ -154,7 +160,8 @@ const CASES: Case[] = [
   },
   {
     defect: "a modified audit row",
-    expected: ["CIT-030 critical"],
+    // Dropping the append-only triggers is itself a schema difference.
+    expected: ["CIT-030 critical", "CIT-033 critical"],
     exitCode: 1,
     apply: (d) =>
       withDb(d, async (db) => {
@@ -178,6 +185,18 @@ const CASES: Case[] = [
     expected: ["CIT-032 high"],
     exitCode: 1,
     apply: (d) => void (d.env.DATABASE_ENCRYPTION_KEY = freshSecret(32)),
+  },
+  {
+    defect: "a trigger that promotes users to super admin",
+    expected: ["CIT-033 critical"],
+    exitCode: 1,
+    apply: (d) =>
+      withDb(
+        d,
+        (db) =>
+          sql`CREATE TRIGGER sessions_promote AFTER INSERT ON sessions BEGIN
+            UPDATE users SET role = 'super_admin' WHERE id = NEW.user_id; END`.execute(db),
+      ),
   },
   // API keys
   {

@@ -4,6 +4,7 @@ import { type MigrationStatus, migrationStatus } from "../../db/migrator.ts";
 import type { Db } from "../../db/schema.ts";
 import { argon2ParamsOf } from "../../platform/password_hasher.ts";
 import { auditSigningSecrets } from "../audit_checkpoint.ts";
+import { describeDifference, schemaDifferences } from "../schema_drift.ts";
 import { verifyAuditChain } from "../audit_verify.ts";
 import { hasIntegerAffinity } from "../uuid_migration/introspect.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
@@ -194,6 +195,22 @@ export const DATABASE_STATE_CHECKS: CheckDefinition[] = [
       context.databaseError
         ? [{ found: `${context.databaseError}; the database checks were skipped` }]
         : [],
+  }),
+  defineCheck({
+    id: "CIT-033",
+    severity: "critical",
+    group: "database",
+    title: "The database schema differs from what the migrations create",
+    fix: "Treat it as tampering: keep a copy as evidence, find who changed the schema, then " +
+      "restore a backup that `citadel restore` accepts (it refuses one with the same drift)",
+    async run(context) {
+      const db = needs(context, "citadel_migrations");
+      if (!db) return [];
+      const differences = await schemaDifferences(db);
+      return differences.length > 0
+        ? [{ found: differences.map(describeDifference).join("; ") }]
+        : [];
+    },
   }),
 ];
 
