@@ -10,10 +10,30 @@ const NAMES = new Set([
   ".bzr",
   ".aws",
   ".ssh",
+  ".kube",
+  ".docker",
+  ".gnupg",
+  ".npmrc",
+  ".yarnrc",
+  ".pypirc",
+  ".netrc",
+  ".pgpass",
+  ".bash_history",
+  ".zsh_history",
+  ".sh_history",
+  ".history",
+  ".mysql_history",
+  ".psql_history",
+  ".python_history",
+  ".node_repl_history",
+  ".sqlite_history",
+  ".rediscli_history",
   ".ds_store",
   ".htaccess",
   ".htpasswd",
   ".git-credentials",
+  // citadel's own data directory: the generated development signing secret.
+  "jwt_secret",
   "wp-admin",
   "wp-content",
   "wp-includes",
@@ -35,10 +55,23 @@ const SUFFIXES = [
   ".old",
   ".swp",
   ".swo",
+  ".log",
   ".sql",
   ".sqlite",
   ".sqlite3",
   ".db",
+  // SQLite's write-ahead log, shared memory and rollback journal beside a database file.
+  ...[".db", ".sqlite", ".sqlite3"].flatMap((db) => [`${db}-wal`, `${db}-shm`, `${db}-journal`]),
+  // Backup archives: citadel serves no files, so any archive name is a probe.
+  ".zip",
+  ".tar",
+  ".tgz",
+  ".gz",
+  ".bz2",
+  ".xz",
+  ".zst",
+  ".7z",
+  ".rar",
 ];
 
 /** Paths made only of these characters need no normalisation. */
@@ -57,6 +90,23 @@ const SIMPLE_RULES = new RegExp(
     ...PREFIXES.filter((p) => SIMPLE_ENTRY.test(p)).map((p) => `${escape(p)}[^/]*`),
   ].join("|") + ")(?:/|$)",
 );
+
+/**
+ * One test per segment. The file a segment opens ends before a trailing run of dots,
+ * spaces (Windows drops them: `.git.` opens `.git`) and `~` (an editor's backup copy,
+ * served as is); `.1`, `.2` after a suffix are rotated logs and numbered backups.
+ */
+const SEGMENT_RULES = new RegExp(
+  "^(?:" + [...NAMES].map(escape).join("|") + ")[. ~]*$" +
+    "|^(?:" + PREFIXES.map(escape).join("|") + ")" +
+    "|(?:" + SUFFIXES.map(escape).join("|") + ")(?:\\.\\d+)?[. ~]*$",
+);
+/**
+ * Where the name a server opens ends inside a segment: `;` starts path parameters
+ * (Tomcat, Jetty and Spring drop them, so `/..;/` is `..` and `.git;x` is `.git`), `:`
+ * an NTFS stream (`.env::$DATA` and `.env:x` open `.env`).
+ */
+const NAME_END = /[;:]/;
 
 /** Decoding more often than this means the path is built to evade filters. */
 const MAX_DECODE_ROUNDS = 8;
@@ -84,8 +134,9 @@ function fold(text: string): string {
 /**
  * Normalises a request path the way a lenient server or file system would read it:
  * percent-decoding and Unicode NFKC until stable, backslashes as slashes, NUL removed,
- * lower case, dot segments resolved and duplicate slashes collapsed. Returns undefined
- * when decoding does not settle.
+ * lower case, `;` path parameters and `:` stream suffixes cut off each segment, dot
+ * segments resolved and duplicate slashes collapsed. Returns undefined when decoding
+ * does not settle.
  */
 export function normalizePath(raw: string): string | undefined {
   let path = raw;
@@ -98,24 +149,14 @@ export function normalizePath(raw: string): string | undefined {
   }
   if (!PLAIN.test(path)) path = fold(path.toLowerCase());
   const segments: string[] = [];
-  for (const segment of path.split("/")) {
+  for (let segment of path.split("/")) {
+    const end = segment.search(NAME_END);
+    if (end >= 0) segment = segment.slice(0, end);
     if (segment === "" || segment === ".") continue;
     if (segment === "..") segments.pop();
     else segments.push(segment);
   }
   return "/" + segments.join("/");
-}
-
-function isSensitiveSegment(segment: string): boolean {
-  // Windows ignores trailing dots and spaces: `.git.` opens `.git`.
-  let end = segment.length;
-  while (end > 0 && (segment[end - 1] === "." || segment[end - 1] === " ")) end--;
-  const name = end === segment.length ? segment : segment.slice(0, end);
-  if (name === "") return false;
-  if (NAMES.has(name)) return true;
-  for (const prefix of PREFIXES) if (name.startsWith(prefix)) return true;
-  for (const suffix of SUFFIXES) if (name.endsWith(suffix)) return true;
-  return false;
 }
 
 /**
@@ -126,5 +167,5 @@ export function isSensitivePath(path: string): boolean {
   if (SIMPLE.test(path)) return SIMPLE_RULES.test(path);
   const normalized = normalizePath(path);
   if (normalized === undefined) return true;
-  return normalized.split("/").some(isSensitiveSegment);
+  return normalized.split("/").some((segment) => SEGMENT_RULES.test(segment));
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { hostMatcher, parseHost } from "../../src/middleware/host_guard.ts";
 import { hardenedApp } from "../support/hardened_app.ts";
+import { rawHttp as raw } from "../support/loopback.ts";
 
 async function get(url: string, headers: Record<string, string> = {}, allowedHosts?: string[]) {
   const { app, close } = hardenedApp({ allowedHosts });
@@ -65,22 +66,6 @@ Deno.test("parseHost() strips ports and trailing dots and rejects what is not a 
   assert.throws(() => hostMatcher(["https://api.example.com"]), /not a host name/);
   assert.equal(hostMatcher([".example.org"])("deep.sub.example.org"), true);
 });
-
-/** Sends raw bytes to a server and returns everything it answers until it closes. */
-async function raw(port: number, text: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(new TextEncoder().encode(text));
-  const chunks: string[] = [];
-  const buf = new Uint8Array(16384);
-  const decoder = new TextDecoder();
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    chunks.push(decoder.decode(buf.subarray(0, n)));
-  }
-  conn.close();
-  return chunks.join("");
-}
 
 Deno.test("over a real socket, absolute-form targets and duplicate Host headers never reach a route", async () => {
   const { app, hits, close } = hardenedApp();

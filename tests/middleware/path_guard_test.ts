@@ -9,6 +9,7 @@ import type { CounterStore } from "../../src/platform/counter_store.ts";
 import { databaseCounterStore } from "../../src/platform/counter_store_database.ts";
 import { redisCounterStore } from "../../src/platform/counter_store_redis.ts";
 import { buildTestApp, request, type TestApp } from "../helpers.ts";
+import { parseRawResponse, rawHttp, rawRequest, serveOnLoopback } from "../support/loopback.ts";
 
 const MINUTE = 60_000;
 
@@ -273,3 +274,53 @@ Deno.test("pathGuard() fails open when its store is unreachable and says so once
     assert.equal(warnings.length, 1);
     await counters.close();
   }));
+
+/** Probes of issue 14 item 8: each opens a listed file on some common server. */
+const EVASIONS = [
+  "/.git;/config",
+  "/.git%3bx/config",
+  "/api/..;/.env",
+  "/.env::$DATA",
+  "/web.config::$DATA",
+  "/.git~/config",
+  "/data/jwt_secret",
+  "/data/citadel.db-wal",
+  "/data/citadel.db-shm",
+  "/.npmrc",
+  "/.kube/config",
+  "/.docker/config.json",
+  "/.bash_history",
+  "/www.tar.gz",
+  "/example.com.zip",
+  "/citadel.sql.gz",
+];
+
+Deno.test("path guard blocks `/.git;/config`, `::$DATA`, `~`, data-file and archive probes over a real socket", async () => {
+  // One sensitive hit blocks, so a 403 on the next request proves the probe was counted
+  // as sensitive (an ordinary 404 needs 26); each probe comes from its own client.
+  const t = await buildTestApp({ SENSITIVE_PATH_MAX_HITS: "1", TRUSTED_PROXIES: "127.0.0.1" });
+  try {
+    await using server = serveOnLoopback(t.app);
+    const send = async (path: string, client: string) =>
+      parseRawResponse(
+        await rawHttp(server.port, rawRequest("GET", path, { "x-forwarded-for": client })),
+      );
+    for (const [i, path] of EVASIONS.entries()) {
+      const client = `198.51.100.${i + 1}`;
+      const probe = await send(path, client);
+      assert.equal(probe.status, 404, path);
+      assert.equal(JSON.parse(probe.body).code, "not_found", path);
+      const next = await send("/api/v1/me", client);
+      assert.equal(next.status, 403, path);
+      assert.equal(JSON.parse(next.body).code, "client_blocked", path);
+    }
+    // Legitimate routes and an ordinary unknown route do not block.
+    for (const path of ["/health", "/api/v1/me", "/api/v1/no-such-route", "/api/v1/me;v=1"]) {
+      await send(path, "203.0.113.200");
+    }
+    assert.equal((await send("/health", "203.0.113.200")).status, 200);
+    assert.equal((await send("/api/v1/me", "203.0.113.200")).status, 401);
+  } finally {
+    await t.close();
+  }
+});

@@ -68,11 +68,64 @@ const ORDINARY = [
   "/keys.json",
   "/old/items",
   "/api/v1/users/me/.well-known",
+  "/api/v1/me/password",
+  "/api/v1/me/sessions",
+  "/api/v1/admin/audit",
+  "/api/v1/admin/users/0b9e5a7c-1f0e-4a5b-9c1d-2f3e4a5b6c7d/revoke-sessions",
+  "/api/v1/things:batchGet",
+  "/api/v1/items;v=2",
+  "/api/v1/login_history",
+  "/api/v1/history",
+  "/api/v1/backups",
+  "/api/v1/archive",
+  "/api/v1/docker",
+  "/api/v1/jwt-secret",
+  "/api/v1/v1.2",
+  "/api/v1/catalog.json",
+  "/~alice/profile",
+];
+
+/** Probes that reach the same file as a listed one, or a file a common server would serve. */
+const EVASIONS: Array<[string, string]> = [
+  ["`;` path parameter (Tomcat, Jetty, Spring)", "/.git;/config"],
+  ["encoded `;` with a parameter value", "/.git%3bx/config"],
+  ["encoded upper-case `;`", "/.git%3Bx/config"],
+  ["`..;` dot segment", "/api/..;/.env"],
+  ["NTFS default stream", "/.env::$DATA"],
+  ["NTFS stream in upper case on a name", "/WEB.CONFIG::$DATA"],
+  ["NTFS named stream", "/.htaccess:x:$DATA"],
+  ["encoded NTFS stream", "/.git%3a%3a$data/config"],
+  ["editor backup copy of a directory", "/.git~/config"],
+  ["editor backup copy of a file", "/config.php~"],
+  ["generated JWT secret", "/data/jwt_secret"],
+  ["SQLite write-ahead log", "/data/citadel.db-wal"],
+  ["SQLite shared memory", "/data/citadel.db-shm"],
+  ["SQLite journal", "/citadel.sqlite-journal"],
+  ["npm credentials", "/.npmrc"],
+  ["kubeconfig", "/.kube/config"],
+  ["docker credentials", "/.docker/config.json"],
+  ["shell history", "/.bash_history"],
+  ["another user's shell history", "/home/u/.zsh_history"],
+  ["netrc", "/.netrc"],
+  ["tarball of the site", "/www.tar.gz"],
+  ["zip of the site", "/example.com.zip"],
+  ["compressed database dump", "/citadel.sql.gz"],
+  ["tgz backup", "/backup.tgz"],
+  ["7z backup", "/db.7z"],
+  ["log file", "/logs/citadel.log"],
+  ["rotated log file", "/citadel.log.1"],
+  ["numbered dump", "/dump.sql.2"],
 ];
 
 Deno.test("isSensitivePath() matches sensitive paths however they are encoded", () => {
   for (const path of SENSITIVE) assert.equal(isSensitivePath(path), true, path);
 });
+
+for (const [name, path] of EVASIONS) {
+  Deno.test(`isSensitivePath() flags ${name}: ${path}`, () => {
+    assert.equal(isSensitivePath(path), true);
+  });
+}
 
 Deno.test("isSensitivePath() does not flag ordinary API paths", () => {
   for (const path of ORDINARY) assert.equal(isSensitivePath(path), false, path);
@@ -112,6 +165,9 @@ Deno.test("normalizePath() resolves encodings, dot segments and duplicate slashe
     ["/%E2%84%AA", "/k"], // KELVIN SIGN folds to k
     ["/%ZZ%2", "/%zz%2"],
     ["/%c0%ae", "/\ufffd\ufffd"],
+    ["/a;b=1/..;/c", "/c"],
+    ["/.git%3bx/config", "/.git/config"],
+    ["/.env::$DATA", "/.env"],
     ["/%" + "25".repeat(12) + "2e", undefined],
   ];
   for (const [input, expected] of cases) assert.equal(normalizePath(input), expected, input);
