@@ -4,6 +4,7 @@ import { dirname } from "../db/paths.ts";
 import { integrityProblems } from "../services/uuid_migration/snapshot.ts";
 import { checkRestorable } from "./backup_checks.ts";
 import { confirm } from "./confirm.ts";
+import { lockOutServers } from "./database_lock.ts";
 import {
   backupPath,
   databaseBytes,
@@ -74,8 +75,9 @@ async function moveAside(path: string, aside: string): Promise<() => Promise<voi
 }
 
 /**
- * `citadel restore <file> [--yes]`: verifies the backup (integrity, schema version), then
- * replaces the database with it, keeping the replaced files as `<db>.replaced-<timestamp>`.
+ * `citadel restore <file> [--yes]`: refuses while a server uses the database, verifies the
+ * backup (integrity, schema version, schema objects), then replaces the database with it,
+ * keeping the replaced files as `<db>.replaced-<timestamp>`.
  */
 export async function restore(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -88,6 +90,9 @@ export async function restore(args: string[]): Promise<number> {
     throw new ExitError(EXIT_USAGE, "usage: citadel restore <backup-file> [--yes]");
   }
   const { file: target, key } = await configuredFile();
+  // Held until the restore ends: a server starting meanwhile refuses instead of opening
+  // a file that is about to be moved aside.
+  using _lock = await lockOutServers(target.path, "citadel restore");
   const source = databaseFile(positionals[0], "backup file");
   const backupClient = await openExisting(source, key);
   try {

@@ -14,6 +14,7 @@ import { migrateToUuid, MigrationError } from "../services/uuid_migration/run.ts
 import { tableCounts } from "../services/uuid_migration/snapshot.ts";
 import { preflight } from "../services/uuid_migration/verify.ts";
 import { confirm } from "./confirm.ts";
+import { lockOutServers } from "./database_lock.ts";
 import {
   backupPath,
   databaseBytes,
@@ -111,6 +112,11 @@ export async function migrateUuid(args: string[]): Promise<number> {
   const file = databaseFile(values.database);
   const client = await openExisting(file, key);
   try {
+    // A dry run writes nothing, so only a real run has to keep servers out.
+    using _lock = values["dry-run"] ? undefined : await lockOutServers(
+      file.path,
+      "citadel migrate uuid",
+    );
     let plan: MigrationPlan;
     try {
       plan = planMigration(await introspect(client), shape);

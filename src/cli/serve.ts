@@ -5,6 +5,7 @@ import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts"
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
+import { holdServingLock } from "./database_lock.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { listen } from "./listen.ts";
 import { loadConfig } from "./load_config.ts";
@@ -34,6 +35,9 @@ export async function serve(args: string[]): Promise<number> {
     values.workers,
   );
   const { config } = plan;
+  // Held for the server's lifetime (workers run in this process): restore and migrate uuid
+  // refuse while it is held. Released when serve returns, or by the OS if the process dies.
+  using _lock = await holdServingLock(config.databaseUrl);
   const relay = plan.count > 1 ? await openLogRelay(config) : undefined;
   const runtime = await openRuntime(config, {
     migrate: config.migrateOnStart,
