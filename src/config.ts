@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { productionViolations } from "./production_rules.ts";
 import { trustedProxyProblem } from "./services/client_ip.ts";
 
 /** The runtime environment; `production` turns on fail-closed checks. */
@@ -197,22 +198,8 @@ const schema = z.object({
 
 type Raw = z.output<typeof schema>;
 
-const FIXES: Record<string, string> = {
-  JWT_SECRET_KEY: "Generate one with `citadel secret` and set JWT_SECRET_KEY to it",
-  CORS_ORIGINS: "List exact origins, e.g. CORS_ORIGINS=https://app.example.com",
-  DEBUG: "Unset DEBUG or set DEBUG=false",
-  ALLOWED_HOSTS: "Set ALLOWED_HOSTS to the host names clients use, e.g. api.example.com",
-  ALLOW_INSECURE_HTTP:
-    "Set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy, or ALLOW_INSECURE_HTTP=true",
-};
-
 function fixFor(variable: string): string {
-  return FIXES[variable] ?? `Correct ${variable} or unset it to use the default`;
-}
-
-/** Byte length of a UTF-8 string; secrets are judged in bytes, not characters. */
-export function byteLength(value: string): number {
-  return new TextEncoder().encode(value).length;
+  return `Correct ${variable} or unset it to use the default`;
 }
 
 function parseRouteOverrides(raw: string | undefined, problems: ConfigProblem[]) {
@@ -231,31 +218,6 @@ function parseRouteOverrides(raw: string | undefined, problems: ConfigProblem[])
     overrides[path] = n;
   }
   return overrides;
-}
-
-function productionProblems(raw: Raw): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const refuse = (variable: string, problem: string) =>
-    problems.push({ variable, problem, fix: fixFor(variable) });
-  if (!raw.JWT_SECRET_KEY) refuse("JWT_SECRET_KEY", "is required when APP_ENV=production");
-  else if (byteLength(raw.JWT_SECRET_KEY) < 32) {
-    refuse("JWT_SECRET_KEY", "must be at least 32 bytes when APP_ENV=production");
-  }
-  if (raw.DEBUG) refuse("DEBUG", "must not be true when APP_ENV=production");
-  if (raw.CORS_ORIGINS.includes("*")) {
-    refuse("CORS_ORIGINS", "must not be * when APP_ENV=production");
-  }
-  if (raw.ALLOWED_HOSTS.length === 0) {
-    refuse("ALLOWED_HOSTS", "is required when APP_ENV=production");
-  }
-  const secure = (raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || raw.TRUSTED_PROXIES.length > 0;
-  if (!secure && !raw.ALLOW_INSECURE_HTTP) {
-    refuse(
-      "ALLOW_INSECURE_HTTP",
-      "plain HTTP without TLS or a trusted proxy must be allowed explicitly when APP_ENV=production",
-    );
-  }
-  return problems;
 }
 
 function consistencyProblems(raw: Raw): ConfigProblem[] {
@@ -347,9 +309,7 @@ export function parseConfig(env: Env): Config {
   const raw = result.data;
   const problems = consistencyProblems(raw);
   const routeOverrides = parseRouteOverrides(raw.RATE_LIMIT_ROUTES, problems);
-  if (raw.APP_ENV === "production") problems.push(...productionProblems(raw));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return {
+  const config: Config = {
     appEnv: raw.APP_ENV,
     host: raw.HOST,
     port: raw.PORT,
@@ -431,3 +391,11 @@ export function parseConfig(env: Env): Config {
     alerts: { webhookUrl: raw.ALERT_WEBHOOK_URL, webhookSecret: raw.ALERT_WEBHOOK_SECRET },
   };
 }
+  // Judged on the parsed Config, exactly as `citadel check` judges it.
+  if (raw.APP_ENV === "production") {
+    for (const rule of productionViolations(config)) {
+      problems.push({ variable: rule.variable, problem: rule.message, fix: rule.fix });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;

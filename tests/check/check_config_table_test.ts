@@ -10,13 +10,13 @@ const CASES: Case[] = [
   // JWT secret
   {
     defect: "JWT_SECRET_KEY unset",
-    expected: ["CIT-001 critical"],
+    expected: ["CIT-091 critical"],
     exitCode: 1,
     apply: (d) => Deno.remove(`${d.dir}/.env`),
   },
   {
     defect: "JWT_SECRET_KEY of 16 random bytes",
-    expected: ["CIT-002 critical"],
+    expected: ["CIT-002 critical", "CIT-091 critical"],
     exitCode: 1,
     apply: (d) => void (d.env.JWT_SECRET_KEY = freshSecret(12)),
   },
@@ -40,7 +40,7 @@ const CASES: Case[] = [
   },
   {
     defect: "JWT_SECRET_KEY=CHANGE-ME",
-    expected: ["CIT-002 critical", "CIT-004 critical"],
+    expected: ["CIT-002 critical", "CIT-004 critical", "CIT-091 critical"],
     exitCode: 1,
     apply: (d) => void (d.env.JWT_SECRET_KEY = "CHANGE-ME"),
   },
@@ -71,7 +71,7 @@ const CASES: Case[] = [
   // HTTP
   {
     defect: "CORS_ORIGINS=*",
-    expected: ["CIT-040 high"],
+    expected: ["CIT-040 high", "CIT-091 high"],
     exitCode: 1,
     apply: (d) => void (d.env.CORS_ORIGINS = "*"),
   },
@@ -82,14 +82,14 @@ const CASES: Case[] = [
     apply: (d) => void (d.env.CORS_ORIGINS = "http://app.example.com"),
   },
   {
-    defect: "ALLOWED_HOSTS empty",
-    expected: ["CIT-042 medium"],
-    exitCode: 0,
+    defect: "ALLOWED_HOSTS empty, which serve refuses",
+    expected: ["CIT-091 high"],
+    exitCode: 1,
     apply: (d) => void delete d.env.ALLOWED_HOSTS,
   },
   {
     defect: "no TLS and no proxy",
-    expected: ["CIT-043 high", "CIT-045 low"],
+    expected: ["CIT-043 high", "CIT-045 low", "CIT-091 high"],
     exitCode: 1,
     apply: (d) => void delete d.env.TRUSTED_PROXIES,
   },
@@ -113,7 +113,7 @@ const CASES: Case[] = [
   },
   {
     defect: "DEBUG=true",
-    expected: ["CIT-047 high"],
+    expected: ["CIT-047 high", "CIT-091 high"],
     exitCode: 1,
     apply: (d) => void (d.env.DEBUG = "true"),
   },

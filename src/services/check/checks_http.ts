@@ -51,17 +51,6 @@ export const HTTP_CHECKS: CheckDefinition[] = [
     },
   }),
   defineCheck({
-    id: "CIT-042",
-    severity: "medium",
-    group: "http",
-    title: "ALLOWED_HOSTS is empty in production",
-    fix: "Set ALLOWED_HOSTS to the host names clients use, e.g. ALLOWED_HOSTS=api.example.com",
-    run: (context) =>
-      context.production && list(context, "ALLOWED_HOSTS").length === 0
-        ? [{ found: "any Host header is accepted", setting: "ALLOWED_HOSTS" }]
-        : [],
-  }),
-  defineCheck({
     id: "CIT-043",
     severity: "high",
     group: "http",

@@ -37,20 +37,6 @@ function secretCheck(
 
 /** JWT signing secrets: present, long, random, not a placeholder, rotated properly. */
 export const JWT_CHECKS: CheckDefinition[] = [
-  defineCheck({
-    id: "CIT-001",
-    severity: "critical",
-    group: "jwt",
-    title: "JWT_SECRET_KEY is not set in production",
-    fix: NEW_SECRET,
-    run: (context) =>
-      context.production && !raw(context, "JWT_SECRET_KEY")
-        ? [{
-          found: "APP_ENV=production and JWT_SECRET_KEY is empty: the server refuses to start",
-          setting: "JWT_SECRET_KEY",
-        }]
-        : [],
-  }),
   secretCheck(
     "CIT-002",
     "critical",

@@ -5,6 +5,7 @@ import { HTTP_CHECKS } from "./checks_http.ts";
 import { JWT_CHECKS } from "./checks_jwt.ts";
 import { KEY_CHECKS } from "./checks_keys.ts";
 import { LIVE_CHECKS } from "./checks_live.ts";
+import { PRODUCTION_CHECKS } from "./checks_production.ts";
 import { SUPER_ADMIN_CHECKS } from "./checks_super_admin.ts";
 import {
   type CheckContext,
@@ -39,7 +40,10 @@ export const CHECK_FAILED = defineCheck({
   run: () => [],
 });
 
-/** Every check, in report order. Ids are stable: never renumber or reuse one. */
+/**
+ * Every check, in report order. Ids are stable: never renumber or reuse one. Retired:
+ * CIT-001 and CIT-042, copies of production rules that CIT-091 now reports from the rules.
+ */
 export const CHECKS: readonly CheckDefinition[] = [
   ...JWT_CHECKS,
   ...SUPER_ADMIN_CHECKS,
@@ -50,13 +54,14 @@ export const CHECKS: readonly CheckDefinition[] = [
   ...KEY_CHECKS,
   ...LIVE_CHECKS,
   CONFIG_CHECK,
+  ...PRODUCTION_CHECKS,
   CHECK_FAILED,
 ];
 
 function toFinding(check: CheckDefinition, detail: Detail): Finding {
   const finding: Finding = {
     id: check.id,
-    severity: check.severity,
+    severity: detail.severity ?? check.severity,
     title: check.title,
     found: detail.found,
     fix: detail.fix ?? check.fix,

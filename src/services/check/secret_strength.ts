@@ -1,10 +1,10 @@
-import { byteLength } from "../../config.ts";
+import { byteLength, MIN_PRODUCTION_SECRET_BYTES } from "../../production_rules.ts";
 import { FILLER_WORDS, PLACEHOLDER_SECRETS, PLACEHOLDER_WORDS } from "./placeholder_secrets.ts";
 
 export { PLACEHOLDER_SECRETS } from "./placeholder_secrets.ts";
 
 /** The shortest signing secret accepted, in bytes (HS256 wants a key as long as its hash). */
-export const MIN_SECRET_BYTES = 32;
+export const MIN_SECRET_BYTES = MIN_PRODUCTION_SECRET_BYTES;
 
 /** Lower case with everything but letters and digits removed. */
 function squeeze(value: string): string {

@@ -29,6 +29,8 @@ export interface Detail {
   /** Overrides the check's default fix. */
   fix?: string;
   setting?: string;
+  /** Overrides the check's severity, for a check that reports rules of several severities. */
+  severity?: Severity;
 }
 
 /** The area of a deployment a check looks at. */

@@ -1,0 +1,97 @@
+/**
+ * The rules `APP_ENV=production` enforces: `parseConfig` refuses a configuration that
+ * breaks any of them, and `citadel check` reports each broken one as a finding. Both read
+ * this one list, so a setting `serve` refuses can never be a mere warning in `check`.
+ */
+import type { Config } from "./config.ts";
+
+/** The shortest JWT secret production accepts, in bytes of UTF-8. */
+export const MIN_PRODUCTION_SECRET_BYTES = 32;
+
+/** One fail-closed rule of production: what it refuses, why, and how to fix it. */
+export interface ProductionRule {
+  /** Stable name, e.g. `allowed-hosts-required`. */
+  id: string;
+  /** The environment variable to change. */
+  variable: string;
+  /** What is wrong, completing "<variable>: ...". */
+  message: string;
+  /** The exact setting that fixes it. */
+  fix: string;
+  /** How `citadel check` rates it: never below high, because `serve` will not start. */
+  severity: "critical" | "high";
+  /** True when the configuration breaks the rule. */
+  violatedBy(config: Config): boolean;
+}
+
+/** Byte length of a UTF-8 string; secrets are judged in bytes, not characters. */
+export function byteLength(value: string): number {
+  return new TextEncoder().encode(value).length;
+}
+
+const NEW_SECRET = "Generate one with `citadel secret` and set JWT_SECRET_KEY to it";
+
+/** Every production rule, in the order their refusals are listed. */
+export const PRODUCTION_RULES: readonly ProductionRule[] = [
+  {
+    id: "jwt-secret-required",
+    variable: "JWT_SECRET_KEY",
+    message: "is required when APP_ENV=production",
+    fix: NEW_SECRET,
+    severity: "critical",
+    violatedBy: (config) => !config.jwt.secret,
+  },
+  {
+    id: "jwt-secret-length",
+    variable: "JWT_SECRET_KEY",
+    message: `must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when APP_ENV=production`,
+    fix: NEW_SECRET,
+    severity: "critical",
+    violatedBy: (config) =>
+      config.jwt.secret !== undefined &&
+      byteLength(config.jwt.secret) < MIN_PRODUCTION_SECRET_BYTES,
+  },
+  {
+    id: "debug-off",
+    variable: "DEBUG",
+    message: "must not be true when APP_ENV=production",
+    fix: "Unset DEBUG or set DEBUG=false",
+    severity: "high",
+    violatedBy: (config) => config.debug,
+  },
+  {
+    id: "cors-no-wildcard",
+    variable: "CORS_ORIGINS",
+    message: "must not be * when APP_ENV=production",
+    fix: "List exact origins, e.g. CORS_ORIGINS=https://app.example.com",
+    severity: "high",
+    violatedBy: (config) => config.corsOrigins.includes("*"),
+  },
+  {
+    id: "allowed-hosts-required",
+    variable: "ALLOWED_HOSTS",
+    message: "is required when APP_ENV=production",
+    fix: "Set ALLOWED_HOSTS to the host names clients use, e.g. api.example.com",
+    severity: "high",
+    violatedBy: (config) => config.allowedHosts.length === 0,
+  },
+  {
+    id: "plain-http-explicit",
+    variable: "ALLOW_INSECURE_HTTP",
+    message:
+      "plain HTTP without TLS or a trusted proxy must be allowed explicitly when APP_ENV=production",
+    fix: "Set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy, " +
+      "or ALLOW_INSECURE_HTTP=true",
+    severity: "high",
+    violatedBy(config) {
+      const secure = (config.tls.certFile && config.tls.keyFile) ||
+        config.trustedProxies.length > 0;
+      return !secure && !config.tls.allowInsecureHttp;
+    },
+  },
+];
+
+/** The production rules a configuration breaks (empty when production would start). */
+export function productionViolations(config: Config): ProductionRule[] {
+  return PRODUCTION_RULES.filter((rule) => rule.violatedBy(config));
+}
