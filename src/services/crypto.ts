@@ -7,9 +7,23 @@ export function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** Decodes base64url (padding optional); throws on invalid input. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** The unused low bits of the last character, by `length % 4` (2 chars: 4 bits, 3: 2). */
+const UNUSED_BITS = [0, 0, 0b1111, 0b11];
+
+/**
+ * Decodes canonical base64url without padding, the only form {@linkcode toBase64Url}
+ * writes; throws on anything else. Canonical only, because a lenient decoder maps
+ * several texts to the same bytes: a signature or cursor whose last character differs
+ * only in unused bits would still be accepted, so tokens would be malleable.
+ */
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("Invalid base64url");
+  const rest = text.length % 4;
+  if (!BASE64URL.test(text) || rest === 1) throw new Error("Invalid base64url");
+  if (rest > 1 && (BASE64URL_ALPHABET.indexOf(text[text.length - 1]) & UNUSED_BITS[rest])) {
+    throw new Error("Invalid base64url: non-canonical last character");
+  }
   const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
