@@ -7,6 +7,7 @@ import { AppError, errors } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
+import { passwordField } from "./password_field.ts";
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword } from "../services/passwords.ts";
 import type { Services } from "../services/container.ts";
@@ -19,12 +20,12 @@ export const REFRESH_COOKIE = "__Host-citadel_refresh";
 const email = z.string().trim().max(320);
 const registerBody = z.object({
   email: email.pipe(z.email("must be a valid email address")),
-  password: z.string().min(1, "is required").max(4096),
+  password: passwordField,
   name: z.string().trim().min(1).max(200).optional(),
 });
 const loginBody = z.object({
   email: email.min(1, "is required"),
-  password: z.string().min(1, "is required").max(4096),
+  password: passwordField,
 });
 const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
 

@@ -7,6 +7,7 @@ import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
+import { passwordField } from "./password_field.ts";
 import { revokeSessionsAudited } from "./session_revocation.ts";
 import type { Services } from "../services/container.ts";
 import { checkPassword } from "../services/password_policy.ts";
@@ -15,8 +16,8 @@ import { iso, userView } from "../services/user_view.ts";
 
 const patchBody = z.object({ name: z.string().trim().min(1).max(200).nullable() });
 const passwordBody = z.object({
-  current_password: z.string().min(1, "is required").max(4096),
-  new_password: z.string().min(1, "is required").max(4096),
+  current_password: passwordField,
+  new_password: passwordField,
 });
 const sessionParam = z.object({ id: z.string().max(64) });
 const JSON_CONTENT = { "content-type": "application/json" };
