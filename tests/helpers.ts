@@ -118,16 +118,21 @@ export interface ServerProcess {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Runs the CLI to completion and returns its exit code and output. */
+/**
+ * Runs the CLI to completion and returns its exit code and output. With `timeoutMs` the
+ * process is killed after that long, so a command that should have exited (e.g. a serve
+ * that should have refused to start) fails the test instead of hanging it.
+ */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(DENO, {
     args: ["run", ...RUN_PERMISSIONS, MAIN, ...args],
     env: { NO_COLOR: "1", ...options.env },
     clearEnv: true,
     cwd: options.cwd,
+    signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -2,9 +2,9 @@ import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { recordAudit } from "../services/audit.ts";
 import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
-import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
+import { bootstrapForServe } from "./bootstrap.ts";
 import { holdServingLock } from "./database_lock.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { listen } from "./listen.ts";
@@ -47,21 +47,11 @@ export async function serve(args: string[]): Promise<number> {
   const { logger } = deps;
   for (const note of plan.notes) logger.warn(note);
 
-  const bootstrap = await bootstrapSuperAdmin(deps.db, deps.hasher, {
-    username: config.superAdmin.username,
-    password: config.superAdmin.password,
-    generateMissingPassword: config.appEnv !== "production",
-    now: deps.clock.now(),
-  });
-  if (bootstrap.created) {
-    logger.info("super admin created", { login: bootstrap.login });
-    if (bootstrap.generatedPassword) {
-      // Shown once on the terminal, never written to a log; only its hash is stored.
-      console.error(
-        `\nGenerated super admin password for ${bootstrap.login}: ${bootstrap.generatedPassword}\n` +
-          "It is shown only this once. Change it after your first login.\n",
-      );
-    }
+  try {
+    await bootstrapForServe(deps);
+  } catch (error) {
+    await runtime.close();
+    throw error;
   }
 
   await recordAudit(deps.db, {

@@ -95,15 +95,24 @@ export async function applyMigrations(deps: AppDeps): Promise<string[]> {
 /**
  * Creates the super admin from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD (secrets)
  * when none exists. Nothing is generated: there is no terminal to show a password on.
+ * A password the policy refuses throws (start-up fails, naming the broken rules), and a
+ * deployment without any administrator says once per isolate how to create one.
  */
 export async function bootstrapFromSecrets(deps: AppDeps): Promise<void> {
   const result = await bootstrapSuperAdmin(deps.db, deps.hasher, {
     username: deps.config.superAdmin.username,
     password: deps.config.superAdmin.password,
     generateMissingPassword: false,
+    passwordMinLength: deps.config.passwordMinLength,
     now: deps.clock.now(),
   });
   if (result.created) deps.logger.info("super admin created", { login: result.login });
+  else if (result.reason === "no_administrator") {
+    deps.logger.warn(
+      "no administrator exists: set the SUPER_ADMIN_USERNAME and SUPER_ADMIN_PASSWORD " +
+        "secrets, or run `citadel admin create` against this database",
+    );
+  }
 }
 
 /** The 503 served while the deployment cannot start (bad config, database unreachable). */

@@ -1,4 +1,4 @@
-import { checkPassword } from "../password_policy.ts";
+import { bootstrapPasswordErrors } from "../bootstrap_admin.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 
 /** Names attackers try first on every login form. */
@@ -59,12 +59,9 @@ async function guessableNames(context: CheckContext): Promise<Detail[]> {
 async function weakPassword(context: CheckContext): Promise<Detail[]> {
   const password = context.config.superAdmin.password;
   if (!password) return [];
-  const login = context.config.superAdmin.username;
-  const errors = await checkPassword(password, {
-    email: login?.includes("@") ? login : undefined,
-    name: login,
+  const errors = await bootstrapPasswordErrors(password, {
+    username: context.config.superAdmin.username,
     minLength: context.config.passwordMinLength,
-    field: "SUPER_ADMIN_PASSWORD",
   });
   if (errors.length === 0) return [];
   return [{
