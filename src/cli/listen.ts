@@ -1,7 +1,8 @@
 import type { Config } from "../config.ts";
+import type { ListenerEnv } from "../middleware/request_context.ts";
 import { createDrain } from "./drain.ts";
 
-type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+type Handler = (request: Request, env: ListenerEnv) => Response | Promise<Response>;
 
 /** An HTTP(S) listener that can be drained and closed. */
 export interface Listener {
@@ -22,7 +23,9 @@ export interface ListenOptions {
 
 /**
  * Serves `handler` on HOST:PORT over HTTP, or HTTPS with TLS_CERT_FILE/TLS_KEY_FILE,
- * behind the graceful drain of {@linkcode createDrain}.
+ * behind the graceful drain of {@linkcode createDrain}. The handler learns from its env
+ * ({@linkcode ListenerEnv}) whether the connection is TLS: Deno sets the request URL's
+ * scheme from an absolute-form target, so the URL cannot tell.
  */
 export async function listen(
   config: Config,
@@ -37,14 +40,18 @@ export async function listen(
     }
     : undefined;
   const scheme = tls ? "https" : "http";
-  const server = Deno.serve({
-    hostname: config.host,
-    port: options.port ?? config.port,
-    reusePort: options.reusePort,
-    ...tls,
-    onListen: ({ hostname, port }) =>
-      options.onListen?.({ url: `${scheme}://${hostname}:${port}`, port }),
-  }, drain.wrap((request, info) => handler.fetch(request, info)));
+  const secure = tls !== undefined;
+  const server = Deno.serve(
+    {
+      hostname: config.host,
+      port: options.port ?? config.port,
+      reusePort: options.reusePort,
+      ...tls,
+      onListen: ({ hostname, port }) =>
+        options.onListen?.({ url: `${scheme}://${hostname}:${port}`, port }),
+    },
+    drain.wrap((request, info) => handler.fetch(request, { remoteAddr: info.remoteAddr, secure })),
+  );
   return {
     port: server.addr.port,
     async stop(graceMs) {

@@ -18,6 +18,17 @@ export interface RequestContextOptions {
   now: () => number;
   /** Reads the socket peer address from the runtime's connection info. */
   peerAddress?: (env: unknown, request: Request) => string;
+  /** Whether the connection itself is TLS; default {@linkcode connectionSecure}. */
+  connectionSecure?: (env: unknown, request: Request) => boolean;
+}
+
+/**
+ * The fetch env citadel's own listener (src/cli/listen.ts) passes: the peer address and
+ * whether the listener is TLS, which only the listener knows.
+ */
+export interface ListenerEnv {
+  remoteAddr: Deno.Addr;
+  secure: boolean;
 }
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -29,11 +40,24 @@ export function denoPeerAddress(env: unknown): string {
 }
 
 /**
+ * Whether the connection is TLS: the listener's word ({@linkcode ListenerEnv}) when it
+ * gives one. Otherwise the URL's scheme, which is the connection's only where a platform
+ * builds the URL itself (Cloudflare Workers, Deno Deploy, `app.request` in tests); under
+ * plain `Deno.serve` an absolute-form target (`GET https://host/ HTTP/1.1`) sets it.
+ */
+export function connectionSecure(env: unknown, request: Request): boolean {
+  const secure = (env as Partial<ListenerEnv> | undefined)?.secure;
+  return typeof secure === "boolean" ? secure : request.url.startsWith("https:");
+}
+
+/**
  * Sets the request id (the client's when well formed, else a new UUID), the client IP
- * and the secure flag, and writes one JSON access-log line per request.
+ * and the secure flag (from the connection or a trusted proxy only), and writes one JSON
+ * access-log line per request.
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const peerAddress = options.peerAddress ?? denoPeerAddress;
+  const overTls = options.connectionSecure ?? connectionSecure;
   const { logger, now } = options;
   const proxies = "contains" in options.trustedProxies
     ? options.trustedProxies
@@ -43,7 +67,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     const offered = c.req.header("x-request-id");
     const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : crypto.randomUUID();
     const peer = peerAddress(c.env, c.req.raw);
-    const client = resolveClient(peer, c.req.raw.headers, c.req.url, proxies);
+    const client = resolveClient(peer, c.req.raw.headers, overTls(c.env, c.req.raw), proxies);
     const clientIp = client.ip;
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);

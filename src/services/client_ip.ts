@@ -79,18 +79,23 @@ export function parseForwarded(value: string): Array<Record<string, string>> | u
 export interface ClientInfo {
   /** Canonical address of the client (IPv4-mapped IPv6 becomes IPv4). */
   ip: string;
-  /** HTTPS directly, or per a trusted proxy's X-Forwarded-Proto / Forwarded `proto`. */
+  /** Over TLS directly, or per a trusted proxy's X-Forwarded-Proto / Forwarded `proto`. */
   secure: boolean;
   /** Whether the socket peer is a trusted proxy. */
   peerTrusted: boolean;
 }
 
 /**
- * Whether a request arrived over HTTPS: the URL scheme, or the client-facing value of
- * X-Forwarded-Proto when the peer is a trusted proxy.
+ * Whether a request arrived over HTTPS: the connection is TLS, or the client-facing value
+ * of X-Forwarded-Proto says so when the peer is a trusted proxy. Never the request URL:
+ * an absolute-form target (`GET https://host/ HTTP/1.1`) sets its scheme on plain HTTP.
  */
-export function isRequestSecure(peerTrusted: boolean, headers: Headers, url: string): boolean {
-  if (url.startsWith("https:")) return true;
+export function isRequestSecure(
+  peerTrusted: boolean,
+  headers: Headers,
+  connectionSecure: boolean,
+): boolean {
+  if (connectionSecure) return true;
   if (!peerTrusted) return false;
   const proto = headers.get("x-forwarded-proto");
   if (proto === null) return false;
@@ -101,23 +106,25 @@ export function isRequestSecure(peerTrusted: boolean, headers: Headers, url: str
 /**
  * Resolves the client: the socket peer, unless the peer is a trusted proxy, in which
  * case the configured forwarding header is read right to left, skipping trusted hops.
+ * `connectionSecure` is whether the connection from the peer is TLS, as the listener
+ * knows it.
  */
 export function resolveClient(
   peer: string,
   headers: Headers,
-  url: string,
+  connectionSecure: boolean,
   proxies: TrustedProxies,
 ): ClientInfo {
   const ip = peer.indexOf(":") < 0 ? peer : canonicalIp(peer) ?? peer;
   if (proxies.size === 0 || !proxies.contains(ip)) {
-    return { ip, secure: url.startsWith("https:"), peerTrusted: false };
+    return { ip, secure: connectionSecure, peerTrusted: false };
   }
   if (proxies.header === "x-forwarded-for") {
     const value = headers.get("x-forwarded-for");
     const { client } = value === null ? { client: undefined } : walk(value.split(","), proxies);
     return {
       ip: client ? formatIp(client) : ip,
-      secure: isRequestSecure(true, headers, url),
+      secure: isRequestSecure(true, headers, connectionSecure),
       peerTrusted: true,
     };
   }
@@ -129,7 +136,7 @@ export function resolveClient(
   const proto = index >= 0 ? elements![index].proto?.toLowerCase() : undefined;
   return {
     ip: client ? formatIp(client) : ip,
-    secure: proto === undefined ? url.startsWith("https:") : proto === "https",
+    secure: proto === undefined ? connectionSecure : proto === "https",
     peerTrusted: true,
   };
 }
@@ -145,7 +152,7 @@ export function resolveClientIp(peer: string, headers: Headers, options: ClientI
   const proxies = "contains" in options.trustedProxies
     ? options.trustedProxies
     : compileTrustedProxies(options.trustedProxies);
-  return resolveClient(peer, headers, "http:", proxies).ip;
+  return resolveClient(peer, headers, false, proxies).ip;
 }
 
 /**

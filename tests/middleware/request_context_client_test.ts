@@ -40,3 +40,22 @@ Deno.test("requestContext() with forwardedHeader=forwarded reads RFC 7239 and no
     { ip: "10.0.0.2", secure: false },
   );
 });
+
+Deno.test("requestContext() takes the secure flag from the listener's env, never from the URL it names", async () => {
+  const logger = createLogger({ level: "warn", sinks: [memorySink()] });
+  const hono = new Hono<AppEnv>();
+  hono.use(requestContext({ logger, trustedProxies: ["10.0.0.0/8"], now: () => 0 }));
+  hono.get("/who", (c) => c.json(c.get("secure")));
+  const cases: Array<[string, string, boolean, Record<string, string>, boolean]> = [
+    // [peer, url, listener is TLS, headers, secure]
+    ["203.0.113.1", "https://api.test/who", false, {}, false],
+    ["203.0.113.1", "http://api.test/who", true, {}, true],
+    ["10.0.0.2", "https://api.test/who", false, { "x-forwarded-proto": "http" }, false],
+    ["10.0.0.2", "http://api.test/who", false, { "x-forwarded-proto": "https" }, true],
+  ];
+  for (const [peer, url, tls, headers, secure] of cases) {
+    const env = { remoteAddr: { transport: "tcp", hostname: peer, port: 1 }, secure: tls };
+    const response = await hono.request(url, { headers }, env);
+    assert.equal(await response.json(), secure, `${peer} ${url} tls=${tls}`);
+  }
+});
