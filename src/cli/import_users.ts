@@ -1,12 +1,14 @@
 import type { Client } from "@libsql/client";
 import { parseArgs } from "node:util";
-import { connect } from "../db/connect.ts";
+import type { Config } from "../config.ts";
+import { connect, databaseFilePath } from "../db/connect.ts";
 import { migrateUp } from "../db/migrator.ts";
+import { pathExists } from "../platform/path_exists.ts";
 import {
   type ImportResult,
   importUsers as runImport,
-  readLegacyUsers,
 } from "../services/uuid_migration/import_users.ts";
+import { readLegacyUsers } from "../services/uuid_migration/legacy_users.ts";
 import { databaseFile, openExisting } from "./database_file.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 
@@ -14,6 +16,55 @@ const USAGE = "usage: citadel migrate import-users --from <file> --table T --ema
   "--password-column P [--id-column I] [--name-column N] [--dry-run]";
 
 const USERS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'";
+
+/** citadel's database as the import uses it. */
+interface Target {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/**
+ * citadel's database: migrated (created if need be) for an import. A dry run writes nothing,
+ * so it only opens a file that exists (no journal mode set, no directory or file created)
+ * and needs the users table to be there already.
+ */
+async function openTarget(config: Config, dryRun: boolean): Promise<Target> {
+  const path = databaseFilePath(config.databaseUrl);
+  if (!dryRun) {
+    const { db, client } = await connect(config);
+    try {
+      const applied = await migrateUp(db);
+      if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    return { client, close: () => db.destroy() };
+  }
+  if (path && !await pathExists(path)) {
+    throw new ExitError(
+      1,
+      `The citadel database ${path} (DATABASE_URL) does not exist; a dry run creates nothing: ` +
+        "check DATABASE_URL and the working directory, or run citadel migrate up first",
+    );
+  }
+  const target: Target = path
+    ? await openExisting(
+      databaseFile(config.databaseUrl, "DATABASE_URL"),
+      config.databaseEncryptionKey,
+    )
+      .then((client) => ({ client, close: () => Promise.resolve(client.close()) }))
+    : await connect(config).then(({ db, client }) => ({ client, close: () => db.destroy() }));
+  if ((await target.client.execute(USERS_TABLE)).rows.length === 0) {
+    await target.close();
+    throw new ExitError(
+      1,
+      `The citadel database ${path ?? "at DATABASE_URL"} has no users table yet: ` +
+        "run citadel migrate up",
+    );
+  }
+  return target;
+}
 
 function parse(args: string[]) {
   const { values } = parseArgs({
@@ -74,7 +125,7 @@ export async function importUsers(args: string[]): Promise<number> {
   const config = await loadConfig();
   const source = await openSource(values.from!, config.databaseEncryptionKey);
   try {
-    const rows = await readLegacyUsers(source, {
+    const { rows, idsFrom } = await readLegacyUsers(source, {
       table: values.table!,
       emailColumn: values["email-column"]!,
       passwordColumn: values["password-column"]!,
@@ -83,18 +134,15 @@ export async function importUsers(args: string[]): Promise<number> {
     }).catch((error) => {
       throw new ExitError(EXIT_USAGE, error instanceof Error ? error.message : String(error));
     });
-    const { db, client } = await connect(config);
+    const target = await openTarget(config, values["dry-run"]);
     try {
-      if (!values["dry-run"]) {
-        const applied = await migrateUp(db);
-        if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
-      } else if ((await client.execute(USERS_TABLE)).rows.length === 0) {
-        throw new ExitError(
-          1,
-          "The citadel database has no users table yet: run citadel migrate up",
+      if (idsFrom === "legacy_id_map") {
+        console.log(
+          `legacy ids: ${values.table} was converted by migrate uuid; its original integer ids ` +
+            `are read from legacy_id_map of ${values.from}`,
         );
       }
-      const result = await runImport(client, rows, {
+      const result = await runImport(target.client, rows, {
         table: values.table!,
         now: Date.now(),
         dryRun: values["dry-run"],
@@ -102,7 +150,7 @@ export async function importUsers(args: string[]): Promise<number> {
       printSummary(result);
       return 0;
     } finally {
-      await db.destroy();
+      await target.close();
     }
   } finally {
     source.close();

@@ -2,6 +2,7 @@ import { createClient } from "@libsql/client/node";
 import { parseArgs } from "node:util";
 import { dirname } from "../db/paths.ts";
 import { describePlan } from "../services/uuid_migration/describe.ts";
+import { matchReferenceValues } from "../services/uuid_migration/hints.ts";
 import { introspect } from "../services/uuid_migration/introspect.ts";
 import {
   type MapSpec,
@@ -119,7 +120,11 @@ export async function migrateUuid(args: string[]): Promise<number> {
     );
     let plan: MigrationPlan;
     try {
-      plan = planMigration(await introspect(client), shape);
+      const schema = await introspect(client);
+      plan = planMigration(schema, {
+        ...shape,
+        values: await matchReferenceValues(client, schema),
+      });
     } catch (error) {
       if (error instanceof PlanError) throw new ExitError(EXIT_USAGE, error.message);
       throw error;

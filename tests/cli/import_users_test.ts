@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import bcrypt from "bcryptjs";
 import { createClient } from "@libsql/client/node";
+import { sql } from "kysely";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
-import { buildTestApp, request } from "../helpers.ts";
+import { buildTestApp, request, runCli, tempDir, TEST_SECRET } from "../helpers.ts";
+import { createLegacyDb, open } from "../uuid_migration/legacy_db.ts";
+import { MAP, migrate } from "../uuid_migration/migration_checks.ts";
 import { cliDb, seedUser } from "./cli_db.ts";
 
 const PASSWORDS = {
@@ -74,7 +77,7 @@ Deno.test("import-users reports every rejected row, imports the rest and keeps h
   assert.match(run.stdout, /imported 3 of 8 users \(bcrypt 2, argon2 1\); 5 rejected/);
   for (
     const line of [
-      /legacy id 4 <ALICE@example.com>: duplicate email \(same as legacy id 1\)/,
+      /legacy id 4 <ALICE@example.com>: duplicate email \(legacy id 1, the lowest id with this email, is kept\)/,
       /legacy id 5 <not-an-email>: invalid email/,
       /legacy id 6 <dave@example.com>: unsupported password hash/,
       /legacy id 7 <>: missing email/,
@@ -126,4 +129,78 @@ Deno.test("import-users: imported bcrypt and argon2 users can log in", async () 
   } finally {
     await test.close();
   }
+});
+
+Deno.test("import-users after migrate uuid records the original integer ids and keeps the lowest id of each duplicate email", async () => {
+  await using cli = await cliDb();
+  const hash = `$2b$04$${"a".repeat(53)}`;
+  // Users 6, 9, 12, 15 and 18 (u2..u6), plus three whose emails repeat theirs once normalised.
+  await createLegacyDb(`${cli.dir}/legacy.db`, {
+    users: 6,
+    extraSql: `
+      ALTER TABLE users ADD COLUMN password_hash TEXT;
+      INSERT INTO users (id, email, name) VALUES
+        (1, ' U4@example.com', 'Four, first'), (2, 'U5@EXAMPLE.COM ', 'Five, first'),
+        (100, 'u2@example.com ', 'Two, later');
+      UPDATE users SET password_hash = '${hash}';
+    `,
+  });
+  const converted = await migrate(cli.dir, [...MAP, "--yes"]);
+  assert.equal(converted.code, 0, converted.stderr);
+
+  const run = await cli.run([
+    "migrate",
+    "import-users",
+    ...["--from", `${cli.dir}/legacy.db`, "--table", "users", "--email-column", "email"],
+    ...["--password-column", "password_hash", "--id-column", "id", "--name-column", "name"],
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /legacy ids: users was converted by migrate uuid; its original integer/);
+  assert.match(run.stdout, /imported 5 of 8 users/);
+  const kept = (id: number) => `(legacy id ${id}, the lowest id with this email, is kept)`;
+  for (
+    const line of [
+      `legacy id 12 <u4@example.com>: duplicate email ${kept(1)}`,
+      `legacy id 15 <u5@example.com>: duplicate email ${kept(2)}`,
+      `legacy id 100 <u2@example.com >: duplicate email ${kept(6)}`,
+    ]
+  ) assert.ok(run.stdout.includes(line), run.stdout);
+  const ids = await sql<{ legacy_id: unknown; name: string }>`
+    SELECT m.legacy_id, u.name FROM legacy_id_map AS m JOIN users AS u ON u.id = m.uuid
+    ORDER BY m.legacy_id
+  `.execute(cli.db);
+  assert.deepEqual(ids.rows.map((r) => [r.legacy_id, r.name]), [
+    [1, "Four, first"],
+    [2, "Five, first"],
+    [6, "User 2"],
+    [9, "User 3"],
+    [18, "User 6"],
+  ]);
+});
+
+Deno.test("import-users --dry-run creates no database and names the database it could not use", async () => {
+  await using dir = await tempDir();
+  const from = `${dir.path}/legacy.db`;
+  await legacySource(from);
+  const env = { APP_ENV: "test", JWT_SECRET_KEY: TEST_SECRET };
+  const missing = await runCli([...ARGS(from), "--dry-run"], { env, cwd: dir.path });
+  assert.equal(missing.code, 1, missing.stdout);
+  assert.match(
+    missing.stderr,
+    /citadel database \.\/data\/citadel\.db \(DATABASE_URL\) does not exist/,
+  );
+  assert.equal(await Deno.stat(`${dir.path}/data`).catch(() => null), null, "nothing was created");
+
+  const empty = open(`${dir.path}/empty.db`);
+  await empty.execute("CREATE TABLE unrelated (x)");
+  empty.close();
+  const unmigrated = await runCli([...ARGS(from), "--dry-run"], {
+    env: { ...env, DATABASE_URL: `file:${dir.path}/empty.db` },
+    cwd: dir.path,
+  });
+  assert.equal(unmigrated.code, 1);
+  assert.ok(
+    unmigrated.stderr.includes(`database ${dir.path}/empty.db has no users table yet`),
+    unmigrated.stderr,
+  );
 });

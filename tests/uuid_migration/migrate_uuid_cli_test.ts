@@ -99,3 +99,28 @@ Deno.test("scripts/migrate_to_uuid.ts runs the same command through deno run", a
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(stdout, /converted users: 2 rows/);
 });
+
+Deno.test("migrate uuid --dry-run points at owner_id and created_by columns whose values are all ids of one table, and says why", async () => {
+  await using dir = await tempDir();
+  await createLegacyDb(`${dir.path}/legacy.db`, {
+    users: 5,
+    extraSql: `
+      ALTER TABLE posts ADD COLUMN created_by INTEGER;
+      UPDATE posts SET created_by = author_id;
+      CREATE TABLE documents (id INTEGER PRIMARY KEY, owner_id INTEGER, reviewed_by INTEGER);
+      INSERT INTO documents VALUES (1, 6, 999), (2, 9, NULL), (3, 6, NULL);
+    `,
+  });
+  const run = await migrate(dir.path, ["--dry-run"]);
+  assert.equal(run.code, 0, run.stderr);
+  const hints = run.stdout.split("\n").filter((l) => l.includes("undeclared reference"));
+  assert.deepEqual(hints, [
+    "warning: posts.created_by looks like an undeclared reference to users (all 4 distinct " +
+    "values are ids of users); if it is one, pass --map posts.created_by=users",
+    "warning: audit_events.user_id looks like an undeclared reference to users (its name " +
+    "matches table users and all 4 distinct values are ids of users); if it is one, pass " +
+    "--map audit_events.user_id=users",
+    "warning: documents.owner_id looks like an undeclared reference to users (all 2 distinct " +
+    "values are ids of users); if it is one, pass --map documents.owner_id=users",
+  ]);
+});

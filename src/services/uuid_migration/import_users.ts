@@ -3,24 +3,8 @@ import { z } from "zod";
 import { normalizeEmail } from "../../db/users_repo.ts";
 import { ensureIdMapTable } from "./id_map.ts";
 import { LEGACY_ID_MAP } from "./introspect.ts";
-import { quoteIdent, quoteString } from "./sql_tokens.ts";
-
-/** Where the legacy users are: a table and the columns to read. */
-export interface ImportSource {
-  table: string;
-  emailColumn: string;
-  passwordColumn: string;
-  idColumn?: string;
-  nameColumn?: string;
-}
-
-/** One legacy row as read. */
-export interface LegacyUser {
-  legacyId: string | null;
-  email: unknown;
-  passwordHash: unknown;
-  name: unknown;
-}
+import type { LegacyUser } from "./legacy_users.ts";
+import { quoteString } from "./sql_tokens.ts";
 
 /** A row that was not imported, and why. */
 export interface Rejection {
@@ -50,35 +34,6 @@ export function hashKind(hash: string): HashKind | undefined {
   if (BCRYPT.test(hash)) return "bcrypt";
   if (ARGON2.test(hash)) return "argon2";
   return undefined;
-}
-
-/** Reads the legacy users; the id travels as text so 64-bit ids survive JavaScript. */
-export async function readLegacyUsers(source: Client, spec: ImportSource): Promise<LegacyUser[]> {
-  const columns = (await source.execute(`PRAGMA main.table_info(${quoteString(spec.table)})`)).rows
-    .map((r) => String(r.name));
-  if (columns.length === 0) throw new Error(`Table "${spec.table}" does not exist in the source`);
-  const wanted = [spec.emailColumn, spec.passwordColumn, spec.idColumn, spec.nameColumn];
-  const missing = wanted.filter((c): c is string => c !== undefined && !columns.includes(c));
-  if (missing.length > 0) {
-    throw new Error(
-      `Columns not in ${spec.table}: ${missing.join(", ")} (it has ${columns.join(", ")})`,
-    );
-  }
-  const col = (c: string | undefined) => c === undefined ? "NULL" : quoteIdent(c);
-  const id = spec.idColumn === undefined ? "NULL" : `CAST(${col(spec.idColumn)} AS TEXT)`;
-  const result = await source.execute(
-    `SELECT ${id} AS legacy_id, ${col(spec.emailColumn)} AS email, ` +
-      `${col(spec.passwordColumn)} AS password_hash, ${col(spec.nameColumn)} AS name ` +
-      `FROM main.${quoteIdent(spec.table)}${
-        spec.idColumn ? ` ORDER BY ${col(spec.idColumn)}` : ""
-      }`,
-  );
-  return result.rows.map((r) => ({
-    legacyId: r.legacy_id === null ? null : String(r.legacy_id),
-    email: r.email,
-    passwordHash: r.password_hash,
-    name: r.name,
-  }));
 }
 
 interface Accepted {
@@ -114,7 +69,12 @@ async function validate(target: Client, rows: LegacyUser[], table: string) {
     } else if (typeof row.passwordHash !== "string" || !hashKind(row.passwordHash)) {
       reject("unsupported password hash (only bcrypt $2a$/$2b$/$2y$ and argon2 are kept)");
     } else if (firstByEmail.has(email)) {
-      reject(`duplicate email (same as legacy id ${firstByEmail.get(email)!.legacyId ?? "?"})`);
+      const kept = firstByEmail.get(email)!.legacyId;
+      reject(
+        kept === null
+          ? "duplicate email (an earlier row with this email is kept)"
+          : `duplicate email (legacy id ${kept}, the lowest id with this email, is kept)`,
+      );
     } else {
       firstByEmail.set(email, row);
       accepted.push({

@@ -174,3 +174,9 @@ export function columnKey(table: string, column: string): string {
 export function hasIntegerAffinity(type: string): boolean {
   return type.toUpperCase().includes("INT");
 }
+
+/** True for a table keyed by one INTEGER column: the tables `migrate uuid` converts. */
+export function isIntegerKeyed(table: TableInfo): boolean {
+  if (table.primaryKey.length !== 1) return false;
+  return hasIntegerAffinity(findColumn(table, table.primaryKey[0])!.type);
+}

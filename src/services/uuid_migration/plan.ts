@@ -1,9 +1,9 @@
-import { possibleReferences } from "./hints.ts";
+import { possibleReferences, type ValueMatches } from "./hints.ts";
 import {
   columnKey as key,
   findColumn,
   findTable,
-  hasIntegerAffinity,
+  isIntegerKeyed,
   type SchemaInfo,
   type TableInfo,
 } from "./introspect.ts";
@@ -53,6 +53,8 @@ export interface MigrationPlan {
 export interface PlanOptions {
   tables?: string[];
   maps?: MapSpec[];
+  /** What the values of reference-like columns showed; it makes the --map hints better. */
+  values?: ValueMatches;
 }
 
 /** The options name something that does not fit the database. */
@@ -76,11 +78,6 @@ function requireTable(schema: SchemaInfo, name: string, what: string): TableInfo
   const table = findTable(schema, name);
   if (!table) throw new PlanError(`${what} names table "${name}", which does not exist`);
   return table;
-}
-
-function isIntegerKeyed(table: TableInfo): boolean {
-  if (table.primaryKey.length !== 1) return false;
-  return hasIntegerAffinity(findColumn(table, table.primaryKey[0])!.type);
 }
 
 function candidatesOf(schema: SchemaInfo, options: PlanOptions, warnings: string[]) {
@@ -226,7 +223,7 @@ export function planMigration(schema: SchemaInfo, options: PlanOptions = {}): Mi
       references,
     });
   }
-  warnings.push(...possibleReferences(schema, edges, mapped));
+  warnings.push(...possibleReferences(schema, edges, mapped, options.values));
   const relevant = edges.filter((e) => mapped.has(key(e.table, e.column)));
   const totalRows = convert.reduce((n, t) => n + t.rowCount, 0) +
     rebuild.reduce((n, p) => n + p.table.rowCount, 0);
