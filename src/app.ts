@@ -89,10 +89,13 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     maxStringLength: config.maxStringLength,
   }));
 
+  // In development a 429 names the limit and the variable that raises it.
+  const explain = config.appEnv === "development";
   const authLimiter = authRateLimit({
     counters,
     clock,
     settings: config.rateLimit,
+    explain,
   });
   const authenticated = authenticate({
     jwt: services.jwt,
@@ -104,6 +107,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     counters,
     clock,
     settings: config.rateLimit,
+    explain,
   });
 
   app.route("/", healthRoutes(deps));
@@ -111,6 +115,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     "/api/v1/auth",
     authRoutes(deps, services, {
       authenticated,
+      principalLimiter: apiLimiter,
       limiter: authLimiter,
       checkCsrf: csrfCheck({ origins: config.corsOrigins }),
     }),

@@ -30,6 +30,8 @@ export interface Principal {
   scopes?: ReadonlySet<string>;
   /** Per-key rate limit (API keys only). */
   rateLimitPerMinute?: number;
+  /** When the key expires, epoch ms (API keys only). */
+  expiresAt?: number;
 }
 
 /** Per-request values set by middleware. */

@@ -65,7 +65,12 @@ export interface Config {
   };
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   passwordMinLength: number;
-  apiKeys: { maxLifetimeDays: number; rotationOverlapHours: number; perMinute: number };
+  apiKeys: {
+    maxLifetimeDays: number;
+    rotationOverlapHours: number;
+    perMinute: number;
+    perUserMax: number;
+  };
   tls: {
     certFile?: string;
     keyFile?: string;
@@ -184,6 +189,7 @@ const schema = z.object({
   API_KEY_MAX_LIFETIME_DAYS: int(365, 1, 3650),
   API_KEY_ROTATION_OVERLAP_HOURS: int(24, 0, 8760),
   API_KEY_RATE_LIMIT_PER_MINUTE: int(600, 1, 1e9),
+  API_KEYS_PER_USER_MAX: int(50, 1, 100_000),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
   HTTP_REDIRECT_PORT: int(0, 0, 65535),
@@ -379,6 +385,7 @@ export function parseConfig(env: Env): Config {
       maxLifetimeDays: raw.API_KEY_MAX_LIFETIME_DAYS,
       rotationOverlapHours: raw.API_KEY_ROTATION_OVERLAP_HOURS,
       perMinute: raw.API_KEY_RATE_LIMIT_PER_MINUTE,
+      perUserMax: raw.API_KEYS_PER_USER_MAX,
     },
     tls: {
       certFile: raw.TLS_CERT_FILE,
@@ -390,7 +397,6 @@ export function parseConfig(env: Env): Config {
     crossOriginResourcePolicy: raw.CROSS_ORIGIN_RESOURCE_POLICY,
     alerts: { webhookUrl: raw.ALERT_WEBHOOK_URL, webhookSecret: raw.ALERT_WEBHOOK_SECRET },
   };
-}
   // Judged on the parsed Config, exactly as `citadel check` judges it.
   if (raw.APP_ENV === "production") {
     for (const rule of productionViolations(config)) {
@@ -399,3 +405,4 @@ export function parseConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}

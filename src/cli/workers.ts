@@ -70,7 +70,7 @@ export function planWorkers(config: Config, flag: string | undefined): WorkerPla
   }
   if (config.rateLimit.store !== "memory") return { count, config, notes };
   notes.push(
-    `RATE_LIMIT_STORE=memory is per isolate: the ${count} workers share their counters through the database store instead`,
+    `counter store: database, not the configured RATE_LIMIT_STORE=memory, which is per isolate: the ${count} workers share their counters through the database store instead, so rate-limit and login-guard counters now also survive restarts`,
   );
   return {
     count,

@@ -4,6 +4,7 @@ import { AppError, errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { JwtService } from "../services/jwt.ts";
 import type { RevocationList } from "../services/revocation_list.ts";
+import { isAdminRole } from "../services/roles.ts";
 
 /** Resolves an API key to a principal; provided by the API-key service. */
 export type ApiKeyResolver = (key: string, c: Parameters<MiddlewareHandler<AppEnv>>[0]) => Promise<
@@ -60,38 +61,48 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
   };
 }
 
-const PRIVILEGED = new Set(["admin", "super_admin"]);
-
-/** True only for the known admin roles; a missing or unknown role has no privileges. */
-export function isAdminRole(role: string | undefined): boolean {
-  return role !== undefined && PRIVILEGED.has(role);
+/** What a route requires of its caller; checked by {@linkcode authorize}. */
+export interface AccessRule {
+  /** The scope an API key must hold (sessions hold every scope of their owner's role). */
+  scope: string;
+  /** Only admin and super_admin principals pass. */
+  admin?: boolean;
+  /** Only session access tokens pass: API keys are refused whatever their scopes. */
+  sessionOnly?: boolean;
 }
 
-function assertScope(principal: Principal, scope: string): void {
-  if (principal.scopes && !principal.scopes.has(scope)) {
-    throw new AppError(403, "insufficient_scope", {
-      detail: `This API key lacks the ${scope} scope`,
-    });
-  }
-}
+const sessionRequired = () =>
+  new AppError(403, "session_required", {
+    detail: "This endpoint accepts only a session access token, not an API key",
+  });
 
-/** Requires an admin or super_admin principal (and an admin scope for API keys). */
-export function requireAdmin(scope: "admin:read" | "admin:write"): MiddlewareHandler<AppEnv> {
-  return async function requireAdminHandler(c, next) {
+/**
+ * The one authorization guard: every protected route states its rule here, and every
+ * kind of credential (session token, API key) is checked against it the same way: its
+ * kind, its owner's role, and for keys the scope.
+ */
+export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
+  const { scope, admin = false, sessionOnly = false } = rule;
+  return async function authorizeHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
-    if (!isAdminRole(principal.role)) throw errors.forbidden();
-    assertScope(principal, scope);
+    if (sessionOnly && principal.kind !== "user") throw sessionRequired();
+    if (admin && !isAdminRole(principal.role)) throw errors.forbidden();
+    if (principal.scopes && !principal.scopes.has(scope)) {
+      throw new AppError(403, "insufficient_scope", {
+        detail: `This API key lacks the ${scope} scope`,
+      });
+    }
     await next();
   };
+}
+
+/** Requires an admin or super_admin principal, and for API keys the admin scope. */
+export function requireAdmin(scope: "admin:read" | "admin:write"): MiddlewareHandler<AppEnv> {
+  return authorize({ scope, admin: true });
 }
 
 /** Requires an API-key principal to hold a scope; user sessions hold every user scope. */
 export function requireScope(scope: string): MiddlewareHandler<AppEnv> {
-  return async function requireScopeHandler(c, next) {
-    const principal = c.get("principal");
-    if (!principal) throw errors.unauthorized();
-    assertScope(principal, scope);
-    await next();
-  };
+  return authorize({ scope });
 }

@@ -20,6 +20,11 @@ export interface RateLimitBaseOptions {
    * address for IPv4 and its /64 network for IPv6.
    */
   clientKey?: (c: Ctx) => string;
+  /**
+   * Name the refusing limit and the variable that sets it in the 429's `detail`
+   * (development: a person trying citadel learns why and what to change).
+   */
+  explain?: boolean;
 }
 
 /** Options of {@linkcode authRateLimit}; `config.rateLimit` fits `settings`. */
@@ -49,6 +54,8 @@ interface Policy {
 
 interface PolicySpec {
   name: string;
+  /** What the limit counts and the setting that raises it, e.g. `per minute per client address (RATE_LIMIT_AUTH_PER_MINUTE)`. */
+  explanation: string;
   windowSeconds: number;
   limit: number | ((c: Ctx) => number);
   keyOf: (c: Ctx) => string;
@@ -112,7 +119,10 @@ function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
       const info = infoOf(c, infoKey);
       const seconds = Math.max(1, secondsUntil(info.resetTime, clock.now()));
       throw new AppError(429, "rate_limited", {
-        detail: `Too many requests; retry after ${seconds} seconds`,
+        detail: base.explain
+          ? `Too many requests: the limit is ${info.limit} requests ${spec.explanation}; ` +
+            `retry after ${seconds} seconds`
+          : `Too many requests; retry after ${seconds} seconds`,
         headers: {
           "retry-after": String(seconds),
           "ratelimit-policy": policyHeader(info.limit),
@@ -122,6 +132,33 @@ function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
     },
   });
   return { name, infoKey, itemPrefix, policyHeader, limiter };
+}
+
+/**
+ * Runs `policies` nested, first outermost, then `next`. hono-rate-limiter swallows
+ * errors thrown by `next`, so an inner policy's 429 is caught here and rethrown once the
+ * outer ones have unwound; a request refused by an inner policy is refunded to the
+ * outer ones (the library's `skipFailedRequests` semantics are not needed for that:
+ * the outer limiter decrements when its `next` fails).
+ */
+async function runNested(c: Ctx, policies: readonly Policy[], next: () => Promise<void>) {
+  let refusal: unknown;
+  const run = (i: number): Promise<void> => {
+    if (i === policies.length) return next();
+    return policies[i].limiter(c, async () => {
+      try {
+        await run(i + 1);
+      } catch (error) {
+        refusal ??= error;
+      }
+    }) as Promise<void>;
+  };
+  try {
+    await run(0);
+  } catch (error) {
+    throw asGuardError(error);
+  }
+  if (refusal !== undefined) throw asGuardError(refusal);
 }
 
 /**
@@ -142,12 +179,15 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
     ["hour", 3600, settings.authPerHour],
     ["day", 86_400, settings.authPerDay],
   ];
+  const setting = { minute: "MINUTE", hour: "HOUR", day: "DAY" } as Record<string, string>;
   for (const [name, , quota] of windows) requirePositive(`per ${name}`, quota);
   const policyHeader = windows.map(([name, w, q]) => policyItem(name, q, w)).join(", ");
   const keyOf = options.clientKey ?? clientIpOf;
   const policies = windows.map(([name, windowSeconds, limit]) =>
     createPolicy({
       name,
+      explanation: `per ${name} per client address on register, login and refresh ` +
+        `(RATE_LIMIT_AUTH_PER_${setting[name]})`,
       windowSeconds,
       limit,
       keyOf,
@@ -159,25 +199,7 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
 
   return async function authRateLimitHandler(c, next) {
     if (infoOf(c, minute.infoKey) as unknown !== undefined) return next();
-    let refusal: unknown;
-    // hono-rate-limiter swallows errors thrown by `next`, so an inner window's 429 is
-    // caught here and rethrown once the outer windows have unwound (and refunded).
-    const run = (i: number): Promise<void> => {
-      if (i === policies.length) return next();
-      return policies[i].limiter(c, async () => {
-        try {
-          await run(i + 1);
-        } catch (error) {
-          refusal ??= error;
-        }
-      }) as Promise<void>;
-    };
-    try {
-      await run(0);
-    } catch (error) {
-      throw asGuardError(error);
-    }
-    if (refusal !== undefined) throw asGuardError(refusal);
+    await runNested(c, policies, next);
     const now = clock.now();
     const headers = c.res.headers;
     headers.set("RateLimit-Policy", policyHeader);
@@ -193,11 +215,14 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
 /**
  * Per-principal limit for authenticated API requests; mount it after authentication.
  *
- * The key is the API key id or the user id of `principal` (the client address when
- * there is none); the limit is `limitFor(c)` (by default the principal's
- * `rateLimitPerMinute`) or `apiPerMinute`, per minute. A path in
- * `routeOverrides` (exact match) has its own per-minute budget instead of the general
- * one. Headers are as in {@linkcode authRateLimit}, policies `"api"` and `"route"`.
+ * Every request of a user, through a session or any of the user's API keys, counts
+ * against one budget of `apiPerMinute` keyed by the user id (the client address when
+ * there is no principal), so creating more keys buys no more requests. An API key whose
+ * own limit (`limitFor(c)`, by default the principal's `rateLimitPerMinute`) is lower
+ * is also held to that, on its own counter, checked first: a key refused by its own
+ * limit does not spend its owner's budget. A path in `routeOverrides` (exact match) has
+ * its own per-minute budget instead of the general one. Headers are as in
+ * {@linkcode authRateLimit}, policies `"api"`, `"key"` and `"route"`.
  */
 export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<AppEnv> {
   const { settings, clock } = options;
@@ -208,28 +233,47 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   const clientKey = options.clientKey ?? clientIpOf;
   const keyOf = (c: Ctx) => {
     const principal = c.get("principal");
-    if (principal === undefined) return `ip:${clientKey(c)}`;
-    return principal.kind === "api_key" ? `k:${principal.apiKeyId}` : `u:${principal.userId}`;
+    return principal === undefined ? `ip:${clientKey(c)}` : `u:${principal.userId}`;
+  };
+  const keyLimitOf = (c: Ctx) => {
+    const principal = c.get("principal");
+    if (principal?.kind !== "api_key") return undefined;
+    const limit = limitFor(c);
+    return limit !== undefined && limit < perMinute ? limit : undefined;
   };
 
   // Header strings are built once per distinct limit, not per request.
-  const policyHeaders = new Map([[perMinute, policyItem("api", perMinute, 60)]]);
-  const apiPolicyHeader = (limit: number) => {
+  const generalHeader = policyItem("api", perMinute, 60);
+  const policyHeaders = new Map<number, string>();
+  const keyPolicyHeader = (limit: number) => {
     let header = policyHeaders.get(limit);
     if (header === undefined) {
-      header = policyItem("api", limit, 60);
+      header = policyItem("key", limit, 60);
       if (policyHeaders.size < 1024) policyHeaders.set(limit, header);
     }
     return header;
   };
   const general = createPolicy({
     name: "api",
+    explanation: "per minute per user, sessions and API keys together " +
+      "(RATE_LIMIT_API_PER_MINUTE)",
     windowSeconds: 60,
-    limit: (c) => limitFor(c) ?? perMinute,
+    limit: perMinute,
     keyOf,
     prefix: "rl:api:",
-    policyHeader: apiPolicyHeader,
+    policyHeader: () => generalHeader,
   }, options);
+  const keyPolicy = createPolicy({
+    name: "key",
+    explanation: "per minute for this API key (its rate_limit_per_minute, at most " +
+      "API_KEY_RATE_LIMIT_PER_MINUTE unless an admin raised it)",
+    windowSeconds: 60,
+    limit: (c) => keyLimitOf(c) ?? perMinute,
+    keyOf: (c) => `k:${c.get("principal")!.apiKeyId}`,
+    prefix: "rl:key:",
+    policyHeader: (limit) => `${generalHeader}, ${keyPolicyHeader(limit)}`,
+  }, options);
+  const keyAndGeneral = [keyPolicy, general];
   const routes = new Map<string, Policy>();
   for (const [path, limit] of Object.entries(settings.routeOverrides)) {
     if (!path.startsWith("/")) throw new RangeError(`Rate limit route ${path} must start with /`);
@@ -239,6 +283,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
       path,
       createPolicy({
         name: "route",
+        explanation: `per minute per user on ${path} (RATE_LIMIT_ROUTES)`,
         windowSeconds: 60,
         limit,
         keyOf,
@@ -249,19 +294,34 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   }
 
   return async function apiRateLimitHandler(c, next) {
-    const policy = (routes.size > 0 && routes.get(c.req.path)) || general;
+    const route = routes.size > 0 ? routes.get(c.req.path) : undefined;
+    const policy = route ?? general;
     // Hono matches both `/x` and `/x/*` for `/x`: a limiter mounted on both counts once.
     if (infoOf(c, policy.infoKey) as unknown !== undefined) return next();
-    try {
-      await policy.limiter(c, next);
-    } catch (error) {
-      throw asGuardError(error);
+    const withKey = route === undefined && keyLimitOf(c) !== undefined;
+    if (withKey) await runNested(c, keyAndGeneral, next);
+    else {
+      try {
+        await policy.limiter(c, next);
+      } catch (error) {
+        throw asGuardError(error);
+      }
     }
     // Onto the finished response: headers set before `next()` make Hono build a Headers
     // object for every response (measured ~3.5 us a request, against ~0.3 us here).
     const info = infoOf(c, policy.infoKey);
     const headers = c.res.headers;
-    headers.set("RateLimit-Policy", policy.policyHeader(info.limit));
-    headers.set("RateLimit", serviceItem(policy, info, clock.now()));
+    const now = clock.now();
+    if (withKey) {
+      const keyInfo = infoOf(c, keyPolicy.infoKey);
+      headers.set("RateLimit-Policy", keyPolicy.policyHeader(keyInfo.limit));
+      headers.set(
+        "RateLimit",
+        `${serviceItem(general, info, now)}, ${serviceItem(keyPolicy, keyInfo, now)}`,
+      );
+    } else {
+      headers.set("RateLimit-Policy", policy.policyHeader(info.limit));
+      headers.set("RateLimit", serviceItem(policy, info, now));
+    }
   };
 }

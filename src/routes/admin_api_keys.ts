@@ -6,6 +6,7 @@ import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
+import { mayActOn } from "../services/roles.ts";
 import { apiKeyView } from "./api_key_view.ts";
 
 const listQuery = z.object({
@@ -15,10 +16,28 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 const idParam = z.object({ id: z.string().max(64) });
+const patchBody = z.object({
+  rate_limit_per_minute: z.number().int().min(1).max(1e9).nullable(),
+});
 
-/** `/api/v1/admin/api-keys`: every key, and revocation of any key. */
+/** `/api/v1/admin/api-keys`: every key, an admin's rate limit for one, and revocation. */
 export function adminApiKeyRoutes(deps: AppDeps, services: Services) {
   const { db } = deps;
+
+  // A key is acted on with its owner's protection: only a super admin may touch a
+  // super admin's keys, as with the account itself.
+  const loadModifiable = async (
+    c: { get(key: "principal"): AppEnv["Variables"]["principal"] },
+    id: string,
+  ) => {
+    const row = await db.selectFrom("api_keys as k").innerJoin("users as u", "u.id", "k.user_id")
+      .select(["k.id", "u.role as owner_role"]).where("k.id", "=", id)
+      .where("k.revoked_at", "is", null).executeTakeFirst();
+    if (!row) throw errors.notFound("No such API key");
+    if (!mayActOn(c.get("principal")!.role, row.owner_role)) throw errors.forbidden();
+    return row;
+  };
+
   return new Hono<AppEnv>()
     .get("/", requireAdmin("admin:read"), validate("query", listQuery), async (c) => {
       const q = c.req.valid("query");
@@ -33,11 +52,22 @@ export function adminApiKeyRoutes(deps: AppDeps, services: Services) {
         next_cursor: rows.length > q.limit ? page[page.length - 1].id : null,
       });
     })
+    .patch(
+      "/:id",
+      requireAdmin("admin:write"),
+      validate("param", idParam),
+      validate("json", patchBody),
+      async (c) => {
+        const row = await loadModifiable(c, c.req.valid("param").id);
+        const limit = c.req.valid("json").rate_limit_per_minute;
+        await services.apiKeys.setRateLimit(row.id, limit, auditContext(c));
+        const updated = await db.selectFrom("api_keys").selectAll().where("id", "=", row.id)
+          .executeTakeFirstOrThrow();
+        return c.json({ api_key: { ...apiKeyView(updated), user_id: updated.user_id } });
+      },
+    )
     .delete("/:id", requireAdmin("admin:write"), validate("param", idParam), async (c) => {
-      const row = await db.selectFrom("api_keys").select("id")
-        .where("id", "=", c.req.valid("param").id).where("revoked_at", "is", null)
-        .executeTakeFirst();
-      if (!row) throw errors.notFound("No such API key");
+      const row = await loadModifiable(c, c.req.valid("param").id);
       await services.apiKeys.revoke(row.id, auditContext(c), "admin");
       return c.body(null, 204);
     });

@@ -10,9 +10,9 @@ import { auditContext } from "./audit_context.ts";
 import { revokeSessionsAudited } from "./session_revocation.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
+import { mayActOn, ROLES } from "../services/roles.ts";
 import { userView } from "../services/user_view.ts";
 
-const ROLES = ["user", "admin", "super_admin"] as const;
 const listQuery = z.object({
   status: z.enum(["active", "disabled"]).optional(),
   role: z.enum(ROLES).optional(),
@@ -25,6 +25,8 @@ const patchBody = z.object({
   status: z.enum(["active", "disabled"]).optional(),
   role: z.enum(ROLES).optional(),
 }).refine((b) => b.status !== undefined || b.role !== undefined, "status or role is required");
+
+const revokeBody = z.object({ revoke_api_keys: z.boolean().default(false) });
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -58,7 +60,7 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
 
   // Least privilege: only a super admin may act on a super admin.
   const assertMayModify = (actor: Principal, target: User) => {
-    if (target.role === "super_admin" && actor.role !== "super_admin") throw errors.forbidden();
+    if (!mayActOn(actor.role, target.role)) throw errors.forbidden();
   };
 
   const assertNotLastSuperAdmin = async (target: User) => {
@@ -176,16 +178,20 @@ export function adminUserRoutes(deps: AppDeps, services: Services) {
       "/:id/revoke-sessions",
       requireAdmin("admin:write"),
       validate("param", idParam),
+      validate("json", revokeBody),
       async (c) => {
         const target = await load(c.req.valid("param").id);
         assertMayModify(c.get("principal")!, target);
         const revoked = await revokeSessionsAudited(
           c,
           { db, services },
-          { userId: target.id },
+          { userId: target.id, apiKeys: c.req.valid("json").revoke_api_keys },
           "admin_revoked",
         );
-        return c.json({ revoked: revoked.length });
+        return c.json({
+          revoked: revoked.sessions.length,
+          api_keys_revoked: revoked.apiKeys.length,
+        });
       },
     );
 }

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { errors } from "../errors.ts";
 import { requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
@@ -13,32 +12,27 @@ const idParam = z.object({ id: z.string().max(64) });
 
 /** `/api/v1/api-keys`: the caller's own keys. */
 export function apiKeyRoutes(deps: AppDeps, services: Services) {
-  const { db, config } = deps;
+  const { config } = deps;
+  const { apiKeys } = services;
   const maxDays = config.apiKeys.maxLifetimeDays;
   const createBody = z.object({
     name: z.string().trim().min(1, "is required").max(100),
     scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, "must list at least one scope").max(20),
     expires_in_days: z.number({ error: "must be a number of days; keys always expire" }).int()
       .min(1).max(maxDays, `must be at most ${maxDays} (API_KEY_MAX_LIFETIME_DAYS)`)
-      .default(Math.min(90, maxDays)),
-    rate_limit_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+      .optional(),
+    // The cap (API_KEY_RATE_LIMIT_PER_MINUTE) is checked with the grant, which names it.
+    rate_limit_per_minute: z.number().int().min(1).max(1e9).optional(),
   });
   const rotateBody = z.object({
     overlap_hours: z.number().int().min(0).max(8760).default(config.apiKeys.rotationOverlapHours),
   });
 
-  const ownKey = async (userId: string, id: string) => {
-    const row = await db.selectFrom("api_keys").selectAll().where("id", "=", id)
-      .where("user_id", "=", userId).where("revoked_at", "is", null).executeTakeFirst();
-    if (!row) throw errors.notFound("No such API key");
-    return row;
-  };
-
   return new Hono<AppEnv>()
     .post("/", requireScope("api_keys:write"), validate("json", createBody), async (c) => {
       const principal = c.get("principal")!;
       const body = c.req.valid("json");
-      const { row, key } = await services.apiKeys.create(
+      const { row, key } = await apiKeys.create(
         { id: principal.userId, role: principal.role },
         {
           name: body.name,
@@ -46,19 +40,18 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
           expiresInDays: body.expires_in_days,
           rateLimitPerMinute: body.rate_limit_per_minute,
         },
+        principal,
         auditContext(c),
       );
       return c.json({ api_key: apiKeyView(row), key }, 201);
     })
     .get("/", requireScope("api_keys:read"), async (c) => {
-      const rows = await db.selectFrom("api_keys").selectAll()
-        .where("user_id", "=", c.get("principal")!.userId).where("revoked_at", "is", null)
-        .orderBy("created_at", "desc").execute();
+      const rows = await apiKeys.listOwn(c.get("principal")!.userId);
       return c.json({ api_keys: rows.map(apiKeyView) });
     })
     .delete("/:id", requireScope("api_keys:write"), validate("param", idParam), async (c) => {
-      const row = await ownKey(c.get("principal")!.userId, c.req.valid("param").id);
-      await services.apiKeys.revoke(row.id, auditContext(c), "owner");
+      const row = await apiKeys.findOwn(c.get("principal")!.userId, c.req.valid("param").id);
+      await apiKeys.revoke(row.id, auditContext(c), "owner");
       return c.body(null, 204);
     })
     .post(
@@ -67,13 +60,15 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
       validate("param", idParam),
       validate("json", rotateBody),
       async (c) => {
-        const row = await ownKey(c.get("principal")!.userId, c.req.valid("param").id);
-        const key = await services.apiKeys.rotate(
-          row.id,
+        const principal = c.get("principal")!;
+        const row = await apiKeys.findOwn(principal.userId, c.req.valid("param").id);
+        const key = await apiKeys.rotate(
+          row,
           c.req.valid("json").overlap_hours,
+          principal,
           auditContext(c),
         );
-        const updated = await ownKey(row.user_id, row.id);
+        const updated = await apiKeys.findOwn(row.user_id, row.id);
         return c.json({ api_key: apiKeyView(updated), key });
       },
     );

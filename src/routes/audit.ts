@@ -1,14 +1,12 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import type { Db } from "../db/schema.ts";
-import { errors } from "../errors.ts";
+import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
-
-const ADMIN_ROLES = new Set(["admin", "super_admin"]);
 
 /** The opaque cursor of the admin audit listing: base64url of `{"s":<seq>}`. */
 export function encodeAuditCursor(seq: number): string {
@@ -50,16 +48,6 @@ const querySchema = z.object({
     .max(100).default(50),
 });
 
-/** 401 without a principal, 403 unless it is an admin or super admin. */
-function requireAdmin(): MiddlewareHandler<AppEnv> {
-  return async function requireAdminHandler(c, next) {
-    const principal = c.get("principal");
-    if (!principal) throw errors.unauthorized();
-    if (!ADMIN_ROLES.has(principal.role)) throw errors.forbidden();
-    await next();
-  };
-}
-
 /**
  * `GET /api/v1/admin/audit`: audit events newest first for admins, filtered by actor
  * (actor_id), action, outcome and time range (`since` inclusive, `until` exclusive),
@@ -68,7 +56,7 @@ function requireAdmin(): MiddlewareHandler<AppEnv> {
 export function auditRoutes(deps: { db: Db }) {
   return new Hono<AppEnv>().get(
     "/api/v1/admin/audit",
-    requireAdmin(),
+    requireAdmin("admin:read"),
     validate("query", querySchema),
     async (c) => {
       const q = c.req.valid("query");

@@ -5,17 +5,21 @@ import type { AppDeps, AppEnv } from "../app_types.ts";
 import { insertUser, normalizeEmail } from "../db/users_repo.ts";
 import { AppError, errors } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
+import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword } from "../services/passwords.ts";
 import type { Services } from "../services/container.ts";
+import { DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
 import type { TokenPair } from "../services/sessions.ts";
 import { userView } from "../services/user_view.ts";
 
 /** Name of the refresh cookie; `__Host-` pins it to this host, path / and Secure. */
 export const REFRESH_COOKIE = "__Host-citadel_refresh";
+/** Name of the device-credential cookie set by every successful login. */
+export const DEVICE_COOKIE = "__Host-citadel_device";
 
 const email = z.string().trim().max(320);
 const registerBody = z.object({
@@ -26,6 +30,7 @@ const registerBody = z.object({
 const loginBody = z.object({
   email: email.min(1, "is required"),
   password: passwordField,
+  device_token: z.string().max(200).optional(),
 });
 const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
 
@@ -35,6 +40,8 @@ export interface AuthRouteOptions {
   limiter?: MiddlewareHandler<AppEnv>;
   /** Requires an access token; for logout. */
   authenticated: MiddlewareHandler<AppEnv>;
+  /** The per-principal limit that every authenticated route is under. */
+  principalLimiter?: MiddlewareHandler<AppEnv>;
   /** Checks that a cookie-authenticated request comes from an allowed origin. */
   checkCsrf?: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => void;
 }
@@ -43,7 +50,14 @@ export interface AuthRouteOptions {
 export function authRoutes(deps: AppDeps, services: Services, options: AuthRouteOptions) {
   const { db, clock, hasher, config } = deps;
   const { sessions } = services;
-  const limiter: MiddlewareHandler<AppEnv> = options.limiter ?? ((_c, next) => next());
+  const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
+  const limiter = options.limiter ?? passThrough;
+  // Logout ends sessions, so only a session token may call it; an API key is refused.
+  const sessionCaller = [
+    options.authenticated,
+    options.principalLimiter ?? passThrough,
+    authorize({ scope: "me:write", sessionOnly: true }),
+  ] as const;
 
   const respondWithTokens = (c: Parameters<MiddlewareHandler<AppEnv>>[0], tokens: TokenPair) => {
     if (!config.refresh.cookie) return tokens;
@@ -116,12 +130,21 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     })
     .post("/login", limiter, validate("json", loginBody), async (c) => {
       const body = c.req.valid("json");
-      const { tokens, user } = await services.login(body.email, body.password, {
+      const { tokens, user, deviceToken } = await services.login(body.email, body.password, {
         ip: c.get("clientIp"),
         userAgent: c.req.header("user-agent"),
+        deviceToken: body.device_token ?? getCookie(c, DEVICE_COOKIE),
       }, auditContext(c));
       services.users.forget(user.id); // last_login_at changed
-      return c.json({ ...respondWithTokens(c, tokens), user: userView(user) });
+      const answer = { ...respondWithTokens(c, tokens), user: userView(user) };
+      setCookie(c, DEVICE_COOKIE, deviceToken, {
+        httpOnly: true,
+        secure: true,
+        sameSite: "Strict",
+        path: "/",
+        maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
+      });
+      return c.json({ ...answer, device_token: deviceToken });
     })
     .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
       let presented = c.req.valid("json").refresh_token;
@@ -160,6 +183,6 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       }
       return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
     })
-    .post("/logout", options.authenticated, (c) => logout(c, false))
-    .post("/logout-all", options.authenticated, (c) => logout(c, true));
+    .post("/logout", ...sessionCaller, (c) => logout(c, false))
+    .post("/logout-all", ...sessionCaller, (c) => logout(c, true));
 }

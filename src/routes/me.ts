@@ -18,6 +18,7 @@ const patchBody = z.object({ name: z.string().trim().min(1).max(200).nullable() 
 const passwordBody = z.object({
   current_password: passwordField,
   new_password: passwordField,
+  revoke_api_keys: z.boolean().default(false),
 });
 const sessionParam = z.object({ id: z.string().max(64) });
 const JSON_CONTENT = { "content-type": "application/json" };
@@ -74,7 +75,7 @@ export function meRoutes(deps: AppDeps, services: Services) {
       });
       if (problems.length > 0) throw errors.validation(problems);
       const hash = await hashPassword(body.new_password, hasher);
-      await db.transaction().execute(async (trx) => {
+      const revokedKeys = await db.transaction().execute(async (trx) => {
         await trx.updateTable("users").set({ password_hash: hash, updated_at: clock.now() })
           .where("id", "=", user.id).execute();
         const revoked = await services.sessions.revokeAll(
@@ -83,15 +84,24 @@ export function meRoutes(deps: AppDeps, services: Services) {
           "password_changed",
           principal.sessionId,
         );
+        const keys = body.revoke_api_keys
+          ? await services.apiKeys.revokeAllOf(trx, user.id, auditContext(c), "password_changed")
+          : [];
         await services.audit(trx, {
           ...auditContext(c),
           action: "user.password_changed",
           outcome: "success",
           targetType: "user",
           targetId: user.id,
-          details: { by_admin: false, sessions_revoked: revoked.length },
+          details: {
+            by_admin: false,
+            sessions_revoked: revoked.length,
+            api_keys_revoked: keys.length,
+          },
         });
+        return keys;
       });
+      services.apiKeys.forget(revokedKeys);
       services.users.forget(user.id);
       return c.body(null, 204);
     })
@@ -126,7 +136,7 @@ export function meRoutes(deps: AppDeps, services: Services) {
           { userId: principal.userId, sessionId: id },
           "user_revoked",
         );
-        if (revoked.length === 0) throw errors.notFound("No such active session");
+        if (revoked.sessions.length === 0) throw errors.notFound("No such active session");
         return c.body(null, 204);
       },
     );

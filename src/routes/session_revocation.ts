@@ -5,17 +5,18 @@ import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 
 /**
- * Revokes one session of a user (or all of them when `sessionId` is omitted) and audits
- * each revocation as `session.revoked`, in one transaction. Returns the revoked ids.
+ * Revokes one session of a user (or all of them when `sessionId` is omitted), and with
+ * `apiKeys` every API key of the user too, auditing each revocation, in one transaction.
+ * Returns the revoked ids.
  */
 export async function revokeSessionsAudited(
   c: Context<AppEnv>,
   deps: { db: Db; services: Services },
-  target: { userId: string; sessionId?: string },
+  target: { userId: string; sessionId?: string; apiKeys?: boolean },
   reason: string,
-): Promise<string[]> {
-  const { sessions, audit } = deps.services;
-  return await deps.db.transaction().execute(async (trx) => {
+): Promise<{ sessions: string[]; apiKeys: string[] }> {
+  const { sessions, audit, apiKeys } = deps.services;
+  const revoked = await deps.db.transaction().execute(async (trx) => {
     const ids = target.sessionId === undefined
       ? await sessions.revokeAll(trx, target.userId, reason)
       : (await sessions.revoke(trx, target.sessionId, reason, target.userId))
@@ -31,6 +32,11 @@ export async function revokeSessionsAudited(
         details: { session_id: id, reason },
       });
     }
-    return ids;
+    const keys = target.apiKeys
+      ? await apiKeys.revokeAllOf(trx, target.userId, auditContext(c), reason)
+      : [];
+    return { sessions: ids, apiKeys: keys };
   });
+  apiKeys.forget(revoked.apiKeys);
+  return revoked;
 }

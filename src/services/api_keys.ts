@@ -1,9 +1,11 @@
 import type { Principal } from "../app_types.ts";
 import type { Config } from "../config.ts";
-import type { Db } from "../db/schema.ts";
-import { AppError } from "../errors.ts";
+import type { Selectable } from "kysely";
+import type { ApiKeysTable, Db } from "../db/schema.ts";
+import { AppError, errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "./api_key_format.ts";
+import { assertMayRotate, grantNewKey, type KeyRequest } from "./api_key_grants.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { Audit } from "./container.ts";
 import { hex, hmac } from "./crypto.ts";
@@ -18,7 +20,6 @@ export const API_KEY_SCOPES = [
   "admin:write",
 ] as const;
 export type ApiKeyScope = typeof API_KEY_SCOPES[number];
-const ADMIN_SCOPES = new Set<string>(["admin:read", "admin:write"]);
 
 /** Dependencies of {@linkcode createApiKeyService}. */
 export interface ApiKeyDeps {
@@ -49,6 +50,14 @@ const HASHED_LIMIT = 1024;
 /** `last_used_at` is written at most this often per key (no write per request). */
 const TOUCH_EVERY_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** Revoked keys stay listed (with `revoked_at`) this long, so their owner sees what ended. */
+export const REVOKED_KEYS_LISTED_DAYS = 30;
+
+const tooManyKeys = (max: number) =>
+  new AppError(409, "api_key_limit_reached", {
+    detail: `An account may hold at most ${max} active API keys (API_KEYS_PER_USER_MAX); ` +
+      "revoke one first",
+  });
 
 /** API keys: creation, listing, rotation with overlap, revocation and fast verification. */
 export function createApiKeyService(deps: ApiKeyDeps) {
@@ -94,6 +103,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         apiKeyId: row.id,
         scopes: new Set(JSON.parse(row.scopes) as string[]),
         rateLimitPerMinute: row.rate_limit_per_minute ?? config.apiKeys.perMinute,
+        expiresAt: row.expires_at,
       },
       validUntil,
       fetchedAt: now,
@@ -105,17 +115,6 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     touched.set(apiKeyId, now);
     void db.updateTable("api_keys").set({ last_used_at: now, last_used_ip: ip })
       .where("id", "=", apiKeyId).execute().catch(() => touched.delete(apiKeyId));
-  }
-
-  function checkScopes(scopes: string[], ownerRole: string) {
-    const isAdmin = ownerRole === "admin" || ownerRole === "super_admin";
-    const forbidden = scopes.filter((s) => ADMIN_SCOPES.has(s) && !isAdmin);
-    if (forbidden.length > 0) {
-      throw new AppError(422, "validation_failed", {
-        detail: "The request has invalid fields",
-        errors: [{ field: "scopes", message: `only admins may grant ${forbidden.join(", ")}` }],
-      });
-    }
   }
 
   return {
@@ -149,29 +148,46 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       return entry.principal;
     },
 
-    /** Creates a key for its owner; the secret is returned only here. */
+    /**
+     * Creates a key for its owner, as asked by `caller` (the owner's session or one of
+     * its keys); the secret is returned only here. See {@linkcode grantNewKey}.
+     */
     async create(
       owner: { id: string; role: string },
-      input: { name: string; scopes: string[]; expiresInDays: number; rateLimitPerMinute?: number },
+      request: KeyRequest & { name: string },
+      caller: Principal,
       actor: AuditActor,
     ) {
-      checkScopes(input.scopes, owner.role);
       const now = clock.now();
+      const grant = grantNewKey(request, {
+        caller,
+        ownerRole: owner.role,
+        caps: config.apiKeys,
+        now,
+      });
       const key = generateApiKey();
       const row = {
         id: crypto.randomUUID(),
         user_id: owner.id,
-        name: input.name,
+        name: request.name,
         prefix: displayPrefix(key),
-        scopes: JSON.stringify([...new Set(input.scopes)]),
-        rate_limit_per_minute: input.rateLimitPerMinute ?? null,
+        scopes: JSON.stringify(grant.scopes),
+        rate_limit_per_minute: grant.rateLimitPerMinute,
         created_at: now,
-        expires_at: now + input.expiresInDays * DAY_MS,
+        expires_at: grant.expiresAt,
         last_used_at: null,
         last_used_ip: null,
         revoked_at: null,
       };
       await db.transaction().execute(async (trx) => {
+        // Counted in the write transaction, so parallel creations cannot pass the cap.
+        const active = await trx.selectFrom("api_keys")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("user_id", "=", owner.id).where("revoked_at", "is", null)
+          .where("expires_at", ">", now).executeTakeFirstOrThrow();
+        if (Number(active.n) >= config.apiKeys.perUserMax) {
+          throw tooManyKeys(config.apiKeys.perUserMax);
+        }
         await trx.insertInto("api_keys").values(row).execute();
         await trx.insertInto("api_key_secrets").values({
           key_hash: await hashKey(key),
@@ -187,7 +203,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
           targetId: row.id,
           details: {
             name: row.name,
-            scopes: input.scopes,
+            scopes: grant.scopes,
             expires_at: new Date(row.expires_at).toISOString(),
             prefix: row.prefix,
           },
@@ -196,16 +212,42 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       return { row, key };
     },
 
+    /** The key `id` of `userId` that is not revoked, or 404. */
+    async findOwn(userId: string, id: string) {
+      const row = await db.selectFrom("api_keys").selectAll().where("id", "=", id)
+        .where("user_id", "=", userId).where("revoked_at", "is", null).executeTakeFirst();
+      if (!row) throw errors.notFound("No such API key");
+      return row;
+    },
+
+    /** A user's keys, newest first, with those revoked in the last 30 days. */
+    async listOwn(userId: string) {
+      const revokedSince = clock.now() - REVOKED_KEYS_LISTED_DAYS * DAY_MS;
+      return await db.selectFrom("api_keys").selectAll().where("user_id", "=", userId)
+        .where((eb) => eb.or([eb("revoked_at", "is", null), eb("revoked_at", ">", revokedSince)]))
+        .orderBy("created_at", "desc").execute();
+    },
+
     /**
-     * Issues a new secret; the old one keeps working for `overlapHours` (0 ends it now).
-     * Older retired secrets end now, so at most two secrets work at once.
+     * Issues a new secret for `target`, as asked by `caller`; the current one keeps
+     * working for `overlapHours` (0 ends it now). Secrets retired by earlier rotations
+     * keep their own overlap window.
      */
-    async rotate(apiKeyId: string, overlapHours: number, actor: AuditActor) {
+    async rotate(
+      target: Selectable<ApiKeysTable>,
+      overlapHours: number,
+      caller: Principal,
+      actor: AuditActor,
+    ) {
+      assertMayRotate({
+        scopes: JSON.parse(target.scopes),
+        expiresAt: target.expires_at,
+        perMinute: target.rate_limit_per_minute ?? config.apiKeys.perMinute,
+      }, caller);
+      const apiKeyId = target.id;
       const now = clock.now();
       const key = generateApiKey();
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable("api_key_secrets").set({ retired_at: now })
-          .where("api_key_id", "=", apiKeyId).where("retired_at", ">", now).execute();
         await trx.updateTable("api_key_secrets").set({ retired_at: now + overlapHours * 3_600_000 })
           .where("api_key_id", "=", apiKeyId).where("retired_at", "is", null).execute();
         await trx.insertInto("api_key_secrets").values({
@@ -234,21 +276,66 @@ export function createApiKeyService(deps: ApiKeyDeps) {
 
     /** Revokes a key at once in this process; other processes follow within CACHE_MS. */
     async revoke(apiKeyId: string, actor: AuditActor, reason: string) {
+      await db.transaction().execute((trx) => revokeWhere(trx, { apiKeyId }, actor, reason));
+      forgetKey(apiKeyId);
+    },
+
+    /**
+     * Revokes every active key of a user inside the caller's transaction (a password
+     * change or an admin's revocation asked for it); call `forget` with the ids after
+     * the commit.
+     */
+    revokeAllOf(trx: Db, userId: string, actor: AuditActor, reason: string) {
+      return revokeWhere(trx, { userId }, actor, reason);
+    },
+
+    /** Drops revoked keys from this process's cache. */
+    forget(apiKeyIds: readonly string[]) {
+      for (const id of apiKeyIds) forgetKey(id);
+    },
+
+    /** Sets a key's own rate limit (admins only: it may exceed API_KEY_RATE_LIMIT_PER_MINUTE). */
+    async setRateLimit(apiKeyId: string, perMinute: number | null, actor: AuditActor) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable("api_keys").set({ revoked_at: clock.now() })
-          .where("id", "=", apiKeyId).where("revoked_at", "is", null).execute();
+        await trx.updateTable("api_keys").set({ rate_limit_per_minute: perMinute })
+          .where("id", "=", apiKeyId).execute();
         await audit(trx, {
           ...actor,
-          action: "api_key.revoked",
+          action: "api_key.updated",
           outcome: "success",
           targetType: "api_key",
           targetId: apiKeyId,
-          details: { reason },
+          details: { rate_limit_per_minute: perMinute },
         });
       });
       forgetKey(apiKeyId);
     },
   };
+
+  async function revokeWhere(
+    trx: Db,
+    which: { apiKeyId?: string; userId?: string },
+    actor: AuditActor,
+    reason: string,
+  ): Promise<string[]> {
+    let query = trx.selectFrom("api_keys").select("id").where("revoked_at", "is", null);
+    if (which.apiKeyId !== undefined) query = query.where("id", "=", which.apiKeyId);
+    if (which.userId !== undefined) query = query.where("user_id", "=", which.userId);
+    const ids = (await query.execute()).map((row) => row.id);
+    const now = clock.now();
+    for (const id of ids) {
+      await trx.updateTable("api_keys").set({ revoked_at: now }).where("id", "=", id).execute();
+      await audit(trx, {
+        ...actor,
+        action: "api_key.revoked",
+        outcome: "success",
+        targetType: "api_key",
+        targetId: id,
+        details: { reason },
+      });
+    }
+    return ids;
+  }
 }
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -2,7 +2,7 @@ import type { Selectable } from "kysely";
 import type { Config } from "../config.ts";
 import type { AuditCheckpointsTable } from "../db/schema.ts";
 import { canonicalJson } from "./canonical_json.ts";
-import { hex, hmac, importHmacKey } from "./crypto.ts";
+import { constantTimeEqual, hex, hmac, importHmacKey } from "./crypto.ts";
 
 /** A stored prune checkpoint. */
 export type AuditCheckpoint = Selectable<AuditCheckpointsTable>;
@@ -43,13 +43,6 @@ export async function signCheckpoint(
 ): Promise<string> {
   const key = await checkpointKey(secret);
   return hex(await hmac(key, signedPart(checkpoint)));
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 /** True when one of the candidate secrets produced the checkpoint's signature. */

@@ -15,7 +15,7 @@ export const AUDIT_ACTIONS = {
   "auth.login.blocked": ["reason", "scope", "retry_after_seconds"],
   "auth.logout": ["session_id", "all_sessions"],
   "auth.refresh.reused": ["session_id", "sessions_revoked"],
-  "user.password_changed": ["by_admin", "sessions_revoked"],
+  "user.password_changed": ["by_admin", "sessions_revoked", "api_keys_revoked"],
   "user.updated": ["fields", "role", "status"],
   "user.disabled": ["reason", "sessions_revoked"],
   "user.enabled": ["reason"],
@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = {
   "api_key.created": ["name", "scopes", "expires_at", "prefix"],
   "api_key.rotated": ["name", "expires_at", "previous_key_id", "overlap_until", "prefix"],
   "api_key.revoked": ["name", "reason"],
+  "api_key.updated": ["rate_limit_per_minute"],
   "guard.client_blocked": ["reason", "path", "hits", "blocked_until"],
   "server.started": [
     "version",

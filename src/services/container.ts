@@ -4,8 +4,10 @@ import { createApiKeyService } from "./api_keys.ts";
 import { type AuditEventInput, recordAudit } from "./audit.ts";
 import { derivePepperKey } from "./crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
-import { createLoginService, loginHistory } from "./login.ts";
+import { createDeviceTokens } from "./device_tokens.ts";
+import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";
 import { createLoginGuard } from "./login_guard.ts";
+import { loggedInFrom } from "./login_networks.ts";
 import { createRevocationList } from "./revocation_list.ts";
 import { createSessionService } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
@@ -30,12 +32,21 @@ export function createServices(deps: AppDeps) {
   const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
   const audit: Audit = (executor, event) => recordAudit(executor, event, { clock });
   const apiKeys = createApiKeyService({ db, clock, config, pepperKey, audit });
-  const history = loginHistory(db);
+  const retentionMs = config.loginGuard.retentionDays * 86_400_000;
   const loginGuard = createLoginGuard({
     counters: deps.counters,
     clock,
     limits: config.loginGuard,
-    hasSuccessHistory: (email, ipKey) => history.has(email, ipKey),
+    // Only an existing account has a history; a login name that matches none has not.
+    hasSuccessHistory: (account, network) =>
+      account.startsWith(ACCOUNT_KEY_PREFIX)
+        ? loggedInFrom(
+          db,
+          account.slice(ACCOUNT_KEY_PREFIX.length),
+          network,
+          clock.now() - retentionMs,
+        )
+        : Promise.resolve(false),
   });
   const login = createLoginService({
     db,
@@ -45,7 +56,7 @@ export function createServices(deps: AppDeps) {
     guard: loginGuard,
     audit,
     alerts: deps.alerts,
-    history,
+    devices: createDeviceTokens({ pepperKey, clock }),
   });
   const users = createUserCache({ db, clock });
   return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit, users };

@@ -55,6 +55,14 @@ export async function hmac(key: CryptoKey, data: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data)));
 }
 
+/** Compares two strings in time that depends only on their length (signatures, MACs). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 export async function sha256Hex(data: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(data)));
 }

@@ -8,8 +8,14 @@ import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "./client_ip.ts";
 import type { Audit } from "./container.ts";
-import { guardUnavailable, type LoginGuard, tooManyAttempts } from "./login_guard.ts";
-import { recordLoginNetwork } from "./login_networks.ts";
+import {
+  guardUnavailable,
+  type LoginAttemptOptions,
+  type LoginGuard,
+  tooManyAttempts,
+} from "./login_guard.ts";
+import { networkOf, recordLoginNetwork } from "./login_networks.ts";
+import type { DeviceTokens } from "./device_tokens.ts";
 import { dummyVerify, hashPassword, verifyPassword } from "./passwords.ts";
 import type { ClientMeta, SessionService, TokenPair } from "./sessions.ts";
 
@@ -22,31 +28,14 @@ export interface LoginDeps {
   guard: LoginGuard;
   audit: Audit;
   alerts: Alerter;
-  history: LoginHistory;
+  devices: DeviceTokens;
 }
+
+/** The prefix of login-guard account keys that name an existing account by its id. */
+export const ACCOUNT_KEY_PREFIX = "account:";
 
 const invalidCredentials = () =>
   new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
-
-/** Where each email logged in from; backs the login guard's email-budget exemption. */
-export type LoginHistory = ReturnType<typeof loginHistory>;
-
-/** Backs the login guard's history exemption with the login_history table. */
-export function loginHistory(db: Db) {
-  return {
-    async has(email: string, ipKey: string): Promise<boolean> {
-      const row = await db.selectFrom("login_history").select("email")
-        .where("email", "=", email).where("ip_key", "=", ipKey).executeTakeFirst();
-      return row !== undefined;
-    },
-    async record(executor: Pick<Db, "insertInto">, email: string, ipKey: string, now: number) {
-      await executor.insertInto("login_history")
-        .values({ email, ip_key: ipKey, last_success_at: now })
-        .onConflict((oc) => oc.columns(["email", "ip_key"]).doUpdateSet({ last_success_at: now }))
-        .execute();
-    },
-  };
-}
 
 /**
  * Password login: the guard reserves the attempt before any verification (a blocked
@@ -55,11 +44,11 @@ export function loginHistory(db: Db) {
  * in the same 401. Every outcome is audited; a success in the session's transaction.
  */
 export function createLoginService(deps: LoginDeps) {
-  const { db, clock, hasher, sessions, guard, audit, alerts, history } = deps;
+  const { db, clock, hasher, sessions, guard, audit, alerts, devices } = deps;
 
-  const reserve = async (ipKey: string, email: string) => {
+  const reserve = async (ipKey: string, account: string, options: LoginAttemptOptions) => {
     try {
-      return await guard.attempt(ipKey, email);
+      return await guard.attempt(ipKey, account, options);
     } catch (error) {
       if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
       throw error;
@@ -69,12 +58,21 @@ export function createLoginService(deps: LoginDeps) {
   return async function login(
     loginName: string,
     password: string,
-    meta: ClientMeta,
+    meta: ClientMeta & { deviceToken?: string },
     actor: AuditActor,
-  ): Promise<{ tokens: TokenPair; user: User }> {
+  ): Promise<{ tokens: TokenPair; user: User; deviceToken: string }> {
     const email = normalizeEmail(loginName);
     const ipKey = clientKey(meta.ip);
-    const decision = await reserve(ipKey, email);
+    // The account is looked up before the guard, so its username and email share one
+    // budget and a device credential can be checked against it.
+    const user = await findUserByLogin(db, email);
+    const device = user && meta.deviceToken
+      ? await devices.verify(meta.deviceToken, user.id)
+      : undefined;
+    const decision = await reserve(ipKey, user ? ACCOUNT_KEY_PREFIX + user.id : email, {
+      network: networkOf(meta.ip),
+      device,
+    });
     if (!decision.allowed) {
       const scope = decision.reason === "ip" ? "client" : "account";
       const retryAfter = decision.retryAfterSeconds;
@@ -91,7 +89,6 @@ export function createLoginService(deps: LoginDeps) {
       });
       throw tooManyAttempts(retryAfter);
     }
-    const user = await findUserByLogin(db, email);
     const result = user
       ? await verifyPassword(user.password_hash, password, hasher)
       : await dummyVerify(password, hasher);
@@ -115,7 +112,6 @@ export function createLoginService(deps: LoginDeps) {
       await trx.updateTable("users")
         .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })
         .where("id", "=", user.id).execute();
-      await history.record(trx, email, ipKey, now);
       const session = await sessions.start(trx, user, meta);
       const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
       await audit(trx, {
@@ -142,6 +138,10 @@ export function createLoginService(deps: LoginDeps) {
         ip: meta.ip,
       });
     }
-    return { tokens: started.tokens, user: { ...user, last_login_at: now } };
+    return {
+      tokens: started.tokens,
+      user: { ...user, last_login_at: now },
+      deviceToken: await devices.issue(user.id),
+    };
   };
 }

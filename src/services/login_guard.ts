@@ -19,15 +19,27 @@ export interface LoginGuardOptions {
   clock: Clock;
   limits: LoginGuardLimits;
   /**
-   * Whether `email` ever logged in successfully from `ipKey`. Asked only once the
-   * email's budget across all addresses is spent, so a targeted account stays usable
+   * Whether `account` logged in successfully from `network` (the attempt's `network`
+   * option, else its IP key) within the retention period. Asked only once the
+   * account's budget across all addresses is spent, so a targeted account stays usable
    * from the places its owner uses.
    */
-  hasSuccessHistory: (email: string, ipKey: string) => Promise<boolean>;
+  hasSuccessHistory: (account: string, network: string) => Promise<boolean>;
 }
 
 /** Which budget refused an attempt. */
-export type LoginBlockReason = "pair" | "ip" | "email";
+export type LoginBlockReason = "pair" | "ip" | "email" | "device";
+
+/** What else is known of an attempt besides its address and account. */
+export interface LoginAttemptOptions {
+  /** The client's network (IPv4 /24, IPv6 /48) for the success-history exemption. */
+  network?: string;
+  /**
+   * The id of a valid device credential of this account: the attempt is then judged
+   * only against that device's own budget (`maxAttempts` per window).
+   */
+  device?: string;
+}
 
 /** A reserved attempt; hand it back through `succeeded` or `failed` once verified. */
 export interface LoginTicket {
@@ -42,8 +54,11 @@ export type LoginDecision =
 
 /** Brute-force protection for password logins; see {@linkcode createLoginGuard}. */
 export interface LoginGuard {
-  /** Reserves an attempt; call before verifying the password, and skip it when refused. */
-  attempt(ipKey: string, email: string): Promise<LoginDecision>;
+  /**
+   * Reserves an attempt on `account` (the account id of an existing account, else the
+   * normalised login name); call before verifying the password, and skip it when refused.
+   */
+  attempt(ipKey: string, account: string, options?: LoginAttemptOptions): Promise<LoginDecision>;
   /** Clears the pair's failures and refunds the address and email reservations. */
   succeeded(ticket: LoginTicket): Promise<void>;
   /** Keeps the reservation as a failure. */
@@ -52,22 +67,23 @@ export interface LoginGuard {
 
 interface Reservation extends LoginTicket {
   pairKey: string;
-  ipCounter: string;
-  emailCounter: string;
-  ipResetAt: number;
-  emailResetAt: number;
+  /** Counters to refund on success, with the end of the window each was hit in. */
+  refunds: Array<[key: string, resetAt: number]>;
   settled: boolean;
 }
 
 /**
- * Counts failed logins per (client IP key, email) pair, per IP key and per email in one
- * fixed window, in the shared counter store.
+ * Counts failed logins per (client IP key, account) pair, per IP key and per account in
+ * one fixed window, in the shared counter store. The account is the account id when the
+ * login names an existing account (so its username and email share one budget), else
+ * the login name.
  *
  * An attempt is reserved (counted) before the password is verified, which keeps the
  * limits exact under concurrency: of 50 simultaneous attempts on a fresh pair at most
  * `maxAttempts` are allowed. A refused attempt is refunded, so requests during a block
- * neither extend nor deepen it. The per-email budget only throttles addresses without a
- * successful login for that email, so spending it cannot lock the owner out.
+ * neither extend nor deepen it. The per-account budget only throttles networks without a
+ * successful login for that account, and an attempt with a valid device credential is
+ * judged only by that device's budget, so spending it cannot lock the owner out.
  *
  * Store failures throw {@linkcode CounterStoreUnavailable}: the caller must refuse the
  * login (fail closed), e.g. with {@linkcode guardUnavailable}.
@@ -101,8 +117,28 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
     retryAfterSeconds: retryAfter(resetAt),
   });
 
-  async function attempt(ipKey: string, rawEmail: string): Promise<LoginDecision> {
-    const email = rawEmail.trim().toLowerCase();
+  async function attemptFromDevice(
+    ipKey: string,
+    email: string,
+    device: string,
+  ): Promise<LoginDecision> {
+    const pairKey = `login:device:${device}`;
+    const hitDevice = await hit(pairKey);
+    if (hitDevice.count > limits.maxAttempts) {
+      await refund(pairKey, hitDevice.resetAt);
+      return refused("device", hitDevice.resetAt);
+    }
+    const ticket: Reservation = { ipKey, email, pairKey, refunds: [], settled: false };
+    return { allowed: true, ticket };
+  }
+
+  async function attempt(
+    ipKey: string,
+    account: string,
+    options: LoginAttemptOptions = {},
+  ): Promise<LoginDecision> {
+    const email = account.trim().toLowerCase();
+    if (options.device !== undefined) return await attemptFromDevice(ipKey, email, options.device);
     const pairKey = `login:pair:${ipKey}|${email}`;
     const ipCounter = `login:ip:${ipKey}`;
     const emailCounter = `login:email:${email}`;
@@ -135,7 +171,7 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
     if (byEmail.count > limits.emailMaxAttempts) {
       let known: boolean;
       try {
-        known = await hasSuccessHistory(email, ipKey);
+        known = await hasSuccessHistory(email, options.network ?? ipKey);
       } catch (error) {
         await refundAll().catch(() => {});
         throw error;
@@ -149,10 +185,7 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
       ipKey,
       email,
       pairKey,
-      ipCounter,
-      emailCounter,
-      ipResetAt: ip.resetAt,
-      emailResetAt: byEmail.resetAt,
+      refunds: [[ipCounter, ip.resetAt], [emailCounter, byEmail.resetAt]],
       settled: false,
     };
     return { allowed: true, ticket };
@@ -172,8 +205,7 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
       if (!r) return;
       await Promise.all([
         store(() => counters.reset(r.pairKey)),
-        refund(r.ipCounter, r.ipResetAt),
-        refund(r.emailCounter, r.emailResetAt),
+        ...r.refunds.map(([key, resetAt]) => refund(key, resetAt)),
       ]);
     },
     failed(ticket) {

@@ -80,3 +80,19 @@ export async function recordLoginNetwork(
     .execute();
   return { network, isNew: known?.network !== network, hadHistory: known !== undefined };
 }
+
+/**
+ * Whether the account logged in successfully from `network` (see {@linkcode networkOf})
+ * at or after `since`: the login guard's success history.
+ */
+export async function loggedInFrom(
+  db: Db,
+  userId: string,
+  network: string,
+  since: number,
+): Promise<boolean> {
+  const row = await db.selectFrom("login_networks").select("network")
+    .where("user_id", "=", userId).where("network", "=", network)
+    .where("last_seen_at", ">=", since).executeTakeFirst();
+  return row !== undefined;
+}

@@ -287,22 +287,23 @@ rateTest(
   },
 );
 
-rateTest("apiRateLimit() gives an API key the limit limitFor() returns", async (open) => {
+rateTest("apiRateLimit() holds an API key to the lower limit limitFor() returns", async (open) => {
   const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "5" }, {
     limitFor: (c) => c.get("principal")?.kind === "api_key" ? 2 : undefined,
   });
   const first = await h.send("/api/v1/me", { apiKey: "key-1" });
-  assert.equal(first.headers.get("ratelimit-policy"), '"api";q=2;w=60');
-  assert.equal(first.headers.get("ratelimit"), '"api";r=1;t=60');
+  assert.equal(first.headers.get("ratelimit-policy"), '"api";q=5;w=60, "key";q=2;w=60');
+  assert.equal(first.headers.get("ratelimit"), '"api";r=4;t=60, "key";r=1;t=60');
   await first.body?.cancel();
   await sendTimes(h, 1, "/api/v1/me", { apiKey: "key-1" });
   const refused = await h.send("/api/v1/me", { apiKey: "key-1" });
   assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=2;w=60');
+  assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=5;w=60, "key";q=2;w=60');
   await refused.body?.cancel();
-  await sendTimes(h, 2, "/api/v1/me", { apiKey: "key-2" });
+  // The refused request did not spend the owner's budget: 2 of 5 are used.
   const user = await h.send("/api/v1/me", { user: "owner" });
   assert.equal(user.headers.get("ratelimit-policy"), '"api";q=5;w=60');
+  assert.equal(user.headers.get("ratelimit"), '"api";r=2;t=60');
   await user.body?.cancel();
   await h.close();
 });
@@ -312,10 +313,31 @@ rateTest("apiRateLimit() applies an API key's own rateLimitPerMinute by default"
   await sendTimes(h, 1, "/api/v1/me", { apiKey: "key-1", keyLimit: 1 });
   const refused = await h.send("/api/v1/me", { apiKey: "key-1", keyLimit: 1 });
   assert.equal(refused.status, 429);
-  assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=1;w=60');
+  assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=5;w=60, "key";q=1;w=60');
   await refused.body?.cancel();
   await h.close();
 });
+
+rateTest(
+  "apiRateLimit() counts every key and session of a user against one budget",
+  async (open) => {
+    const h = await harness(open, { RATE_LIMIT_API_PER_MINUTE: "4" });
+    // Keys with a limit at or above the general one add no budget of their own.
+    await sendTimes(h, 2, "/api/v1/me", { apiKey: "key-1", keyLimit: 1000 });
+    await sendTimes(h, 1, "/api/v1/me", { apiKey: "key-2" });
+    await sendTimes(h, 1, "/api/v1/me", { user: "owner" });
+    for (const caller of [{ apiKey: "key-3" }, { user: "owner" }]) {
+      const refused = await h.send("/api/v1/me", caller);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get("ratelimit-policy"), '"api";q=4;w=60');
+      await refused.body?.cancel();
+    }
+    const other = await h.send("/api/v1/me", { user: "someone-else" });
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+    await h.close();
+  },
+);
 
 rateTest("apiRateLimit() gives an overridden route its own per-minute budget", async (open) => {
   const h = await harness(open, {
