@@ -1,36 +1,11 @@
-import { audit } from "./cli/audit.ts";
-import { check } from "./cli/check.ts";
-import { backup, restore } from "./cli/backup.ts";
-import { cleanup } from "./cli/cleanup.ts";
-import { admin } from "./cli/admin.ts";
+import { asksForHelp, COMMANDS, formName, FORMS, synopsis, usageOf } from "./cli/commands.ts";
 import { EXIT_USAGE, ExitError } from "./cli/load_config.ts";
-import { migrate } from "./cli/migrate.ts";
-import { secret } from "./cli/secret.ts";
-import { serve } from "./cli/serve.ts";
-import { users } from "./cli/users.ts";
+import { parseArgsProblem } from "./cli/usage_error.ts";
 import { VERSION } from "./version.ts";
 
-type Command = { summary: string; run: (args: string[]) => Promise<number> };
-
-/** Every subcommand of the binary, in the order `--help` lists them. */
-export const COMMANDS: Record<string, Command> = {
-  serve: { summary: "Run the HTTP server", run: serve },
-  migrate: { summary: "Apply (up) or list (status) schema migrations", run: migrate },
-  admin: { summary: "Create an administrator or reset a user's password", run: admin },
-  users: { summary: "Disable or delete inactive accounts (prune-inactive)", run: users },
-  secret: { summary: "Print a new random secret for JWT_SECRET_KEY", run: secret },
-  check: { summary: "Audit the deployment: configuration, files, database, live URL", run: check },
-  audit: { summary: "Verify, export (jsonl|csv) or prune the audit log", run: audit },
-  backup: { summary: "Write a verified copy of the database (VACUUM INTO, mode 600)", run: backup },
-  restore: { summary: "Replace the database with a verified backup", run: restore },
-  cleanup: { summary: "Remove expired sessions, old login records and counters", run: cleanup },
-};
-
 function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) =>
-    `  ${name.padEnd(width)}  ${c.summary}`
-  );
+  const width = Math.max(...FORMS.map((f) => synopsis(f).length));
+  const lines = FORMS.map((f) => `  ${synopsis(f).padEnd(width)}  ${f.summary}`);
   return `citadel ${VERSION}: secure-by-default authentication and API server
 
 usage: citadel <command> [options]
@@ -39,7 +14,7 @@ commands:
 ${lines.join("\n")}
 
 options:
-  -h, --help     Show this help
+  -h, --help     Show this help; citadel <command> --help shows a command's usage
   -V, --version  Show the version
 
 Configuration comes from the environment and ./.env; see README.`;
@@ -49,6 +24,11 @@ Configuration comes from the environment and ./.env; see README.`;
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    // `citadel help migrate` is `citadel migrate --help`.
+    if (name === "help" && rest[0] && Object.hasOwn(COMMANDS, rest[0])) {
+      console.log(usageOf(rest[0], rest.slice(1)));
+      return 0;
+    }
     console.log(usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
@@ -56,23 +36,25 @@ export async function main(args: string[]): Promise<number> {
     console.log(`citadel ${VERSION}`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     console.error(`citadel: unknown command "${name}"\n\n${usage()}`);
     return EXIT_USAGE;
   }
+  // Answered here, before the command reads configuration or opens anything.
+  if (asksForHelp(rest)) {
+    console.log(usageOf(name, rest));
+    return 0;
+  }
   try {
-    return await command.run(rest);
+    return await COMMANDS[name].run(rest);
   } catch (error) {
     if (error instanceof ExitError) {
       console.error(error.message);
       return error.exitCode;
     }
-    if (
-      error instanceof TypeError && "code" in error &&
-      String(error.code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      console.error(`citadel ${name}: ${error.message}`);
+    const problem = parseArgsProblem(error);
+    if (problem) {
+      console.error(`citadel ${formName(name, rest)}: ${problem}\n\n${usageOf(name, rest)}`);
       return EXIT_USAGE;
     }
     console.error(`citadel ${name}: ${error instanceof Error ? error.message : String(error)}`);

@@ -9,8 +9,11 @@ import { openCommandRuntime } from "./command_runtime.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { readNewPassword } from "./password_input.ts";
 import { revokeAllSessions } from "./session_revocation.ts";
+import { badArgument, usageError } from "./usage_error.ts";
 
-const USAGE = `usage: citadel admin create --email EMAIL [--name NAME] [--role admin|super_admin]
+/** Usage of `citadel admin`, printed by `--help` and after a usage error. */
+export const USAGE =
+  `usage: citadel admin create --email EMAIL [--name NAME] [--role admin|super_admin]
        citadel admin reset-password --email EMAIL
 
 The password is read from the terminal (typed twice, not echoed) or, when standard
@@ -25,7 +28,6 @@ function parse(args: string[]) {
       email: { type: "string" },
       name: { type: "string" },
       role: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
     strict: true,
@@ -53,7 +55,10 @@ async function acceptablePassword(
 
 async function create(options: ReturnType<typeof parse>): Promise<number> {
   const email = options.email?.trim();
-  if (!email || options.positionals.length > 1) throw new ExitError(EXIT_USAGE, USAGE);
+  if (options.positionals.length > 1) {
+    throw badArgument("admin create", options.positionals[1], USAGE);
+  }
+  if (!email) throw usageError("admin create", "--email is required", USAGE);
   if (!z.email().safeParse(normalizeEmail(email)).success) {
     throw new ExitError(EXIT_USAGE, `citadel admin create: "${email}" is not an email address`);
   }
@@ -85,9 +90,12 @@ async function create(options: ReturnType<typeof parse>): Promise<number> {
 
 async function resetPassword(options: ReturnType<typeof parse>): Promise<number> {
   const login = options.email?.trim();
-  if (!login || options.name !== undefined || options.role !== undefined) {
-    throw new ExitError(EXIT_USAGE, USAGE);
+  if (options.positionals.length > 1) {
+    throw badArgument("admin reset-password", options.positionals[1], USAGE);
   }
+  const extra = options.name !== undefined ? "--name" : options.role !== undefined ? "--role" : "";
+  if (extra) throw usageError("admin reset-password", `${extra} is not an option of it`, USAGE);
+  if (!login) throw usageError("admin reset-password", "--email is required", USAGE);
   const config = await loadConfig();
   const runtime = await openCommandRuntime(config);
   try {
@@ -118,13 +126,10 @@ async function resetPassword(options: ReturnType<typeof parse>): Promise<number>
 export async function admin(args: string[]): Promise<number> {
   const options = parse(args);
   const [sub] = options.positionals;
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (sub === "create") return await create(options);
-  if (sub === "reset-password" && options.positionals.length === 1) {
-    return await resetPassword(options);
-  }
-  throw new ExitError(EXIT_USAGE, USAGE);
+  if (sub === "reset-password") return await resetPassword(options);
+  const problem = sub === undefined
+    ? "missing subcommand: create or reset-password"
+    : `unknown subcommand "${sub}"`;
+  throw usageError("admin", problem, USAGE);
 }

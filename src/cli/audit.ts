@@ -11,8 +11,10 @@ import { verifyAuditChain } from "../services/audit_verify.ts";
 import { csvRow } from "../services/csv.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { usageError } from "./usage_error.ts";
 
-const USAGE = `usage: citadel audit verify
+/** Usage of `citadel audit`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel audit verify
        citadel audit export [--since TIME] [--until TIME] [--format jsonl|csv]
        citadel audit prune --before TIME|<days>d [--dry-run]
 
@@ -70,19 +72,48 @@ async function verify(db: Db, config: Config): Promise<number> {
   return 1;
 }
 
-async function exportEvents(db: Db, args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { since: { type: "string" }, until: { type: "string" }, format: { type: "string" } },
-    strict: true,
-  });
-  const format = values.format ?? "jsonl";
-  if (format !== "jsonl" && format !== "csv") throw new ExitError(EXIT_USAGE, USAGE);
+// Parsed before the configuration and database are opened, so a wrong argument is named
+// even where the audit tables do not exist yet.
+const SUBCOMMANDS = {
+  verify: {},
+  export: { since: { type: "string" }, until: { type: "string" }, format: { type: "string" } },
+  prune: { before: { type: "string" }, "dry-run": { type: "boolean" } },
+} as const;
+
+/** A subcommand's options, checked before anything is opened. */
+interface AuditOptions {
+  since?: number;
+  until?: number;
+  format: "jsonl" | "csv";
+  before?: number;
+  dryRun: boolean;
+}
+
+function parseOptions(sub: keyof typeof SUBCOMMANDS, args: string[]): AuditOptions {
+  const { values } = parseArgs({ args, options: SUBCOMMANDS[sub], strict: true });
+  const raw = values as Record<string, string | boolean | undefined>;
   const now = systemClock.now();
-  const filter = {
-    since: values.since === undefined ? undefined : parseTime("since", values.since, now),
-    until: values.until === undefined ? undefined : parseTime("until", values.until, now),
+  const time = (name: string) =>
+    typeof raw[name] === "string" ? parseTime(name, raw[name] as string, now) : undefined;
+  const format = raw.format ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv") {
+    throw usageError(`audit ${sub}`, `--format must be jsonl or csv, not "${format}"`, USAGE);
+  }
+  if (sub === "prune" && !raw.before) {
+    throw usageError("audit prune", "--before is required", USAGE);
+  }
+  return {
+    since: time("since"),
+    until: time("until"),
+    format,
+    before: time("before"),
+    dryRun: raw["dry-run"] === true,
   };
+}
+
+async function exportEvents(db: Db, options: AuditOptions): Promise<number> {
+  const { format } = options;
+  const filter = { since: options.since, until: options.until };
   if (format === "csv") await write(csvRow(COLUMNS));
   let afterSeq: number | undefined;
   for (;;) {
@@ -99,19 +130,13 @@ async function exportEvents(db: Db, args: string[]): Promise<number> {
   return 0;
 }
 
-async function prune(db: Db, config: Config, args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { before: { type: "string" }, "dry-run": { type: "boolean" } },
-    strict: true,
-  });
-  if (!values.before) throw new ExitError(EXIT_USAGE, USAGE);
-  const before = parseTime("before", values.before, systemClock.now());
+async function prune(db: Db, config: Config, options: AuditOptions): Promise<number> {
+  const before = options.before!;
   const [signingKey, ...verifySecrets] = auditSigningSecrets(config);
   if (!signingKey) {
     throw new ExitError(EXIT_USAGE, "citadel audit prune: set JWT_SECRET_KEY or HASH_PEPPER");
   }
-  const dryRun = values["dry-run"] ?? false;
+  const { dryRun } = options;
   const result = await pruneAudit(db, before, {
     signingKey,
     verifySecrets,
@@ -134,8 +159,13 @@ async function prune(db: Db, config: Config, args: string[]): Promise<number> {
 /** `citadel audit verify|export|prune`: check, dump or trim the tamper-evident audit log. */
 export async function audit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (!["verify", "export", "prune"].includes(sub)) throw new ExitError(EXIT_USAGE, USAGE);
-  if (sub === "verify" && rest.length > 0) throw new ExitError(EXIT_USAGE, USAGE);
+  if (!Object.hasOwn(SUBCOMMANDS, sub ?? "")) {
+    const problem = sub === undefined
+      ? "missing subcommand: verify, export or prune"
+      : `unknown subcommand "${sub}"`;
+    throw usageError("audit", problem, USAGE);
+  }
+  const options = parseOptions(sub as keyof typeof SUBCOMMANDS, rest);
   // Checkpoints are signed with a key derived from HASH_PEPPER or the JWT secret, the
   // development one included, so the CLI must see the same secrets as the server.
   const config = await ensureDevJwtSecret(
@@ -152,8 +182,8 @@ export async function audit(args: string[]): Promise<number> {
       );
     }
     if (sub === "verify") return await verify(db, config);
-    if (sub === "export") return await exportEvents(db, rest);
-    return await prune(db, config, rest);
+    if (sub === "export") return await exportEvents(db, options);
+    return await prune(db, config, options);
   } finally {
     await db.destroy();
   }

@@ -15,8 +15,21 @@ import {
   requireSpace,
   writeBackup,
 } from "./database_file.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { badArgument, usageError } from "./usage_error.ts";
 import { pathExists } from "../platform/path_exists.ts";
+
+/** Usage of `citadel backup`, printed by `--help` and after a usage error. */
+export const BACKUP_USAGE = `usage: citadel backup [--out FILE]
+
+Writes a verified copy of the database (VACUUM INTO, mode 600, encrypted when the
+database is), by default beside it as <name>-backup-<UTC>.db.`;
+
+/** Usage of `citadel restore`, printed by `--help` and after a usage error. */
+export const RESTORE_USAGE = `usage: citadel restore FILE [--yes]
+
+Verifies the backup FILE, then replaces the database with it (the replaced files are kept).
+Asks on a terminal; elsewhere needs --yes. Refuses while a server uses the database.`;
 
 async function configuredFile(): Promise<{ file: DatabaseFile; key?: string }> {
   const config = await loadConfig();
@@ -86,8 +99,9 @@ export async function restore(args: string[]): Promise<number> {
     allowPositionals: true,
     options: { yes: { type: "boolean", short: "y", default: false } },
   });
-  if (positionals.length !== 1) {
-    throw new ExitError(EXIT_USAGE, "usage: citadel restore <backup-file> [--yes]");
+  if (positionals.length > 1) throw badArgument("restore", positionals[1], RESTORE_USAGE);
+  if (positionals.length === 0) {
+    throw usageError("restore", "a backup FILE is required", RESTORE_USAGE);
   }
   const { file: target, key } = await configuredFile();
   // Held until the restore ends: a server starting meanwhile refuses instead of opening

@@ -6,8 +6,11 @@ import type { Severity } from "../services/check/types.ts";
 import { VERSION } from "../version.ts";
 import { CheckCannotRun, gatherContext, type GatherOptions } from "./check_context.ts";
 import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { badArgument, usageError } from "./usage_error.ts";
 
-const USAGE = `usage: citadel check [--json] [--fail-level critical|high|medium|low] [--url URL]
+/** Usage of `citadel check`, printed by `--help` and after a usage error. */
+export const USAGE =
+  `usage: citadel check [--json] [--fail-level critical|high|medium|low] [--url URL]
 
 Audits the configuration (environment and ./.env), file permissions, the database and,
 with --url, a running deployment. Exit 0 when no finding is at or above the fail level
@@ -60,16 +63,12 @@ export async function check(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       "fail-level": { type: "string", default: "high" },
       url: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (positionals.length > 0) throw badArgument("check", positionals[0], USAGE);
   const failLevel = values["fail-level"] as Severity;
-  if (positionals.length > 0 || !FAIL_LEVELS.includes(failLevel)) {
-    throw new ExitError(EXIT_USAGE, USAGE);
+  if (!FAIL_LEVELS.includes(failLevel)) {
+    throw usageError("check", "--fail-level must be critical, high, medium or low", USAGE);
   }
   let outcome: CheckOutcome;
   try {

@@ -3,6 +3,12 @@ import { cleanupExpired } from "../services/cleanup.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { loadConfig } from "./load_config.ts";
 
+/** Usage of `citadel cleanup`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel cleanup
+
+Removes expired and old revoked sessions, login records older than
+LOGIN_ATTEMPT_RETENTION_DAYS and stale counters (serve also does this hourly).`;
+
 /** `citadel cleanup`: removes expired sessions, old login records and stale counters. */
 export async function cleanup(args: string[]): Promise<number> {
   parseArgs({ args, options: {}, strict: true });

@@ -13,9 +13,23 @@ function randomSecret(bytes = 64): string {
   return btoa(String.fromCharCode(...raw));
 }
 
+/** Writes a new secret unless another process wrote one first; returns true if it wrote. */
+async function createSecretFile(dir: string, path: string): Promise<boolean> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await Deno.writeTextFile(path, randomSecret() + "\n", { mode: 0o600, createNew: true });
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+}
+
 /**
  * Outside production, a missing JWT_SECRET_KEY is generated once, stored with mode 600
  * under the data directory and reused on later starts (so restarts keep sessions).
+ * The warning is given once per data directory, by the command that generates the
+ * secret: repeating it on every command would teach people to ignore warnings.
  * Returns the config with the secret filled in.
  */
 export async function ensureDevJwtSecret(
@@ -25,18 +39,13 @@ export async function ensureDevJwtSecret(
   if (config.jwt.secret || config.appEnv === "production") return config;
   const dir = dataDirectory(config);
   const path = `${dir}/jwt_secret`;
-  let secret: string;
-  try {
-    secret = (await Deno.readTextFile(path)).trim();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    secret = randomSecret();
-    await Deno.writeTextFile(path, secret + "\n", { mode: 0o600, createNew: true });
+  if (await createSecretFile(dir, path)) {
+    warn(
+      `JWT_SECRET_KEY is not set; generated a development secret in ${path} and using it ` +
+        "from now on (this is said once). Set JWT_SECRET_KEY (see `citadel secret`) before " +
+        "going to production",
+    );
   }
-  warn(
-    `JWT_SECRET_KEY is not set; using the development secret in ${path}. ` +
-      "Set JWT_SECRET_KEY (see `citadel secret`) before going to production",
-  );
+  const secret = (await Deno.readTextFile(path)).trim();
   return { ...config, jwt: { ...config.jwt, secret } };
 }

@@ -12,7 +12,9 @@ import { readLegacyUsers } from "../services/uuid_migration/legacy_users.ts";
 import { databaseFile, openExisting } from "./database_file.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 
-const USAGE = "usage: citadel migrate import-users --from <file> --table T --email-column C " +
+/** Usage of `citadel migrate import-users`, printed by `--help` and after a usage error. */
+export const USAGE =
+  "usage: citadel migrate import-users --from <file> --table T --email-column C " +
   "--password-column P [--id-column I] [--name-column N] [--dry-run]";
 
 const USERS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'";

@@ -28,7 +28,8 @@ import {
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { progressReporter } from "./progress.ts";
 
-const USAGE = `usage: citadel migrate uuid --database <file> [--tables a,b] ` +
+/** Usage of `citadel migrate uuid`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel migrate uuid --database <file> [--tables a,b] ` +
   `[--map table.column=target]... [--dry-run] [--yes] [--backup-dir dir]`;
 
 function parse(args: string[]) {

@@ -3,6 +3,12 @@ import { parseArgs } from "node:util";
 
 const SECRET_BYTES = 64;
 
+/** Usage of `citadel secret`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel secret
+
+Prints ${SECRET_BYTES} random bytes in base64: a value for JWT_SECRET_KEY, HASH_PEPPER or
+ALERT_WEBHOOK_SECRET.`;
+
 /**
  * `citadel secret`: prints 64 fresh random bytes in base64, a value for JWT_SECRET_KEY
  * (or any other key setting), so nobody needs `openssl rand` to follow the README.

@@ -15,6 +15,13 @@ import { openRuntime } from "./runtime.ts";
 import { warmUpInBackground } from "./warm_up.ts";
 import { planWorkers, startWorkers } from "./workers.ts";
 
+/** Usage of `citadel serve`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel serve [--workers N]
+
+Applies pending migrations (unless MIGRATE_ON_START=false), creates the first super admin,
+then serves HTTP(S) until SIGINT/SIGTERM. --workers N runs N isolates on one port
+(default WORKERS; 0 = one per CPU).`;
+
 const SHUTDOWN_GRACE_MS = 10_000;
 const CLEANUP_EVERY_MS = 3_600_000;
 

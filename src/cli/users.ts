@@ -3,8 +3,10 @@ import type { Db, Role, UserStatus } from "../db/schema.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { revokeAllSessions } from "./session_revocation.ts";
+import { badArgument, usageError } from "./usage_error.ts";
 
-const USAGE = `usage: citadel users prune-inactive --days N [--delete] [--dry-run]
+/** Usage of `citadel users`, printed by `--help` and after a usage error. */
+export const USAGE = `usage: citadel users prune-inactive --days N [--delete] [--dry-run]
 
 Disables (or with --delete, deletes) accounts whose last login, or creation when they
 never logged in, is more than N days ago. Super admins are never pruned. --dry-run
@@ -94,7 +96,7 @@ async function pruneInactive(args: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 0) throw new ExitError(EXIT_USAGE, USAGE);
+  if (positionals.length > 0) throw badArgument("users prune-inactive", positionals[0], USAGE);
   const days = parseDays(values.days);
   const remove = values.delete;
   const dryRun = values["dry-run"];
@@ -128,10 +130,9 @@ async function pruneInactive(args: string[]): Promise<number> {
 /** `citadel users prune-inactive --days N [--delete] [--dry-run]`. */
 export async function users(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === "-h" || sub === "--help") {
-    console.log(USAGE);
-    return 0;
-  }
   if (sub === "prune-inactive") return await pruneInactive(rest);
-  throw new ExitError(EXIT_USAGE, USAGE);
+  const problem = sub === undefined
+    ? "missing subcommand: prune-inactive"
+    : `unknown subcommand "${sub}"`;
+  throw usageError("users", problem, USAGE);
 }
