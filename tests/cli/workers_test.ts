@@ -9,7 +9,7 @@ function env(dir: string): Record<string, string> {
   return {
     DATABASE_URL: `file:${dir}/workers.db`,
     JWT_SECRET_KEY: TEST_SECRET,
-    SUPER_ADMIN_PASSWORD: "Bootstrap-Admin-Pass-91!",
+    SUPER_ADMIN_PASSWORD: "Bootstrap-Harbor-Pass-91!",
     RATE_LIMIT_AUTH_PER_MINUTE: "1000",
     ...FAST,
   };

@@ -12,7 +12,7 @@ async function twoServers(
     JWT_SECRET_KEY: TEST_SECRET,
     ARGON2_MEMORY_KIB: "1024",
     ARGON2_TIME_COST: "1",
-    SUPER_ADMIN_PASSWORD: "Bootstrap-Admin-Pass-91!",
+    SUPER_ADMIN_PASSWORD: "Bootstrap-Harbor-Pass-91!",
     RATE_LIMIT_ENABLED: "false",
     ...extraEnv,
   };
