@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { productionViolations } from "./production_rules.ts";
-import { trustedProxyProblem } from "./services/client_ip.ts";
+import { trustedProxyProblem } from "./lib/client_ip.ts";
 
 /** The runtime environment; `production` turns on fail-closed checks. */
 export type AppEnv = "development" | "production" | "test";

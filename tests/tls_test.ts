@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redirectServer } from "../src/cli/redirect_server.ts";
+import { redirectServer } from "../src/server/redirect_server.ts";
 import { startServer, tempDir, TEST_SECRET } from "./helpers.ts";
 import { observatoryScore } from "./support/observatory.ts";
 import { generateCertificate, openssl } from "./support/tls_cert.ts";

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { Hono } from "hono";
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config.ts";
-import { openRuntime } from "../../src/cli/runtime.ts";
+import { openRuntime } from "../../src/server/runtime.ts";
 import { BENCH_PASSWORD, benchEmail } from "./seed.ts";
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@ import { hashPassword } from "../services/passwords.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { readNewPassword } from "./password_input.ts";
-import { revokeAllSessions } from "./session_revocation.ts";
+import { revokeAllSessions } from "../services/session_revocation.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 
 /** Usage of `citadel admin`, printed by `--help` and after a usage error. */

@@ -8,7 +8,7 @@ import { auditSigningSecrets } from "../services/audit_checkpoint.ts";
 import { pruneAudit } from "../services/audit_prune.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { verifyAuditChain } from "../services/audit_verify.ts";
-import { csvRow } from "../services/csv.ts";
+import { csvRow } from "../lib/csv.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { usageError } from "./usage_error.ts";

@@ -1,10 +1,10 @@
 import { createClient } from "@libsql/client/node";
 import { parseArgs } from "node:util";
 import { dirname } from "../db/paths.ts";
-import { integrityProblems } from "../services/uuid_migration/snapshot.ts";
-import { checkRestorable } from "./backup_checks.ts";
+import { integrityProblems } from "../tools/uuid_migration/snapshot.ts";
+import { checkRestorable } from "../tools/backup_checks.ts";
 import { confirm } from "./confirm.ts";
-import { lockOutServers } from "./database_lock.ts";
+import { lockOutServers } from "../server/database_lock.ts";
 import {
   backupPath,
   databaseBytes,
@@ -14,7 +14,7 @@ import {
   openExisting,
   requireSpace,
   writeBackup,
-} from "./database_file.ts";
+} from "../tools/database_file.ts";
 import { loadConfig } from "./load_config.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 import { pathExists } from "../platform/path_exists.ts";

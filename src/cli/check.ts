@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { buildReport, formatReport } from "../services/check/report.ts";
-import type { CheckReport } from "../services/check/report_schema.ts";
-import { runChecks } from "../services/check/registry.ts";
-import type { Severity } from "../services/check/types.ts";
+import { buildReport, formatReport } from "../tools/check/report.ts";
+import type { CheckReport } from "../tools/check/report_schema.ts";
+import { runChecks } from "../tools/check/registry.ts";
+import type { Severity } from "../tools/check/types.ts";
 import { VERSION } from "../version.ts";
-import { CheckCannotRun, gatherContext, type GatherOptions } from "./check_context.ts";
+import { CheckCannotRun, gatherContext, type GatherOptions } from "../tools/check/context.ts";
 import { EXIT_USAGE, ExitError } from "./load_config.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 

@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import { createLogger, stdoutSink } from "../platform/logger.ts";
-import { openRuntime, type Runtime } from "./runtime.ts";
+import { openRuntime, type Runtime } from "../server/runtime.ts";
 
 /**
  * Opens the deps for a one-off maintenance command: migrations applied as configured

@@ -7,9 +7,9 @@ import { pathExists } from "../platform/path_exists.ts";
 import {
   type ImportResult,
   importUsers as runImport,
-} from "../services/uuid_migration/import_users.ts";
-import { readLegacyUsers } from "../services/uuid_migration/legacy_users.ts";
-import { databaseFile, openExisting } from "./database_file.ts";
+} from "../tools/uuid_migration/import_users.ts";
+import { readLegacyUsers } from "../tools/uuid_migration/legacy_users.ts";
+import { databaseFile, openExisting } from "../tools/database_file.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 
 /** Usage of `citadel migrate import-users`, printed by `--help` and after a usage error. */

@@ -1,5 +1,5 @@
 import { type Config, ConfigError, parseConfig } from "../config.ts";
-import { isWiderThan, mergeEnv, readEnvFile } from "./env_file.ts";
+import { isWiderThan, mergeEnv, readEnvFile } from "../platform/env_file.ts";
 
 /** Exit code for usage and configuration errors. */
 export const EXIT_USAGE = 2;

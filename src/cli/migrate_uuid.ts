@@ -1,21 +1,21 @@
 import { createClient } from "@libsql/client/node";
 import { parseArgs } from "node:util";
 import { dirname } from "../db/paths.ts";
-import { describePlan } from "../services/uuid_migration/describe.ts";
-import { matchReferenceValues } from "../services/uuid_migration/hints.ts";
-import { introspect } from "../services/uuid_migration/introspect.ts";
+import { describePlan } from "../tools/uuid_migration/describe.ts";
+import { matchReferenceValues } from "../tools/uuid_migration/hints.ts";
+import { introspect } from "../tools/uuid_migration/introspect.ts";
 import {
   type MapSpec,
   type MigrationPlan,
   parseMapSpec,
   PlanError,
   planMigration,
-} from "../services/uuid_migration/plan.ts";
-import { migrateToUuid, MigrationError } from "../services/uuid_migration/run.ts";
-import { tableCounts } from "../services/uuid_migration/snapshot.ts";
-import { preflight } from "../services/uuid_migration/verify.ts";
+} from "../tools/uuid_migration/plan.ts";
+import { migrateToUuid, MigrationError } from "../tools/uuid_migration/run.ts";
+import { tableCounts } from "../tools/uuid_migration/snapshot.ts";
+import { preflight } from "../tools/uuid_migration/verify.ts";
 import { confirm } from "./confirm.ts";
-import { lockOutServers } from "./database_lock.ts";
+import { lockOutServers } from "../server/database_lock.ts";
 import {
   backupPath,
   databaseBytes,
@@ -24,7 +24,7 @@ import {
   openExisting,
   requireSpace,
   writeBackup,
-} from "./database_file.ts";
+} from "../tools/database_file.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
 import { progressReporter } from "./progress.ts";
 

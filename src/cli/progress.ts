@@ -1,4 +1,4 @@
-import type { ProgressEvent } from "../services/uuid_migration/run.ts";
+import type { ProgressEvent } from "../tools/uuid_migration/run.ts";
 
 /** Options of {@linkcode progressReporter}. */
 export interface ProgressOptions {

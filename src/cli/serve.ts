@@ -5,15 +5,15 @@ import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts"
 import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
 import { bootstrapForServe } from "./bootstrap.ts";
-import { holdServingLock } from "./database_lock.ts";
+import { holdServingLock } from "../server/database_lock.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
-import { listen } from "./listen.ts";
+import { listen } from "../server/listen.ts";
 import { loadConfig } from "./load_config.ts";
-import { openLogRelay } from "./log_relay.ts";
-import { redirectServer } from "./redirect_server.ts";
-import { openRuntime } from "./runtime.ts";
-import { warmUpInBackground } from "./warm_up.ts";
-import { planWorkers, startWorkers } from "./workers.ts";
+import { openLogRelay } from "../server/log_relay.ts";
+import { redirectServer } from "../server/redirect_server.ts";
+import { openRuntime } from "../server/runtime.ts";
+import { warmUpInBackground } from "../server/warm_up.ts";
+import { planWorkers, startWorkers } from "../server/workers.ts";
 
 /** Usage of `citadel serve`, printed by `--help` and after a usage error. */
 export const USAGE = `usage: citadel serve [--workers N]

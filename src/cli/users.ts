@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import type { Db, Role, UserStatus } from "../db/schema.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
-import { revokeAllSessions } from "./session_revocation.ts";
+import { revokeAllSessions } from "../services/session_revocation.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 
 /** Usage of `citadel users`, printed by `--help` and after a usage error. */

@@ -5,8 +5,8 @@ import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
 import type { Logger } from "../platform/logger.ts";
-import { clientKey } from "../services/client_ip.ts";
-import { isSensitivePath } from "../services/sensitive_paths.ts";
+import { clientKey } from "../lib/client_ip.ts";
+import { isSensitivePath } from "../lib/sensitive_paths.ts";
 import { sendProblem } from "./errors.ts";
 
 /** Why a client was blocked. */
@@ -29,7 +29,7 @@ export interface PathGuardOptions {
   counters: CounterStore;
   clock: Clock;
   logger: Logger;
-  /** Config.pathGuard: thresholds, window and block duration. */
+  /** Config.pathGuard: thresholds, window and block duration (validated by the config). */
   limits: Config["pathGuard"];
   /** Paths a blocked client may still reach, matched exactly (default `/health`). */
   exemptPaths?: readonly string[];
@@ -53,13 +53,6 @@ const MINUTE = 60_000;
 const CACHE_LIMIT = 10_000;
 const UNAVAILABLE_LOG_INTERVAL = MINUTE;
 
-function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`pathGuard() needs limits.${name} to be a positive whole number`);
-  }
-  return value;
-}
-
 function remember(cache: Map<string, number>, key: string, value: number): void {
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, value);
@@ -73,10 +66,9 @@ function remember(cache: Map<string, number>, key: string, value: number): void 
  */
 export function pathGuard(options: PathGuardOptions): PathGuard {
   const { counters, clock, logger, onBlock } = options;
-  const sensitiveHits = positive("sensitiveHits", options.limits.sensitiveHits);
-  const notFoundHits = positive("notFoundHits", options.limits.notFoundHits);
-  const windowMs = positive("windowMinutes", options.limits.windowMinutes) * MINUTE;
-  const blockMs = positive("blockMinutes", options.limits.blockMinutes) * MINUTE;
+  const { sensitiveHits, notFoundHits } = options.limits;
+  const windowMs = options.limits.windowMinutes * MINUTE;
+  const blockMs = options.limits.blockMinutes * MINUTE;
   const exempt = new Set(options.exemptPaths ?? ["/health"]);
   const cacheMs = options.blockCacheMs ?? (counters.kind === "memory" ? 0 : 1000);
   const knownBlocks = new Map<string, number>();

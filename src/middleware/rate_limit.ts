@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
-import { clientKey } from "../services/client_ip.ts";
+import { clientKey } from "../lib/client_ip.ts";
 import { guardUnavailable } from "../services/login_guard.ts";
 import { counterStoreAdapter } from "./rate_limit_store.ts";
 
@@ -27,12 +27,12 @@ export interface RateLimitBaseOptions {
   explain?: boolean;
 }
 
-/** Options of {@linkcode authRateLimit}; `config.rateLimit` fits `settings`. */
+/** Options of {@linkcode authRateLimit}; `config.rateLimit` (validated there) fits `settings`. */
 export interface AuthRateLimitOptions extends RateLimitBaseOptions {
   settings: Pick<Config["rateLimit"], "enabled" | "authPerMinute" | "authPerHour" | "authPerDay">;
 }
 
-/** Options of {@linkcode apiRateLimit}; `config.rateLimit` fits `settings`. */
+/** Options of {@linkcode apiRateLimit}; `config.rateLimit` (validated there) fits `settings`. */
 export interface ApiRateLimitOptions extends RateLimitBaseOptions {
   settings: Pick<Config["rateLimit"], "enabled" | "apiPerMinute" | "routeOverrides">;
   /**
@@ -79,12 +79,6 @@ function infoOf(c: Ctx, key: string): RateLimitInfo {
 
 function serviceItem(policy: Policy, info: RateLimitInfo, now: number): string {
   return `${policy.itemPrefix}${info.remaining};t=${secondsUntil(info.resetTime, now)}`;
-}
-
-function requirePositive(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Rate limit ${name} must be a positive whole number`);
-  }
 }
 
 function asGuardError(error: unknown): unknown {
@@ -180,7 +174,6 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
     ["day", 86_400, settings.authPerDay],
   ];
   const setting = { minute: "MINUTE", hour: "HOUR", day: "DAY" } as Record<string, string>;
-  for (const [name, , quota] of windows) requirePositive(`per ${name}`, quota);
   const policyHeader = windows.map(([name, w, q]) => policyItem(name, q, w)).join(", ");
   const keyOf = options.clientKey ?? clientIpOf;
   const policies = windows.map(([name, windowSeconds, limit]) =>
@@ -229,7 +222,6 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   if (!settings.enabled) return passThrough();
   const limitFor = options.limitFor ?? principalLimit;
   const perMinute = settings.apiPerMinute;
-  requirePositive("per minute", perMinute);
   const clientKey = options.clientKey ?? clientIpOf;
   const keyOf = (c: Ctx) => {
     const principal = c.get("principal");
@@ -276,8 +268,6 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   const keyAndGeneral = [keyPolicy, general];
   const routes = new Map<string, Policy>();
   for (const [path, limit] of Object.entries(settings.routeOverrides)) {
-    if (!path.startsWith("/")) throw new RangeError(`Rate limit route ${path} must start with /`);
-    requirePositive(`for ${path}`, limit);
     const header = policyItem("route", limit, 60);
     routes.set(
       path,

@@ -6,7 +6,7 @@ import {
   type ForwardedHeader,
   resolveClient,
   type TrustedProxies,
-} from "../services/client_ip.ts";
+} from "../lib/client_ip.ts";
 
 /** Options of {@linkcode requestContext}. */
 export interface RequestContextOptions {
@@ -23,7 +23,7 @@ export interface RequestContextOptions {
 }
 
 /**
- * The fetch env citadel's own listener (src/cli/listen.ts) passes: the peer address and
+ * The fetch env citadel's own listener (src/server/listen.ts) passes: the peer address and
  * whether the listener is TLS, which only the listener knows.
  */
 export interface ListenerEnv {

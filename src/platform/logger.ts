@@ -1,4 +1,4 @@
-import { isFreeOfSecrets, redact } from "../services/redact.ts";
+import { isFreeOfSecrets, redact } from "../lib/redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -9,7 +9,7 @@ import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { revokeSessionsAudited } from "./session_revocation.ts";
 import type { Services } from "../services/container.ts";
-import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
+import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
 import { mayActOn, ROLES } from "../services/roles.ts";
 import { userView } from "../services/user_view.ts";
 

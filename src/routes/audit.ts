@@ -6,7 +6,7 @@ import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
-import { fromBase64Url, toBase64Url } from "../services/crypto.ts";
+import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
 
 /** The opaque cursor of the admin audit listing: base64url of `{"s":<seq>}`. */
 export function encodeAuditCursor(seq: number): string {

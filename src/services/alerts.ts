@@ -1,7 +1,7 @@
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
-import { hex, hmac, importHmacKey } from "./crypto.ts";
-import { redact } from "./redact.ts";
+import { hex, hmac, importHmacKey } from "../lib/crypto.ts";
+import { redact } from "../lib/redact.ts";
 
 /** What an alert is about. */
 export type AlertKind =

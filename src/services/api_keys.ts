@@ -4,11 +4,11 @@ import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";
 import { AppError, errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
-import { displayPrefix, generateApiKey, isWellFormedApiKey } from "./api_key_format.ts";
+import { displayPrefix, generateApiKey, isWellFormedApiKey } from "../lib/api_key_format.ts";
 import { assertMayRotate, grantNewKey, type KeyRequest } from "./api_key_grants.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { Audit } from "./container.ts";
-import { hex, hmac } from "./crypto.ts";
+import { hex, hmac } from "../lib/crypto.ts";
 
 /** Every scope a key can hold; admin scopes only for admin owners. */
 export const API_KEY_SCOPES = [

@@ -2,9 +2,9 @@ import type { Selectable } from "kysely";
 import type { AuditEventsTable, Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import { AUDIT_ACTIONS, type AuditEventInput } from "./audit_events.ts";
-import { canonicalJson } from "./canonical_json.ts";
-import { sha256Hex } from "./crypto.ts";
-import { redact, redactText } from "./redact.ts";
+import { canonicalJson } from "../lib/canonical_json.ts";
+import { sha256Hex } from "../lib/crypto.ts";
+import { redact, redactText } from "../lib/redact.ts";
 
 export type { AuditAction, AuditEventInput } from "./audit_events.ts";
 

@@ -1,8 +1,8 @@
 import type { Selectable } from "kysely";
 import type { Config } from "../config.ts";
 import type { AuditCheckpointsTable } from "../db/schema.ts";
-import { canonicalJson } from "./canonical_json.ts";
-import { constantTimeEqual, hex, hmac, importHmacKey } from "./crypto.ts";
+import { canonicalJson } from "../lib/canonical_json.ts";
+import { constantTimeEqual, hex, hmac, importHmacKey } from "../lib/crypto.ts";
 
 /** A stored prune checkpoint. */
 export type AuditCheckpoint = Selectable<AuditCheckpointsTable>;

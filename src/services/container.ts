@@ -2,7 +2,7 @@ import type { AppDeps } from "../app_types.ts";
 import type { Db } from "../db/schema.ts";
 import { createApiKeyService } from "./api_keys.ts";
 import { type AuditEventInput, recordAudit } from "./audit.ts";
-import { derivePepperKey } from "./crypto.ts";
+import { derivePepperKey } from "../lib/crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
 import { createDeviceTokens } from "./device_tokens.ts";
 import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";

@@ -6,7 +6,7 @@
  * owner out. Stateless: the signature (keyed by the pepper) is the only proof.
  */
 import type { Clock } from "../platform/clock.ts";
-import { constantTimeEqual, hmac, randomToken, toBase64Url } from "./crypto.ts";
+import { constantTimeEqual, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 
 /** How long a device credential is honoured after the login that issued it. */
 export const DEVICE_TOKEN_TTL_DAYS = 90;

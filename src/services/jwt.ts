@@ -1,4 +1,4 @@
-import { fromBase64Url, hex, importHmacKey, toBase64Url } from "./crypto.ts";
+import { fromBase64Url, hex, importHmacKey, toBase64Url } from "../lib/crypto.ts";
 
 /** Claims of a citadel access token. */
 export interface AccessClaims {

@@ -6,7 +6,7 @@ import { CounterStoreUnavailable } from "../platform/counter_store.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
-import { clientKey } from "./client_ip.ts";
+import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./container.ts";
 import {
   guardUnavailable,

@@ -2,7 +2,7 @@ import type { Config } from "../config.ts";
 import type { Db, User } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
-import { hex, hmac, randomToken, toBase64Url } from "./crypto.ts";
+import { hex, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import type { JwtService } from "./jwt.ts";
 import type { RevocationList } from "./revocation_list.ts";
 

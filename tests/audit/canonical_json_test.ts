@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { canonicalJson } from "../../src/services/canonical_json.ts";
+import { canonicalJson } from "../../src/lib/canonical_json.ts";
 
 Deno.test("canonicalJson() sorts keys at every depth and leaves out whitespace", () => {
   assert.equal(

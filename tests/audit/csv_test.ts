@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { csvCell, csvRow } from "../../src/services/csv.ts";
+import { csvCell, csvRow } from "../../src/lib/csv.ts";
 
 Deno.test("csvCell() neutralises cells a spreadsheet would run as formulas", () => {
   const cases: Array<[unknown, string]> = [

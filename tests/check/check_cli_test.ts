@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CheckReportSchema } from "../../src/services/check/report_schema.ts";
+import { CheckReportSchema } from "../../src/tools/check/report_schema.ts";
 import { DENO, RUN_PERMISSIONS, runCli } from "../helpers.ts";
 import { hardenedDeployment } from "./deployment.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CheckReportSchema } from "../../src/services/check/report_schema.ts";
+import { CheckReportSchema } from "../../src/tools/check/report_schema.ts";
 import { freshSecret, hardenedDeployment, significant } from "./deployment.ts";
 import { type Case, tableTest } from "./table_support.ts";
 

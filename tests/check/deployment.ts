@@ -6,7 +6,7 @@ import type { Db } from "../../src/db/schema.ts";
 import { insertUser } from "../../src/db/users_repo.ts";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
 import { OWASP_ARGON2 } from "../../src/platform/password_hasher.ts";
-import type { Finding } from "../../src/services/check/types.ts";
+import type { Finding } from "../../src/tools/check/types.ts";
 
 const DAY_MS = 86_400_000;
 

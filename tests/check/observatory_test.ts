@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { internalLeaks } from "../../src/services/check/live_probe.ts";
+import { internalLeaks } from "../../src/tools/check/live_probe.ts";
 import {
   classifyRedirection,
   gradeObservatory,
   type ObservedResponse,
-} from "../../src/services/check/observatory.ts";
+} from "../../src/tools/check/observatory.ts";
 
 function page(
   headers: Record<string, string>,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../../src/config.ts";
 import { PRODUCTION_RULES } from "../../src/production_rules.ts";
-import { atOrAbove, type Finding } from "../../src/services/check/types.ts";
+import { atOrAbove, type Finding } from "../../src/tools/check/types.ts";
 import { runCli, tempDir } from "../helpers.ts";
 import { freshSecret, hardenedDeployment } from "./deployment.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { gatherContext } from "../../src/cli/check_context.ts";
-import { parseConfigLeniently } from "../../src/services/check/lenient_config.ts";
-import { CHECKS, runChecks } from "../../src/services/check/registry.ts";
-import { defineCheck, SEVERITIES } from "../../src/services/check/types.ts";
+import { gatherContext } from "../../src/tools/check/context.ts";
+import { parseConfigLeniently } from "../../src/tools/check/lenient_config.ts";
+import { CHECKS, runChecks } from "../../src/tools/check/registry.ts";
+import { defineCheck, SEVERITIES } from "../../src/tools/check/types.ts";
 import { hardenedDeployment } from "./deployment.ts";
 
 Deno.test("every check has its own CIT-NNN id, a severity, a title and a fix", () => {

@@ -4,7 +4,7 @@ import {
   assessSecret,
   isPlaceholderSecret,
   lowEntropyReason,
-} from "../../src/services/check/secret_strength.ts";
+} from "../../src/tools/check/secret_strength.ts";
 
 const random = (bytes: number) => crypto.getRandomValues(new Uint8Array(bytes));
 

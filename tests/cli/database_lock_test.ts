@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lockPathOf } from "../../src/cli/database_lock.ts";
+import { lockPathOf } from "../../src/server/database_lock.ts";
 import { startServer } from "../helpers.ts";
 import { open } from "../uuid_migration/legacy_db.ts";
 import { cliDb } from "./cli_db.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redirectHandler } from "../../src/cli/redirect_server.ts";
+import { redirectHandler } from "../../src/server/redirect_server.ts";
 
 const handler = redirectHandler({
   httpsPort: 443,

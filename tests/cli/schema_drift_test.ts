@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CheckReportSchema } from "../../src/services/check/report_schema.ts";
-import { ensureIdMapTable } from "../../src/services/uuid_migration/id_map.ts";
+import { CheckReportSchema } from "../../src/tools/check/report_schema.ts";
+import { ensureIdMapTable } from "../../src/tools/uuid_migration/id_map.ts";
 import { fileHash, open } from "../uuid_migration/legacy_db.ts";
 import { cliDb } from "./cli_db.ts";
 

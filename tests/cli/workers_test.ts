@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planWorkers } from "../../src/cli/workers.ts";
+import { planWorkers } from "../../src/server/workers.ts";
 import { type ServerProcess, startServer, tempDir, TEST_SECRET, testConfig } from "../helpers.ts";
 import { STRONG_PASSWORD, uniqueEmail } from "../routes/auth_support.ts";
 

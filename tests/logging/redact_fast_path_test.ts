@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isFreeOfSecrets, redact, REDACTED, redactText } from "../../src/services/redact.ts";
+import { isFreeOfSecrets, redact, REDACTED, redactText } from "../../src/lib/redact.ts";
 import { createLogger, memorySink } from "../../src/platform/logger.ts";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl";

@@ -7,7 +7,7 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { createLogger, memorySink } from "../../src/platform/logger.ts";
 import { createAlerter } from "../../src/services/alerts.ts";
 import { recordAudit } from "../../src/services/audit.ts";
-import { redact, REDACTED } from "../../src/services/redact.ts";
+import { redact, REDACTED } from "../../src/lib/redact.ts";
 import { buildTestApp, DENO, request, RUN_PERMISSIONS, tempDir } from "../helpers.ts";
 import { leakedSecrets, logCorpus, SECRET_TEXT, secretFields, SECRETS } from "./secret_corpus.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toBase64Url } from "../../src/services/crypto.ts";
+import { toBase64Url } from "../../src/lib/crypto.ts";
 import { buildTestApp, request, TEST_SECRET, type TestApp } from "../helpers.ts";
 import { adminSession, authed, login, registerUser, uniqueEmail } from "./auth_support.ts";
 

@@ -4,7 +4,7 @@ import {
   API_KEY_PATTERN,
   generateApiKey,
   isWellFormedApiKey,
-} from "../../src/services/api_key_format.ts";
+} from "../../src/lib/api_key_format.ts";
 import { buildTestApp, request, tempDir, type TestApp } from "../helpers.ts";
 import { adminSession, authed, login, registerUser } from "./auth_support.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hash as bcryptHash } from "bcryptjs";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { toBase64Url } from "../../src/services/crypto.ts";
+import { toBase64Url } from "../../src/lib/crypto.ts";
 import { buildTestApp, request, TEST_SECRET } from "../helpers.ts";
 import { authed, login, registerUser, STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";
 

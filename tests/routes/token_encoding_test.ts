@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toBase64Url } from "../../src/services/crypto.ts";
+import { toBase64Url } from "../../src/lib/crypto.ts";
 import { buildTestApp } from "../helpers.ts";
 import { serveOnLoopback } from "../support/loopback.ts";
 import { adminSession, STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";

@@ -7,8 +7,8 @@ import {
   resolveClient,
   resolveClientIp,
   trustedProxyProblem,
-} from "../../src/services/client_ip.ts";
-import { canonicalIp } from "../../src/services/ip_address.ts";
+} from "../../src/lib/client_ip.ts";
+import { canonicalIp } from "../../src/lib/ip_address.ts";
 import { ConfigError, parseConfig } from "../../src/config.ts";
 
 const PROXIES = compileTrustedProxies(["10.0.0.0/8", "2001:db8:ffff::/48", "192.0.2.7"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fromBase64Url, toBase64Url } from "../../src/services/crypto.ts";
+import { fromBase64Url, toBase64Url } from "../../src/lib/crypto.ts";
 
 const decodes = (text: string) => {
   try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSensitivePath, normalizePath } from "../../src/services/sensitive_paths.ts";
+import { isSensitivePath, normalizePath } from "../../src/lib/sensitive_paths.ts";
 
 const SENSITIVE = [
   "/.env",

@@ -1,9 +1,9 @@
 /**
  * The HTTP Observatory scorer for tests, over a `Response`. The rules live in
- * src/services/check/observatory.ts, which `citadel check --url` uses too; this keeps
+ * src/tools/check/observatory.ts, which `citadel check --url` uses too; this keeps
  * the shape the HTTP hardening tests were written against.
  */
-import { classifyRedirection, gradeObservatory } from "../../src/services/check/observatory.ts";
+import { classifyRedirection, gradeObservatory } from "../../src/tools/check/observatory.ts";
 
 /** One test's outcome: the Observatory's result name and its score modifier. */
 export interface TestOutcome {

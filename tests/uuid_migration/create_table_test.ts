@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { rewriteCreateTable } from "../../src/services/uuid_migration/create_table.ts";
-import { tokenize } from "../../src/services/uuid_migration/sql_tokens.ts";
+import { rewriteCreateTable } from "../../src/tools/uuid_migration/create_table.ts";
+import { tokenize } from "../../src/tools/uuid_migration/sql_tokens.ts";
 
 const text = (cols: string[]) => new Set(cols);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { introspect } from "../../src/services/uuid_migration/introspect.ts";
-import { planMigration } from "../../src/services/uuid_migration/plan.ts";
-import { migrateToUuid, type ProgressEvent } from "../../src/services/uuid_migration/run.ts";
+import { introspect } from "../../src/tools/uuid_migration/introspect.ts";
+import { planMigration } from "../../src/tools/uuid_migration/plan.ts";
+import { migrateToUuid, type ProgressEvent } from "../../src/tools/uuid_migration/run.ts";
 import { tempDir } from "../helpers.ts";
 import { open, pairs } from "./legacy_db.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { introspect } from "../../src/services/uuid_migration/introspect.ts";
-import { parseMapSpec, PlanError, planMigration } from "../../src/services/uuid_migration/plan.ts";
+import { introspect } from "../../src/tools/uuid_migration/introspect.ts";
+import { parseMapSpec, PlanError, planMigration } from "../../src/tools/uuid_migration/plan.ts";
 import { tempDir } from "../helpers.ts";
 import { createLegacyDb, open } from "./legacy_db.ts";
 

@@ -3,9 +3,9 @@ import { migrations } from "../../../migrations/mod.ts";
 import { type MigrationStatus, migrationStatus } from "../../db/migrator.ts";
 import type { Db } from "../../db/schema.ts";
 import { argon2ParamsOf } from "../../platform/password_hasher.ts";
-import { auditSigningSecrets } from "../audit_checkpoint.ts";
+import { auditSigningSecrets } from "../../services/audit_checkpoint.ts";
 import { describeDifference, schemaDifferences } from "../schema_drift.ts";
-import { verifyAuditChain } from "../audit_verify.ts";
+import { verifyAuditChain } from "../../services/audit_verify.ts";
 import { hasIntegerAffinity } from "../uuid_migration/introspect.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 

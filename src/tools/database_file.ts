@@ -7,8 +7,8 @@ import {
   integrityProblems,
   tableCounts,
   vacuumInto,
-} from "../services/uuid_migration/snapshot.ts";
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+} from "./uuid_migration/snapshot.ts";
+import { EXIT_USAGE, ExitError } from "../cli/load_config.ts";
 
 /** A local database file named by a `file:` URL or a plain path. */
 export interface DatabaseFile {

@@ -1,4 +1,4 @@
-import { isCommonPassword, loadCommonPasswords } from "../common_passwords.ts";
+import { isCommonPassword, loadCommonPasswords } from "../../services/common_passwords.ts";
 import { tooOpen } from "./file_modes.ts";
 import { isPlaceholderSecret } from "./secret_strength.ts";
 import { type CheckContext, type CheckDefinition, defineCheck } from "./types.ts";

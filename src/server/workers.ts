@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../cli/load_config.ts";
 import type { Listener } from "./listen.ts";
 import type { LogRelay } from "./log_relay.ts";
 

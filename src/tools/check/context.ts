@@ -1,12 +1,12 @@
 import { isAbsolute, join } from "node:path";
-import { ConfigError } from "../config.ts";
-import { connect, databaseFilePath } from "../db/connect.ts";
-import { tableNames } from "../db/migrator.ts";
-import { dirname } from "../db/paths.ts";
-import { parseConfigLeniently } from "../services/check/lenient_config.ts";
-import { LiveProbeError, probeLive } from "../services/check/live_probe.ts";
-import type { CheckContext, DatabaseFacts, FileFacts } from "../services/check/types.ts";
-import { mergeEnv, readEnvFile } from "./env_file.ts";
+import { ConfigError } from "../../config.ts";
+import { connect, databaseFilePath } from "../../db/connect.ts";
+import { tableNames } from "../../db/migrator.ts";
+import { dirname } from "../../db/paths.ts";
+import { parseConfigLeniently } from "./lenient_config.ts";
+import { LiveProbeError, probeLive } from "./live_probe.ts";
+import type { CheckContext, DatabaseFacts, FileFacts } from "./types.ts";
+import { mergeEnv, readEnvFile } from "../../platform/env_file.ts";
 
 /** The check cannot run at all (unreadable configuration, unreachable URL). */
 export class CheckCannotRun extends Error {

@@ -4,8 +4,8 @@ import { migrations as registry } from "../../migrations/mod.ts";
 import { libsqlDialect } from "../db/libsql_dialect.ts";
 import { migrationStatus } from "../db/migrator.ts";
 import type { Database } from "../db/schema.ts";
-import { describeDifference, schemaDifferences } from "../services/schema_drift.ts";
-import { integrityProblems } from "../services/uuid_migration/snapshot.ts";
+import { describeDifference, schemaDifferences } from "./schema_drift.ts";
+import { integrityProblems } from "./uuid_migration/snapshot.ts";
 
 /** Whether a backup may replace the database, and what to tell the operator. */
 export interface RestoreVerdict {

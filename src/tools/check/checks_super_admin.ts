@@ -1,4 +1,4 @@
-import { bootstrapPasswordErrors } from "../bootstrap_admin.ts";
+import { bootstrapPasswordErrors } from "../../services/bootstrap_admin.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 
 /** Names attackers try first on every login form. */
