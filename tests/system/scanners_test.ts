@@ -10,7 +10,7 @@ import {
 } from "./scanners.ts";
 
 const ADMIN_EMAIL = "scanner-admin@example.com";
-const ADMIN_PASSWORD = "Scanner-Admin-Pass-2024!";
+const ADMIN_PASSWORD = "Granite-Meadow-Lantern-2024!";
 
 // wapiti 3.0.4 still wants `X-XSS-Protection: 1`; citadel sends `0` on purpose (the
 // auditor it enables is gone from browsers and its block mode leaked data). This one
