@@ -3,7 +3,7 @@
  * breaks any of them, and `citadel check` reports each broken one as a finding. Both read
  * this one list, so a setting `serve` refuses can never be a mere warning in `check`.
  */
-import type { Config } from "./config.ts";
+import type { Config } from "./config_settings.ts";
 
 /** The shortest JWT secret production accepts, in bytes of UTF-8. */
 export const MIN_PRODUCTION_SECRET_BYTES = 32;

@@ -80,3 +80,27 @@ Deno.test("parseConfig() refuses HTTP_REDIRECT_PORT without TLS and a webhook wi
     "ALERT_WEBHOOK_SECRET",
   ]);
 });
+
+// The guards and limiters take these values as given: the config is the one place that
+// refuses a limit that is not a positive whole number (or a route that is not a path).
+const REFUSED_LIMITS: Array<[variable: string, value: string]> = [
+  ["LOGIN_MAX_ATTEMPTS", "0"],
+  ["LOGIN_WINDOW_MINUTES", "0"],
+  ["LOGIN_IP_MAX_ATTEMPTS", "-1"],
+  ["LOGIN_EMAIL_MAX_ATTEMPTS", "1.5"],
+  ["RATE_LIMIT_AUTH_PER_MINUTE", "0"],
+  ["RATE_LIMIT_AUTH_PER_HOUR", "0"],
+  ["RATE_LIMIT_AUTH_PER_DAY", "ten"],
+  ["RATE_LIMIT_API_PER_MINUTE", "0"],
+  ["RATE_LIMIT_ROUTES", "me=5"],
+  ["RATE_LIMIT_ROUTES", "/api/v1/me=0"],
+  ["SENSITIVE_PATH_MAX_HITS", "0"],
+  ["NOT_FOUND_MAX_HITS", "0"],
+  ["PATH_GUARD_WINDOW_MINUTES", "0.5"],
+  ["PATH_GUARD_BLOCK_MINUTES", "0"],
+];
+Deno.test("parseConfig() refuses guard and limiter limits that are not positive whole numbers", () => {
+  for (const [variable, value] of REFUSED_LIMITS) {
+    assert.deepEqual(problemsOf({ [variable]: value }), [variable], `${variable}=${value}`);
+  }
+});

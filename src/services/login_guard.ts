@@ -1,4 +1,3 @@
-import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import {
@@ -7,11 +6,13 @@ import {
   CounterStoreUnavailable,
 } from "../platform/counter_store.ts";
 
-/** The thresholds of the guard; `config.loginGuard` fits. */
-export type LoginGuardLimits = Pick<
-  Config["loginGuard"],
-  "maxAttempts" | "windowMinutes" | "ipMaxAttempts" | "emailMaxAttempts"
->;
+/** The thresholds of the guard; `config.loginGuard` fits (validated there, not again here). */
+export interface LoginGuardLimits {
+  maxAttempts: number;
+  windowMinutes: number;
+  ipMaxAttempts: number;
+  emailMaxAttempts: number;
+}
 
 /** Options of {@linkcode createLoginGuard}. */
 export interface LoginGuardOptions {
@@ -90,13 +91,6 @@ interface Reservation extends LoginTicket {
  */
 export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
   const { counters, clock, limits, hasSuccessHistory } = options;
-  for (
-    const name of ["maxAttempts", "windowMinutes", "ipMaxAttempts", "emailMaxAttempts"] as const
-  ) {
-    if (!Number.isInteger(limits[name]) || limits[name] < 1) {
-      throw new RangeError(`Login guard limit ${name} must be a positive whole number`);
-    }
-  }
   const windowMs = limits.windowMinutes * 60_000;
 
   const store = async <T>(operation: () => Promise<T>): Promise<T> => {

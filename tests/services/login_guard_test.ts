@@ -4,7 +4,6 @@ import { migrateUp } from "../../src/db/migrator.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { type CounterStore, CounterStoreUnavailable } from "../../src/platform/counter_store.ts";
 import { databaseCounterStore } from "../../src/platform/counter_store_database.ts";
-import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
 import {
   createLoginGuard,
   guardUnavailable,

@@ -1,0 +1,377 @@
+/**
+ * Every setting, declared once: its variable, parser (with default and range), README
+ * description, and by its place in this tree the config path it fills. `config.ts` derives
+ * the schema, the `Config` type and the mapping from it; a test checks README's table
+ * against it. Read only by `config.ts` (and, for the `Config` type, `production_rules.ts`).
+ */
+import {
+  bool,
+  type ConfigOf,
+  type ConfigProblem,
+  int,
+  list,
+  oneOf,
+  optionalText,
+  setting,
+  text,
+} from "./config_declaration.ts";
+import * as z from "zod";
+
+const DATABASE_URL = "file:./data/citadel.db";
+const DAY = 86_400;
+const UNLIMITED = 1e9;
+
+/** The settings tree: its shape is the shape of `Config`. */
+export const SETTINGS = {
+  appEnv: setting(
+    "APP_ENV",
+    oneOf(["development", "production", "test"], "development"),
+    "`development`, `production` or `test`; `production` turns on the fail-closed checks below",
+  ),
+  host: setting("HOST", text("127.0.0.1"), "address to listen on"),
+  port: setting("PORT", int(8000, 0, 65535), "port to listen on (`0` picks a free one)"),
+  workers: setting("WORKERS", int(0, 0, 256), "isolates `serve` runs on one port"),
+  databaseUrl: setting(
+    "DATABASE_URL",
+    z.string().trim().default(DATABASE_URL).refine(
+      (v) => v === ":memory:" || /^(file|libsql|https?|wss?):/.test(v),
+      "must start with file:, libsql://, https:// or be :memory:",
+    ),
+    "`file:` path, `:memory:`, `libsql://` or `https://` (Turso / sqld)",
+  ),
+  databaseAuthToken: setting(
+    "DATABASE_AUTH_TOKEN",
+    optionalText,
+    "auth token for a remote libSQL database",
+  ),
+  databaseEncryptionKey: setting(
+    "DATABASE_ENCRYPTION_KEY",
+    optionalText,
+    "encrypts a file database at rest (libSQL whole-database encryption)",
+  ),
+  migrateOnStart: setting(
+    "MIGRATE_ON_START",
+    bool(true),
+    "`serve` applies pending migrations at start",
+  ),
+  jwt: {
+    secret: setting(
+      "JWT_SECRET_KEY",
+      optionalText,
+      "HS256 signing secret, at least 32 bytes; `citadel secret` prints one",
+      { unsetMeans: "generated in development" },
+    ),
+    previousSecret: setting(
+      "JWT_SECRET_KEY_PREVIOUS",
+      optionalText,
+      "accepted for verification only, to rotate the secret without logging everyone out",
+    ),
+    issuer: setting("JWT_ISSUER", text("citadel"), "`iss` claim, verified"),
+    audience: setting("JWT_AUDIENCE", text("citadel-api"), "`aud` claim, verified"),
+    accessTtlSeconds: setting(
+      "ACCESS_TOKEN_TTL",
+      int(900, 30, DAY),
+      "access-token lifetime in seconds",
+    ),
+  },
+  refresh: {
+    ttlSeconds: setting(
+      "REFRESH_TOKEN_TTL",
+      int(30 * DAY, 60, 366 * DAY),
+      "absolute refresh-session lifetime in seconds",
+    ),
+    idleSeconds: setting(
+      "REFRESH_TOKEN_IDLE_TTL",
+      int(7 * DAY, 60, 366 * DAY),
+      "a session unused this long expires",
+    ),
+    graceSeconds: setting(
+      "REFRESH_GRACE_SECONDS",
+      int(10, 0, 300),
+      "a rotated refresh token retried within this window gets the same successor pair",
+    ),
+    cookie: setting(
+      "REFRESH_COOKIE",
+      bool(false),
+      "also send the refresh token as a `__Host-` HttpOnly, Secure, SameSite=Strict cookie",
+    ),
+  },
+  hashPepper: setting(
+    "HASH_PEPPER",
+    optionalText,
+    "key of the HMAC that stores refresh tokens and API keys; set it explicitly before " +
+      "rotating `JWT_SECRET_KEY`, or existing API keys stop working",
+    { unsetMeans: "derived from `JWT_SECRET_KEY`" },
+  ),
+  superAdmin: {
+    username: setting(
+      "SUPER_ADMIN_USERNAME",
+      optionalText,
+      "login (email or username) of the first super admin",
+      { unsetMeans: "`admin@citadel.localhost`" },
+    ),
+    password: setting(
+      "SUPER_ADMIN_PASSWORD",
+      optionalText,
+      "password of the first super admin; used only when no super admin exists yet",
+      { unsetMeans: "generated in development" },
+    ),
+  },
+  registrationEnabled: setting(
+    "REGISTRATION_ENABLED",
+    bool(true),
+    "`false` answers register with 403 `registration_disabled`",
+  ),
+  corsOrigins: setting(
+    "CORS_ORIGINS",
+    list,
+    "comma list of exact origins (`https://app.example.com`); `*` only in development",
+  ),
+  allowedHosts: setting(
+    "ALLOWED_HOSTS",
+    list,
+    "comma list of accepted `Host` values; a leading dot allows subdomains; required in " +
+      "production",
+    { finish: (hosts) => hosts.map((h) => h.toLowerCase()) },
+  ),
+  trustedProxies: setting(
+    "TRUSTED_PROXIES",
+    list,
+    "comma list of CIDRs whose `X-Forwarded-For`/`Forwarded`/`X-Forwarded-Proto` are believed",
+  ),
+  /** The forwarding header TRUSTED_PROXIES maintain: X-Forwarded-For or RFC 7239 Forwarded. */
+  trustedProxyHeader: setting(
+    "TRUSTED_PROXY_HEADER",
+    oneOf(["x-forwarded-for", "forwarded"], "x-forwarded-for"),
+    "the one forwarding header `TRUSTED_PROXIES` maintain: `x-forwarded-for` or `forwarded` " +
+      "(RFC 7239)",
+  ),
+  debug: setting("DEBUG", bool(false), "raises log detail only; refused in production"),
+  logLevel: setting(
+    "LOG_LEVEL",
+    oneOf(["debug", "info", "warn", "error"], "info"),
+    "`debug`, `info`, `warn`, `error`",
+  ),
+  logDir: setting(
+    "LOG_DIR",
+    optionalText,
+    "also write JSON logs to `LOG_DIR/citadel.log` (dir 700, files 600)",
+  ),
+  logMaxBytes: setting(
+    "LOG_MAX_BYTES",
+    int(10 * 1024 * 1024, 1024, 2 ** 40),
+    "rotate the log file at this size",
+  ),
+  logBackups: setting("LOG_BACKUPS", int(5, 0, 100), "rotated log files kept"),
+  maxBodyBytes: setting(
+    "MAX_BODY_BYTES",
+    int(1024 * 1024, 256, 100 * 1024 * 1024),
+    "larger request bodies get 413",
+  ),
+  maxJsonDepth: setting(
+    "MAX_JSON_DEPTH",
+    int(32, 1, 1000),
+    "deeper JSON bodies get 400 `json_limits_exceeded`",
+  ),
+  maxStringLength: setting(
+    "MAX_STRING_LENGTH",
+    int(64 * 1024, 64, 10 * 1024 * 1024),
+    "longer JSON strings get 400 `json_limits_exceeded`",
+  ),
+  rateLimit: {
+    enabled: setting(
+      "RATE_LIMIT_ENABLED",
+      bool(true),
+      "general rate limits on/off (the login guard always runs)",
+    ),
+    store: setting(
+      "RATE_LIMIT_STORE",
+      oneOf(["memory", "database", "redis"], "memory"),
+      "`memory` (one process), `database` (all processes on the database), `redis` (all hosts)",
+    ),
+    redisUrl: setting(
+      "REDIS_URL",
+      optionalText,
+      "`redis://host:6379` for `RATE_LIMIT_STORE=redis`",
+    ),
+    authPerMinute: setting(
+      "RATE_LIMIT_AUTH_PER_MINUTE",
+      int(10, 1, UNLIMITED),
+      "per-IP limit per minute on register, login, refresh",
+    ),
+    authPerHour: setting(
+      "RATE_LIMIT_AUTH_PER_HOUR",
+      int(50, 1, UNLIMITED),
+      "per-IP limit per hour on register, login, refresh",
+    ),
+    authPerDay: setting(
+      "RATE_LIMIT_AUTH_PER_DAY",
+      int(200, 1, UNLIMITED),
+      "per-IP limit per day on register, login, refresh",
+    ),
+    apiPerMinute: setting(
+      "RATE_LIMIT_API_PER_MINUTE",
+      int(600, 1, UNLIMITED),
+      "per-principal (user or API key) limit on the authenticated API",
+    ),
+    routeOverrides: setting(
+      "RATE_LIMIT_ROUTES",
+      optionalText,
+      "per-route overrides, `/api/v1/me=120,/api/v1/api-keys=30` (requests per minute)",
+      { finish: parseRouteOverrides },
+    ),
+  },
+  loginGuard: {
+    maxAttempts: setting(
+      "LOGIN_MAX_ATTEMPTS",
+      int(5, 1, 1000),
+      "failures per (client IP, email) pair before the pair is blocked",
+    ),
+    windowMinutes: setting("LOGIN_WINDOW_MINUTES", int(15, 1, 1440), "the login guard's window"),
+    ipMaxAttempts: setting(
+      "LOGIN_IP_MAX_ATTEMPTS",
+      int(20, 1, 100_000),
+      "failures per client IP across emails (credential stuffing)",
+    ),
+    emailMaxAttempts: setting(
+      "LOGIN_EMAIL_MAX_ATTEMPTS",
+      int(100, 1, 1_000_000),
+      "failures per account across IPs, after which only networks with a successful login " +
+        "and devices with a device credential get through",
+    ),
+    retentionDays: setting(
+      "LOGIN_ATTEMPT_RETENTION_DAYS",
+      int(30, 1, 3650),
+      "login records older than this are removed by `citadel cleanup`",
+    ),
+  },
+  pathGuard: {
+    sensitiveHits: setting(
+      "SENSITIVE_PATH_MAX_HITS",
+      int(5, 1, 10_000),
+      "sensitive-path probes before the client is blocked",
+    ),
+    notFoundHits: setting(
+      "NOT_FOUND_MAX_HITS",
+      int(25, 1, 100_000),
+      "404s from an unauthenticated client before it is blocked",
+    ),
+    windowMinutes: setting(
+      "PATH_GUARD_WINDOW_MINUTES",
+      int(10, 1, 1440),
+      "window of both path guards",
+    ),
+    blockMinutes: setting(
+      "PATH_GUARD_BLOCK_MINUTES",
+      int(10, 1, 10_080),
+      "how long a blocked client stays blocked",
+    ),
+  },
+  argon2: {
+    memoryKib: setting(
+      "ARGON2_MEMORY_KIB",
+      int(19_456, 8, 4_194_304),
+      "argon2id memory cost (OWASP minimum)",
+    ),
+    timeCost: setting("ARGON2_TIME_COST", int(2, 1, 100), "argon2id iterations"),
+    parallelism: setting("ARGON2_PARALLELISM", int(1, 1, 64), "argon2id lanes"),
+  },
+  passwordMinLength: setting(
+    "PASSWORD_MIN_LENGTH",
+    int(12, 8, 1024),
+    "minimum password length",
+  ),
+  apiKeys: {
+    maxLifetimeDays: setting(
+      "API_KEY_MAX_LIFETIME_DAYS",
+      int(365, 1, 3650),
+      "longest allowed API-key lifetime",
+    ),
+    rotationOverlapHours: setting(
+      "API_KEY_ROTATION_OVERLAP_HOURS",
+      int(24, 0, 8760),
+      "how long a rotated API key's old secret keeps working",
+    ),
+    perMinute: setting(
+      "API_KEY_RATE_LIMIT_PER_MINUTE",
+      int(600, 1, UNLIMITED),
+      "default per-key rate limit, and the most a user may ask for (admins may raise one " +
+        "key's limit through the admin API)",
+    ),
+    perUserMax: setting(
+      "API_KEYS_PER_USER_MAX",
+      int(50, 1, 100_000),
+      "active (unrevoked, unexpired) API keys one account may hold; one more is 409 " +
+        "`api_key_limit_reached`",
+    ),
+  },
+  tls: {
+    certFile: setting(
+      "TLS_CERT_FILE",
+      optionalText,
+      "PEM certificate chain: serve HTTPS directly (TLS 1.2+); set together with `TLS_KEY_FILE`",
+    ),
+    keyFile: setting("TLS_KEY_FILE", optionalText, "PEM private key of `TLS_CERT_FILE`"),
+    httpRedirectPort: setting(
+      "HTTP_REDIRECT_PORT",
+      int(0, 0, 65535),
+      "also listen on this port with plain HTTP that only redirects to HTTPS",
+      { finish: (port) => port || undefined },
+    ),
+    allowInsecureHttp: setting(
+      "ALLOW_INSECURE_HTTP",
+      bool(false),
+      "required in production to serve plain HTTP without TLS or a trusted proxy",
+    ),
+    hstsPreload: setting(
+      "HSTS_PRELOAD",
+      bool(false),
+      "add `preload` to `Strict-Transport-Security`",
+    ),
+  },
+  crossOriginResourcePolicy: setting(
+    "CROSS_ORIGIN_RESOURCE_POLICY",
+    oneOf(["same-origin", "same-site"], "same-origin"),
+    "or `same-site`",
+  ),
+  alerts: {
+    webhookUrl: setting(
+      "ALERT_WEBHOOK_URL",
+      optionalText,
+      "POST security alerts here (JSON, HMAC-signed)",
+    ),
+    webhookSecret: setting(
+      "ALERT_WEBHOOK_SECRET",
+      optionalText,
+      "HMAC key of the alert signature",
+    ),
+  },
+};
+
+/**
+ * Everything citadel can be configured with, derived from {@linkcode SETTINGS}; built only
+ * by `parseConfig` in `config.ts`, which re-exports it.
+ */
+export type Config = ConfigOf<typeof SETTINGS>;
+
+/** RATE_LIMIT_ROUTES: `/path=requests-per-minute` entries, comma-separated. */
+function parseRouteOverrides(
+  raw: string | undefined,
+  problems: ConfigProblem[],
+): Record<string, number> {
+  const overrides: Record<string, number> = {};
+  for (const entry of (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    const [path, limit] = entry.split("=");
+    const n = Number(limit);
+    if (!path?.startsWith("/") || !Number.isInteger(n) || n < 1) {
+      problems.push({
+        variable: "RATE_LIMIT_ROUTES",
+        problem: `entry "${entry}" is not of the form /path=requests-per-minute`,
+        fix: "Use e.g. RATE_LIMIT_ROUTES=/api/v1/me=120,/api/v1/api-keys=30",
+      });
+      continue;
+    }
+    overrides[path] = n;
+  }
+  return overrides;
+}
