@@ -5,6 +5,9 @@ import type { CounterStore } from "./platform/counter_store.ts";
 import type { Logger } from "./platform/logger.ts";
 import type { PasswordHasher } from "./platform/password_hasher.ts";
 import type { Alerter } from "./services/alerts.ts";
+import type { Principal } from "./services/principal.ts";
+
+export type { Principal };
 
 /** Everything that differs between runtimes or tests, handed to {@linkcode createApp}. */
 export interface AppDeps {
@@ -18,20 +21,6 @@ export interface AppDeps {
   /** Security alerts: logged at WARN and, when configured, sent to a signed webhook. */
   alerts: Alerter;
   version: string;
-}
-
-/** Who made the request, once authenticated. */
-export interface Principal {
-  kind: "user" | "api_key";
-  userId: string;
-  role: string;
-  sessionId?: string;
-  apiKeyId?: string;
-  scopes?: ReadonlySet<string>;
-  /** Per-key rate limit (API keys only). */
-  rateLimitPerMinute?: number;
-  /** When the key expires, epoch ms (API keys only). */
-  expiresAt?: number;
 }
 
 /** Per-request values set by middleware. */

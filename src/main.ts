@@ -1,5 +1,5 @@
 import { asksForHelp, COMMANDS, formName, FORMS, synopsis, usageOf } from "./cli/commands.ts";
-import { EXIT_USAGE, ExitError } from "./cli/load_config.ts";
+import { EXIT_USAGE, ExitError } from "./lib/exit_error.ts";
 import { parseArgsProblem } from "./cli/usage_error.ts";
 import { VERSION } from "./version.ts";
 

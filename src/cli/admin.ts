@@ -6,7 +6,8 @@ import { findUserByLogin, insertUser, normalizeEmail } from "../db/users_repo.ts
 import { checkPassword } from "../services/password_policy.ts";
 import { hashPassword } from "../services/passwords.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { readNewPassword } from "./password_input.ts";
 import { revokeAllSessions } from "../services/session_revocation.ts";
 import { badArgument, usageError } from "./usage_error.ts";

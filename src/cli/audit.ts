@@ -10,7 +10,8 @@ import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { verifyAuditChain } from "../services/audit_verify.ts";
 import { csvRow } from "../lib/csv.ts";
 import { ensureDevJwtSecret } from "./dev_secrets.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { usageError } from "./usage_error.ts";
 
 /** Usage of `citadel audit`, printed by `--help` and after a usage error. */

@@ -10,7 +10,7 @@ import {
   type BootstrapResult,
   bootstrapSuperAdmin,
 } from "../services/bootstrap_admin.ts";
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** Printed once at start when no active admin or super admin exists. */
 export const NO_ADMINISTRATOR_HINT = "no administrator exists: create one with " +

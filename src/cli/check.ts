@@ -5,7 +5,7 @@ import { runChecks } from "../tools/check/registry.ts";
 import type { Severity } from "../tools/check/types.ts";
 import { VERSION } from "../version.ts";
 import { CheckCannotRun, gatherContext, type GatherOptions } from "../tools/check/context.ts";
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 
 /** Usage of `citadel check`, printed by `--help` and after a usage error. */

@@ -1,4 +1,4 @@
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** Options of {@linkcode confirm}. */
 export interface ConfirmOptions {

@@ -10,7 +10,8 @@ import {
 } from "../tools/uuid_migration/import_users.ts";
 import { readLegacyUsers } from "../tools/uuid_migration/legacy_users.ts";
 import { databaseFile, openExisting } from "../tools/database_file.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** Usage of `citadel migrate import-users`, printed by `--help` and after a usage error. */
 export const USAGE =

@@ -1,16 +1,6 @@
 import { type Config, ConfigError, parseConfig } from "../config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { isWiderThan, mergeEnv, readEnvFile } from "../platform/env_file.ts";
-
-/** Exit code for usage and configuration errors. */
-export const EXIT_USAGE = 2;
-
-/** Thrown by CLI helpers to end the process with a code after printing a message. */
-export class ExitError extends Error {
-  constructor(readonly exitCode: number, message: string) {
-    super(message);
-    this.name = "ExitError";
-  }
-}
 
 /** Environment of the CLI: `.env` in the working directory under the real environment. */
 export async function loadEnv(): Promise<Record<string, string>> {

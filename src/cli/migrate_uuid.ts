@@ -25,7 +25,8 @@ import {
   requireSpace,
   writeBackup,
 } from "../tools/database_file.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { progressReporter } from "./progress.ts";
 
 /** Usage of `citadel migrate uuid`, printed by `--help` and after a usage error. */

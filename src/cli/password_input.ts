@@ -1,4 +1,4 @@
-import { ExitError } from "./load_config.ts";
+import { ExitError } from "../lib/exit_error.ts";
 
 /** Exit code of a command cancelled with Ctrl-C, as shells report SIGINT. */
 const EXIT_CANCELLED = 130;

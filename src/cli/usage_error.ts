@@ -2,7 +2,7 @@
  * Usage errors that name what was wrong: every command reports an unknown option, a
  * stray argument or an unknown subcommand the same way, followed by its usage (exit 2).
  */
-import { EXIT_USAGE, ExitError } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** `unknown option "--x"` for a dash argument, else `unexpected argument "x"`. */
 export function describeArgument(arg: string): string {

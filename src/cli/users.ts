@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import type { Db, Role, UserStatus } from "../db/schema.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
-import { EXIT_USAGE, ExitError, loadConfig } from "./load_config.ts";
+import { loadConfig } from "./load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { revokeAllSessions } from "../services/session_revocation.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 

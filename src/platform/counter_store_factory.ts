@@ -1,10 +1,17 @@
-import type { Config } from "../config.ts";
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
 import type { CounterStore } from "./counter_store.ts";
 import { databaseCounterStore } from "./counter_store_database.ts";
 import { memoryCounterStore } from "./counter_store_memory.ts";
 import { redisCounterStore } from "./counter_store_redis.ts";
+
+/** Where counters live: this process, the database, or a Redis server. */
+export type CounterStoreKind = "memory" | "database" | "redis";
+
+/** The settings {@linkcode createCounterStore} reads (RATE_LIMIT_STORE, REDIS_URL). */
+export interface CounterStoreSettings {
+  rateLimit: { store: CounterStoreKind; redisUrl?: string };
+}
 
 /** What {@linkcode createCounterStore} builds on. */
 export interface CounterStoreDeps {
@@ -18,7 +25,7 @@ export interface CounterStoreDeps {
  * so an unreachable server shows up as CounterStoreUnavailable on first use).
  */
 export function createCounterStore(
-  config: Pick<Config, "rateLimit">,
+  config: CounterStoreSettings,
   deps: CounterStoreDeps,
 ): CounterStore {
   const { store, redisUrl } = config.rateLimit;

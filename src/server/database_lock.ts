@@ -12,7 +12,7 @@
  */
 import { databaseFilePath } from "../db/connect.ts";
 import { dirname } from "../db/paths.ts";
-import { ExitError } from "../cli/load_config.ts";
+import { ExitError } from "../lib/exit_error.ts";
 
 /** A held lock; disposing of it (or the process ending) releases it. */
 export interface DatabaseLock {

@@ -9,7 +9,7 @@ import { createLogger, type LogSink } from "../platform/logger.ts";
 import { listen, type Listener } from "./listen.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 import { warmUpInBackground } from "./warm_up.ts";
-import type { FromWorker, ToWorker } from "./workers.ts";
+import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 const scope = self as unknown as {
   postMessage(message: FromWorker): void;

@@ -1,7 +1,8 @@
 import type { Config } from "../config.ts";
-import { EXIT_USAGE, ExitError } from "../cli/load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import type { Listener } from "./listen.ts";
 import type { LogRelay } from "./log_relay.ts";
+import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 /** How many isolates `serve` runs, with the configuration they run with. */
 export interface WorkerPlan {
@@ -10,18 +11,6 @@ export interface WorkerPlan {
   /** Why the plan differs from what was asked, for the log. */
   notes: string[];
 }
-
-/** Supervisor -> worker. */
-export type ToWorker =
-  | { type: "start"; id: number; config: Config; port: number; workers: number }
-  | { type: "stop"; graceMs: number };
-
-/** Worker -> supervisor. */
-export type FromWorker =
-  | { type: "log"; lines: string }
-  | { type: "listening"; port: number }
-  | { type: "failed"; message: string }
-  | { type: "stopped" };
 
 const MAX_WORKERS = 256;
 const START_TIMEOUT_MS = 30_000;

@@ -3,7 +3,7 @@
  * owner's role, and, when another API key asks, never more than that key holds
  * (scopes, lifetime, rate limit). Pure rules; the API-key service applies them.
  */
-import type { Principal } from "../app_types.ts";
+import type { Principal } from "./principal.ts";
 import { AppError, errors } from "../errors.ts";
 import { isAdminRole } from "./roles.ts";
 

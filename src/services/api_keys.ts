@@ -1,13 +1,12 @@
-import type { Principal } from "../app_types.ts";
-import type { Config } from "../config.ts";
+import type { Principal } from "./principal.ts";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";
 import { AppError, errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "../lib/api_key_format.ts";
-import { assertMayRotate, grantNewKey, type KeyRequest } from "./api_key_grants.ts";
+import { assertMayRotate, grantNewKey, type KeyCaps, type KeyRequest } from "./api_key_grants.ts";
 import type { AuditActor } from "./audit_events.ts";
-import type { Audit } from "./container.ts";
+import type { Audit } from "./audit.ts";
 import { hex, hmac } from "../lib/crypto.ts";
 
 /** Every scope a key can hold; admin scopes only for admin owners. */
@@ -21,11 +20,19 @@ export const API_KEY_SCOPES = [
 ] as const;
 export type ApiKeyScope = typeof API_KEY_SCOPES[number];
 
+/** The operator's API-key limits (API_KEY_*); `Config` fits. */
+export interface ApiKeySettings {
+  apiKeys: KeyCaps & {
+    /** API_KEYS_PER_USER_MAX: active keys one account may hold. */
+    perUserMax: number;
+  };
+}
+
 /** Dependencies of {@linkcode createApiKeyService}. */
 export interface ApiKeyDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, "apiKeys">;
+  config: ApiKeySettings;
   pepperKey: Promise<CryptoKey>;
   audit: Audit;
 }

@@ -17,6 +17,12 @@ export const GENESIS_HASH = "0".repeat(64);
 const MAX_TEXT = 512;
 const MAX_ITEMS = 50;
 
+/**
+ * Appends an audit event. Pass the transaction of the change it records (never the
+ * plain db from inside a transaction: the local driver has one connection).
+ */
+export type Audit = (executor: Db, event: AuditEventInput) => Promise<unknown>;
+
 /** Options of {@linkcode recordAudit}. */
 export interface RecordAuditOptions {
   clock: Clock;

@@ -1,5 +1,4 @@
 import type { Selectable } from "kysely";
-import type { Config } from "../config.ts";
 import type { AuditCheckpointsTable } from "../db/schema.ts";
 import { canonicalJson } from "../lib/canonical_json.ts";
 import { constantTimeEqual, hex, hmac, importHmacKey } from "../lib/crypto.ts";
@@ -9,11 +8,17 @@ export type AuditCheckpoint = Selectable<AuditCheckpointsTable>;
 
 const LABEL = "citadel/audit-checkpoint/v1";
 
+/** The secrets checkpoints may be signed with; `Config` fits. */
+export interface AuditSigningSettings {
+  hashPepper?: string;
+  jwt: { secret?: string; previousSecret?: string };
+}
+
 /**
  * The secrets checkpoints may be signed with, preferred first: HASH_PEPPER, then the
  * JWT secret, then the previous JWT secret (so a rotation does not orphan old checkpoints).
  */
-export function auditSigningSecrets(config: Config): string[] {
+export function auditSigningSecrets(config: AuditSigningSettings): string[] {
   return [config.hashPepper, config.jwt.secret, config.jwt.previousSecret]
     .filter((s): s is string => Boolean(s));
 }

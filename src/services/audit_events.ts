@@ -1,4 +1,3 @@
-import type { Config } from "../config.ts";
 import type { AuditActorType, AuditOutcome } from "../db/schema.ts";
 
 export type { AuditActorType, AuditOutcome };
@@ -85,8 +84,28 @@ function databaseKind(url: string): string {
   return url.startsWith("file:") ? "file" : "remote";
 }
 
+/** The settings `server.started` summarises; `Config` fits. */
+export interface ServerStartedSettings {
+  appEnv: string;
+  databaseUrl: string;
+  databaseEncryptionKey?: string;
+  tls: { certFile?: string };
+  trustedProxies: readonly string[];
+  allowedHosts: readonly string[];
+  corsOrigins: readonly string[];
+  rateLimit: { enabled: boolean; store: string };
+  registrationEnabled: boolean;
+  refresh: { cookie: boolean };
+  debug: boolean;
+  logDir?: string;
+  alerts: { webhookUrl?: string };
+}
+
 /** The security-relevant configuration summary of `server.started`; no secrets, no URLs. */
-export function serverStartedDetails(config: Config, version: string): Record<string, unknown> {
+export function serverStartedDetails(
+  config: ServerStartedSettings,
+  version: string,
+): Record<string, unknown> {
   return {
     version,
     app_env: config.appEnv,

@@ -1,4 +1,3 @@
-import type { Config } from "../config.ts";
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
@@ -8,6 +7,12 @@ export interface CleanupResult {
   sessions: number;
   loginHistory: number;
   counters: number;
+}
+
+/** What cleanup reads: the access-token lifetime and the login-history retention. */
+export interface CleanupSettings {
+  jwt: { accessTtlSeconds: number };
+  loginGuard: { retentionDays: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -20,7 +25,7 @@ const DAY_MS = 86_400_000;
  */
 export async function cleanupExpired(
   deps: { db: Db; clock: Clock; counters: CounterStore },
-  config: Pick<Config, "loginGuard" | "jwt">,
+  config: CleanupSettings,
 ): Promise<CleanupResult> {
   const now = deps.clock.now();
   const revokedBefore = now - Math.max(DAY_MS, config.jwt.accessTtlSeconds * 2000);

@@ -1,19 +1,51 @@
-import type { AppDeps } from "../app_types.ts";
+/**
+ * The composition of the domain services: built once per app from the deps and the
+ * settings they read. It takes its own {@linkcode ServicesDeps}, not the app's types or
+ * the configuration module; `AppDeps` (whose `config` is the whole `Config`) fits it,
+ * so `createApp` hands its deps over as they are.
+ */
 import type { Db } from "../db/schema.ts";
-import { createApiKeyService } from "./api_keys.ts";
-import { type AuditEventInput, recordAudit } from "./audit.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { CounterStore } from "../platform/counter_store.ts";
+import type { PasswordHasher } from "../platform/password_hasher.ts";
+import type { Alerter } from "./alerts.ts";
+import { type ApiKeySettings, createApiKeyService } from "./api_keys.ts";
+import { type Audit, recordAudit } from "./audit.ts";
 import { derivePepperKey } from "../lib/crypto.ts";
 import { lazyJwtService } from "./jwt.ts";
 import { createDeviceTokens } from "./device_tokens.ts";
 import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";
-import { createLoginGuard } from "./login_guard.ts";
+import { createLoginGuard, type LoginGuardLimits } from "./login_guard.ts";
 import { loggedInFrom } from "./login_networks.ts";
 import { createRevocationList } from "./revocation_list.ts";
-import { createSessionService } from "./sessions.ts";
+import { createSessionService, type SessionSettings } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
 
+/** The settings the services read; `Config` fits. */
+export interface ServicesSettings extends SessionSettings, ApiKeySettings {
+  jwt: {
+    secret?: string;
+    previousSecret?: string;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+  };
+  hashPepper?: string;
+  loginGuard: LoginGuardLimits & { retentionDays: number };
+}
+
+/** What {@linkcode createServices} builds on; `AppDeps` fits. */
+export interface ServicesDeps {
+  config: ServicesSettings;
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  counters: CounterStore;
+  alerts: Alerter;
+}
+
 /** The services built once per app from its deps. */
-export function createServices(deps: AppDeps) {
+export function createServices(deps: ServicesDeps) {
   const { config, db, clock } = deps;
   const secret = config.jwt.secret;
   if (!secret) throw new Error("JWT_SECRET_KEY must be resolved before the app is built");
@@ -63,9 +95,3 @@ export function createServices(deps: AppDeps) {
 }
 
 export type Services = ReturnType<typeof createServices>;
-
-/**
- * Appends an audit event. Pass the transaction of the change it records (never the
- * plain db from inside a transaction: the local driver has one connection).
- */
-export type Audit = (executor: Db, event: AuditEventInput) => Promise<unknown>;

@@ -7,7 +7,7 @@ import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "../lib/client_ip.ts";
-import type { Audit } from "./container.ts";
+import type { Audit } from "./audit.ts";
 import {
   guardUnavailable,
   type LoginAttemptOptions,

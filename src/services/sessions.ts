@@ -1,4 +1,3 @@
-import type { Config } from "../config.ts";
 import type { Db, User } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -20,11 +19,17 @@ export interface ClientMeta {
   userAgent?: string;
 }
 
+/** The lifetimes the session service reads (ACCESS_TOKEN_TTL, REFRESH_TOKEN_*); `Config` fits. */
+export interface SessionSettings {
+  jwt: { accessTtlSeconds: number };
+  refresh: { ttlSeconds: number; idleSeconds: number; graceSeconds: number };
+}
+
 /** Dependencies of the session service. */
 export interface SessionDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, "jwt" | "refresh">;
+  config: SessionSettings;
   jwt: JwtService;
   pepperKey: Promise<CryptoKey>;
   revocations: RevocationList;

@@ -8,7 +8,7 @@ import {
   tableCounts,
   vacuumInto,
 } from "./uuid_migration/snapshot.ts";
-import { EXIT_USAGE, ExitError } from "../cli/load_config.ts";
+import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** A local database file named by a `file:` URL or a plain path. */
 export interface DatabaseFile {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { confirm } from "../../src/cli/confirm.ts";
-import { ExitError } from "../../src/cli/load_config.ts";
+import { ExitError } from "../../src/lib/exit_error.ts";
 import { progressReporter } from "../../src/cli/progress.ts";
 
 function clock() {

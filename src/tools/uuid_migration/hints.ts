@@ -14,7 +14,6 @@ import {
   type SchemaInfo,
   type TableInfo,
 } from "./introspect.ts";
-import type { ReferenceEdge } from "./plan.ts";
 import { quoteIdent } from "./sql_tokens.ts";
 
 /** What the values of one column showed: how many distinct ones, and whose ids they all are. */
@@ -127,13 +126,14 @@ function suspect(
 }
 
 /**
- * Integer columns that no foreign key declares and no --map names, but whose name matches a
+ * Integer columns that no foreign key declares and no --map names (`edges`: the plan's
+ * references, of which only the referring column is read), but whose name matches a
  * converted table or whose values (see {@linkcode matchReferenceValues}) are all ids of
  * one: each gets a --map suggestion that says why it was made.
  */
 export function possibleReferences(
   schema: SchemaInfo,
-  edges: ReferenceEdge[],
+  edges: readonly { table: string; column: string }[],
   mapped: Map<string, string>,
   values: ValueMatches = new Map(),
 ): string[] {
