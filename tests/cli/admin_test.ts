@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
 import { verifyPassword } from "../../src/services/passwords.ts";
-import { DENO, MAIN, RUN_PERMISSIONS } from "../helpers.ts";
-import { cliDb, seedSession, seedUser } from "./cli_db.ts";
+import { DENO, MAIN, RUN_PERMISSIONS } from "../support/helpers.ts";
+import { cliDb, seedSession, seedUser } from "../support/cli_db.ts";
 
 const PASSWORD = "Vq7$kR2#pL9m";
 const NEW_PASSWORD = "Correct-Horse-Battery-9";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/db/connect.ts";
 import { migrateUp } from "../../src/db/migrator.ts";
-import { runCli, tempDir, TEST_SECRET } from "../helpers.ts";
-import { dump, fileHash, open } from "../uuid_migration/legacy_db.ts";
-import { seedUser } from "./cli_db.ts";
+import { runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
+import { dump, fileHash, open } from "../support/legacy_db.ts";
+import { seedUser } from "../support/cli_db.ts";
 
 const KEY = "backup-test-encryption-key-0123456789";
 

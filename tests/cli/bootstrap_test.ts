@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/db/connect.ts";
-import { runCli, startServer, tempDir, TEST_SECRET } from "../helpers.ts";
+import { runCli, startServer, tempDir, TEST_SECRET } from "../support/helpers.ts";
 
 const FAST = { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" };
 

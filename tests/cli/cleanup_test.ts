@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "../../src/db/connect.ts";
 import { migrateUp } from "../../src/db/migrator.ts";
 import { insertUser } from "../../src/db/users_repo.ts";
-import { runCli, tempDir, TEST_SECRET } from "../helpers.ts";
+import { runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
 
 const DAY = 86_400_000;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli, startServer, tempDir } from "../helpers.ts";
+import { runCli, startServer, tempDir } from "../support/helpers.ts";
 
 const WARNING = /JWT_SECRET_KEY is not set/;
 

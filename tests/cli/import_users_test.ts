@@ -3,10 +3,10 @@ import bcrypt from "bcryptjs";
 import { createClient } from "@libsql/client/node";
 import { sql } from "kysely";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
-import { buildTestApp, request, runCli, tempDir, TEST_SECRET } from "../helpers.ts";
-import { createLegacyDb, open } from "../uuid_migration/legacy_db.ts";
-import { MAP, migrate } from "../uuid_migration/migration_checks.ts";
-import { cliDb, seedUser } from "./cli_db.ts";
+import { buildTestApp, request, runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
+import { createLegacyDb, open } from "../support/legacy_db.ts";
+import { MAP, migrate } from "../support/migration_checks.ts";
+import { cliDb, seedUser } from "../support/cli_db.ts";
 
 const PASSWORDS = {
   alice: "alice-legacy-pass-1",

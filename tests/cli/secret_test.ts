@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { runCli } from "../helpers.ts";
+import { runCli } from "../support/helpers.ts";
 
 Deno.test("secret prints 64 fresh random bytes in base64, different every time", async () => {
   const [first, second] = await Promise.all([runCli(["secret"]), runCli(["secret"])]);

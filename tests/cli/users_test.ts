@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Db } from "../../src/db/schema.ts";
-import { cliDb, seedSession, seedUser } from "./cli_db.ts";
+import { cliDb, seedSession, seedUser } from "../support/cli_db.ts";
 
 const DAY = 86_400_000;
 

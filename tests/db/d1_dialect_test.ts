@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../support/helpers.ts";
 import { buildWorker, ROOT, startMiniflare } from "../support/miniflare.ts";
 
-const PROBE = `${ROOT}tests/db/d1_dialect_worker.ts`;
+const PROBE = `${ROOT}tests/support/d1_dialect_worker.ts`;
 
 Deno.test("d1Dialect() on a real local D1 (Miniflare)", async (t) => {
   await using dir = await tempDir();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CONTENT_SECURITY_POLICY } from "../../src/middleware/secure_headers.ts";
-import { tempDir, TEST_SECRET } from "../helpers.ts";
+import { tempDir, TEST_SECRET } from "../support/helpers.ts";
 import { buildWorker, CLOUDFLARE, startMiniflare } from "../support/miniflare.ts";
 import { postJson as post, waitForLine } from "../support/spawned_server.ts";
 

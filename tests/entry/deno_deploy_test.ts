@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { DENO, TEST_SECRET } from "../helpers.ts";
+import { DENO, TEST_SECRET } from "../support/helpers.ts";
 import { postJson as post, spawnServer, waitForLine } from "../support/spawned_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRY = `${ROOT}src/entry/deno_deploy.ts`;
-const SERVER = `${ROOT}tests/entry/deploy_server.ts`;
+const SERVER = `${ROOT}tests/support/deploy_server.ts`;
 /**
  * What Deno Deploy grants: network and environment, no FFI (so no native addon can
  * load), no writes, no subprocesses. Reads are limited to node_modules, and only the

@@ -8,7 +8,7 @@ import type { ManualClock } from "../../src/platform/clock.ts";
 import type { CounterStore } from "../../src/platform/counter_store.ts";
 import { databaseCounterStore } from "../../src/platform/counter_store_database.ts";
 import { redisCounterStore } from "../../src/platform/counter_store_redis.ts";
-import { buildTestApp, request, type TestApp } from "../helpers.ts";
+import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
 import { parseRawResponse, rawHttp, rawRequest, serveOnLoopback } from "../support/loopback.ts";
 
 const MINUTE = 60_000;

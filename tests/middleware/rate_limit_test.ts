@@ -14,9 +14,9 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import type { CounterStore } from "../../src/platform/counter_store.ts";
 import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../../src/platform/logger.ts";
-import { testConfig } from "../helpers.ts";
-import { LOCAL_COUNTER_STORES } from "../platform/counter_store_kinds.ts";
-import { unreachableCounterStore } from "../platform/unreachable_counter_store.ts";
+import { testConfig } from "../support/helpers.ts";
+import { LOCAL_COUNTER_STORES } from "../support/counter_store_kinds.ts";
+import { unreachableCounterStore } from "../support/unreachable_counter_store.ts";
 
 /** The documented defaults; the shared test env raises the auth limits for other tests. */
 const DEFAULT_LIMITS = {

@@ -5,8 +5,8 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { CounterStoreUnavailable } from "../../src/platform/counter_store.ts";
 import { databaseCounterStore } from "../../src/platform/counter_store_database.ts";
 import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
-import { DENO, RUN_PERMISSIONS, tempDir } from "../helpers.ts";
-import { counterStoreContract } from "./counter_store_contract.ts";
+import { DENO, RUN_PERMISSIONS, tempDir } from "../support/helpers.ts";
+import { counterStoreContract } from "../support/counter_store_contract.ts";
 
 counterStoreContract("databaseCounterStore()", async (clock) => {
   const { db } = await connect({ databaseUrl: ":memory:" });
@@ -19,7 +19,7 @@ counterStoreContract("memoryCounterStore()", (clock) => {
   return Promise.resolve({ store, close: () => store.close() });
 }, { cleansUp: true });
 
-const HAMMER = new URL("./counter_hammer.ts", import.meta.url).pathname;
+const HAMMER = new URL("../support/counter_hammer.ts", import.meta.url).pathname;
 
 async function hammer(url: string, key: string, n: number, startAt: number): Promise<number[]> {
   const output = await new Deno.Command(DENO, {

@@ -3,7 +3,7 @@ import { connect } from "../../src/db/connect.ts";
 import { migrateUp } from "../../src/db/migrator.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { createCounterStore } from "../../src/platform/counter_store_factory.ts";
-import { testConfig } from "../helpers.ts";
+import { testConfig } from "../support/helpers.ts";
 
 Deno.test("createCounterStore() builds the store RATE_LIMIT_STORE names", async () => {
   const { db } = await connect({ databaseUrl: ":memory:" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { toBase64Url } from "../../src/lib/crypto.ts";
-import { buildTestApp, request, TEST_SECRET, type TestApp } from "../helpers.ts";
-import { adminSession, authed, login, registerUser, uniqueEmail } from "./auth_support.ts";
+import { buildTestApp, request, TEST_SECRET, type TestApp } from "../support/helpers.ts";
+import { adminSession, authed, login, registerUser, uniqueEmail } from "../support/auth_support.ts";
 
 async function setup() {
   const t = await buildTestApp();

@@ -5,8 +5,8 @@ import {
   generateApiKey,
   isWellFormedApiKey,
 } from "../../src/lib/api_key_format.ts";
-import { buildTestApp, request, tempDir, type TestApp } from "../helpers.ts";
-import { adminSession, authed, login, registerUser } from "./auth_support.ts";
+import { buildTestApp, request, tempDir, type TestApp } from "../support/helpers.ts";
+import { adminSession, authed, login, registerUser } from "../support/auth_support.ts";
 
 async function createKey(t: TestApp, token: string, body: Record<string, unknown>) {
   const res = await authed(t, "POST", "/api/v1/api-keys", token, body);

@@ -2,8 +2,14 @@ import assert from "node:assert/strict";
 import { hash as bcryptHash } from "bcryptjs";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { toBase64Url } from "../../src/lib/crypto.ts";
-import { buildTestApp, request, TEST_SECRET } from "../helpers.ts";
-import { authed, login, registerUser, STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";
+import { buildTestApp, request, TEST_SECRET } from "../support/helpers.ts";
+import {
+  authed,
+  login,
+  registerUser,
+  STRONG_PASSWORD,
+  uniqueEmail,
+} from "../support/auth_support.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

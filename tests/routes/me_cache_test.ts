@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { buildTestApp, request } from "../helpers.ts";
+import { buildTestApp, request } from "../support/helpers.ts";
 import type { ManualClock } from "../../src/platform/clock.ts";
-import { adminSession, authed, login, registerUser } from "./auth_support.ts";
+import { adminSession, authed, login, registerUser } from "../support/auth_support.ts";
 
 Deno.test("GET /me shows a change made by another process within a second", async () => {
   const t = await buildTestApp();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { buildTestApp } from "../helpers.ts";
+import { buildTestApp } from "../support/helpers.ts";
 import { serveOnLoopback } from "../support/loopback.ts";
-import { login, registerUser, STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";
+import { login, registerUser, STRONG_PASSWORD, uniqueEmail } from "../support/auth_support.ts";
 
 /** Ends in a lone high surrogate: TextEncoder would hash it as U+FFFD, like `\udfff`. */
 const LONE_SURROGATE = `${STRONG_PASSWORD}\ud800`;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DENO, tempDir } from "../helpers.ts";
+import { DENO, tempDir } from "../support/helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WRAPPER = `${ROOT}scripts/compile.ts`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type AccessClaims, createJwtService } from "../../src/services/jwt.ts";
-import { TEST_SECRET } from "../helpers.ts";
+import { TEST_SECRET } from "../support/helpers.ts";
 
 const OPTIONS = { secret: TEST_SECRET, issuer: "citadel", audience: "citadel-api" };
 const NOW = Date.UTC(2026, 0, 1);

@@ -11,9 +11,9 @@ import {
   type LoginGuard,
   tooManyAttempts,
 } from "../../src/services/login_guard.ts";
-import { tempDir } from "../helpers.ts";
-import { LOCAL_COUNTER_STORES } from "../platform/counter_store_kinds.ts";
-import { unreachableCounterStore } from "../platform/unreachable_counter_store.ts";
+import { tempDir } from "../support/helpers.ts";
+import { LOCAL_COUNTER_STORES } from "../support/counter_store_kinds.ts";
+import { unreachableCounterStore } from "../support/unreachable_counter_store.ts";
 
 const LIMITS = { maxAttempts: 5, windowMinutes: 15, ipMaxAttempts: 20, emailMaxAttempts: 100 };
 const WINDOW_MS = 15 * 60_000;

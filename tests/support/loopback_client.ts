@@ -3,7 +3,7 @@
  * real HTTP request. The app trusts the loopback peer as a proxy, so a call can name the
  * client address it comes from (X-Forwarded-For), as a proxy in front of citadel would.
  */
-import { buildTestApp, type TestApp } from "../helpers.ts";
+import { buildTestApp, type TestApp } from "./helpers.ts";
 import { serveOnLoopback } from "./loopback.ts";
 
 /** How one call authenticates and where it comes from. */

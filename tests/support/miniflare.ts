@@ -4,7 +4,7 @@
  * bundles with its build.mjs (esbuild) and serves with its miniflare_server.mjs on a
  * loopback port. Needs `node` and `npm` on PATH, as the README's Workers steps do.
  */
-import { DENO } from "../helpers.ts";
+import { DENO } from "./helpers.ts";
 import { spawnServer } from "./spawned_server.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;

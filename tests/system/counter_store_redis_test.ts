@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { ManualClock, systemClock } from "../../src/platform/clock.ts";
 import { CounterStoreUnavailable } from "../../src/platform/counter_store.ts";
 import { redisCounterStore } from "../../src/platform/counter_store_redis.ts";
-import { counterStoreContract } from "../platform/counter_store_contract.ts";
-import { startRedis } from "./redis_server.ts";
+import { counterStoreContract } from "../support/counter_store_contract.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 counterStoreContract("redisCounterStore()", async (clock) => {
   const server = await startRedis();

@@ -6,7 +6,7 @@
  * 127.0.0.3; citadel trusts 127.0.0.2 only.
  */
 import assert from "node:assert/strict";
-import { startServer, tempDir, TEST_SECRET } from "../helpers.ts";
+import { startServer, tempDir, TEST_SECRET } from "../support/helpers.ts";
 import { generateCertificate } from "../support/tls_cert.ts";
 import { waitForLine } from "../support/spawned_server.ts";
 

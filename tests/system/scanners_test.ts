@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startServer, tempDir, TEST_SECRET } from "../helpers.ts";
+import { startServer, tempDir, TEST_SECRET } from "../support/helpers.ts";
 import { generateCertificate } from "../support/tls_cert.ts";
 import {
   requireTools,
@@ -7,7 +7,7 @@ import {
   sqlmapVerdict,
   type TestsslEntry,
   wapitiFindings,
-} from "./scanners.ts";
+} from "../support/scanners.ts";
 
 const ADMIN_EMAIL = "scanner-admin@example.com";
 const ADMIN_PASSWORD = "Granite-Meadow-Lantern-2024!";
