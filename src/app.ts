@@ -121,10 +121,10 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     }),
   );
   for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
-  app.route("/api/v1/me", meRoutes(deps, services));
+  app.route("/api/v1/me", meRoutes(services));
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
-  app.route("/api/v1/admin/users", adminUserRoutes(deps, services));
-  app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(deps, services));
+  app.route("/api/v1/admin/users", adminUserRoutes(services));
+  app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(services));
   app.route("/", auditRoutes(deps));
 
   app.onError(errorHandler(logger));

@@ -29,6 +29,50 @@ const TITLES: Record<number, string> = {
 };
 
 /**
+ * Every problem code citadel answers with, and its HTTP status: the one place where an
+ * outcome becomes a status. Services and middleware raise problems by code with
+ * {@linkcode problem}; only the HTTP edge reads the status.
+ */
+export const PROBLEM_STATUS = {
+  bad_request: 400,
+  invalid_encoding: 400,
+  invalid_host: 400,
+  json_limits_exceeded: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  invalid_api_key: 401,
+  invalid_credentials: 401,
+  invalid_refresh_token: 401,
+  invalid_token: 401,
+  refresh_token_expired: 401,
+  refresh_token_reused: 401,
+  forbidden: 403,
+  client_blocked: 403,
+  cors_rejected: 403,
+  csrf_rejected: 403,
+  insufficient_scope: 403,
+  registration_disabled: 403,
+  session_required: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  api_key_limit_reached: 409,
+  email_taken: 409,
+  last_super_admin: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  too_many_attempts: 429,
+  internal_error: 500,
+  guard_unavailable: 503,
+  not_ready: 503,
+  shutting_down: 503,
+} as const;
+
+/** A stable problem code; see {@linkcode PROBLEM_STATUS}. */
+export type ProblemCode = keyof typeof PROBLEM_STATUS;
+
+/**
  * An error with a public status, stable code and message; its `cause` stays private
  * (logged, never sent).
  */
@@ -48,6 +92,11 @@ export class AppError extends Error {
     this.errors = options.errors;
     this.headers = options.headers ?? {};
   }
+}
+
+/** Raises the problem `code`, answered with the status {@linkcode PROBLEM_STATUS} gives it. */
+export function problem(code: ProblemCode, options: AppErrorOptions = {}): AppError {
+  return new AppError(PROBLEM_STATUS[code], code, options);
 }
 
 /** The RFC 9457 body of a problem. */
@@ -78,7 +127,7 @@ export function problemBody(error: AppError, requestId?: string): ProblemBody {
 /** Converts anything thrown into an AppError, hiding what is not meant for clients. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return new AppError(500, "internal_error", {
+  return problem("internal_error", {
     detail: "The server could not complete the request",
     cause: error,
   });
@@ -95,14 +144,14 @@ export function problemResponse(error: AppError, requestId?: string): Response {
 /** Shorthands for errors raised in many places. */
 export const errors = {
   validation: (fieldErrors: FieldError[]) =>
-    new AppError(422, "validation_failed", {
+    problem("validation_failed", {
       detail: "The request has invalid fields",
       errors: fieldErrors,
     }),
-  unauthorized: (code = "unauthorized", detail = "Authentication is required") =>
-    new AppError(401, code, { detail, headers: { "www-authenticate": 'Bearer realm="citadel"' } }),
-  forbidden: (detail = "You do not have permission to do this") =>
-    new AppError(403, "forbidden", { detail }),
-  notFound: (detail = "The requested resource does not exist") =>
-    new AppError(404, "not_found", { detail }),
+  unauthorized: (
+    code: "unauthorized" | "invalid_token" = "unauthorized",
+    detail = "Authentication is required",
+  ) => problem(code, { detail, headers: { "www-authenticate": 'Bearer realm="citadel"' } }),
+  forbidden: (detail = "You do not have permission to do this") => problem("forbidden", { detail }),
+  notFound: (detail = "The requested resource does not exist") => problem("not_found", { detail }),
 };

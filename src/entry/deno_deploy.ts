@@ -13,6 +13,7 @@
  * Run locally with Deploy-like permissions:
  * `deno serve --allow-net --allow-env --deny-write --deny-ffi src/entry/deno_deploy.ts`
  */
+import { applyMigrations } from "../services/apply_migrations.ts";
 import { createApp } from "../app.ts";
 import type { Config } from "../config.ts";
 import { connectWeb } from "../db/connect_web.ts";
@@ -21,7 +22,6 @@ import type { Clock } from "../platform/clock.ts";
 import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
 import {
-  applyMigrations,
   bootstrapFromSecrets,
   edgeConfig,
   edgeDeps,

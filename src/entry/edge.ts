@@ -1,6 +1,5 @@
 import type { AppDeps } from "../app_types.ts";
 import { type Config, ConfigError, parseConfig } from "../config.ts";
-import { migrateUp } from "../db/migrator.ts";
 import type { Db } from "../db/schema.ts";
 import { AppError, problemResponse } from "../errors.ts";
 import { wasmArgon2 } from "../platform/argon2_wasm.ts";
@@ -10,8 +9,6 @@ import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
 import { createAlerter } from "../services/alerts.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
-import { recordAudit } from "../services/audit.ts";
-import { SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { VERSION } from "../version.ts";
 
 /**
@@ -75,21 +72,6 @@ export function edgeDeps(config: Config, options: EdgeDepsOptions): AppDeps {
     }),
     version: VERSION,
   };
-}
-
-/** Applies pending migrations, logging and auditing each one as `citadel migrate` does. */
-export async function applyMigrations(deps: AppDeps): Promise<string[]> {
-  const applied = await migrateUp(deps.db, { now: () => deps.clock.now() });
-  for (const name of applied) {
-    deps.logger.info("migration applied", { migration: name });
-    await recordAudit(deps.db, {
-      ...SYSTEM_ACTOR,
-      action: "migration.applied",
-      outcome: "success",
-      details: { migration: name },
-    }, { clock: deps.clock });
-  }
-  return applied;
 }
 
 /**

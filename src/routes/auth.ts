@@ -2,15 +2,12 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { insertUser, normalizeEmail } from "../db/users_repo.ts";
 import { AppError, errors } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
-import { checkPassword } from "../services/password_policy.ts";
-import { hashPassword } from "../services/passwords.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
 import type { TokenPair } from "../services/sessions.ts";
@@ -48,7 +45,7 @@ export interface AuthRouteOptions {
 
 /** `/api/v1/auth/*`: register, login, refresh, logout, logout-all. */
 export function authRoutes(deps: AppDeps, services: Services, options: AuthRouteOptions) {
-  const { db, clock, hasher, config } = deps;
+  const { config } = deps;
   const { sessions } = services;
   const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
   const limiter = options.limiter ?? passThrough;
@@ -72,60 +69,14 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
   };
 
   const logout = async (c: Context<AppEnv>, all: boolean) => {
-    const principal = c.get("principal")!;
-    await db.transaction().execute(async (trx) => {
-      if (all) await sessions.revokeAll(trx, principal.userId, "logout_all");
-      else if (principal.sessionId) {
-        await sessions.revoke(trx, principal.sessionId, "logout", principal.userId);
-      }
-      await services.audit(trx, {
-        ...auditContext(c),
-        action: "auth.logout",
-        outcome: "success",
-        targetType: "session",
-        targetId: principal.sessionId ?? null,
-        details: { session_id: principal.sessionId, all_sessions: all },
-      });
-    });
+    await services.sessionEnds.logout(c.get("principal")!, all, auditContext(c));
     if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
     return c.body(null, 204);
   };
 
   return new Hono<AppEnv>()
     .post("/register", limiter, validate("json", registerBody), async (c) => {
-      if (!config.registrationEnabled) {
-        throw new AppError(403, "registration_disabled", { detail: "Registration is disabled" });
-      }
-      const body = c.req.valid("json");
-      const problems = await checkPassword(body.password, {
-        email: body.email,
-        name: body.name,
-        minLength: config.passwordMinLength,
-      });
-      if (problems.length > 0) throw errors.validation(problems);
-      const normalized = normalizeEmail(body.email);
-      const passwordHash = await hashPassword(body.password, hasher);
-      const user = await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom("users").select("id")
-          .where("email", "=", normalized).executeTakeFirst();
-        if (existing) {
-          throw new AppError(409, "email_taken", { detail: "This email is already registered" });
-        }
-        const created = await insertUser(
-          trx,
-          { email: normalized, passwordHash, name: body.name },
-          clock.now(),
-        );
-        await services.audit(trx, {
-          ...auditContext(c),
-          action: "user.registered",
-          outcome: "success",
-          targetType: "user",
-          targetId: created.id,
-          details: { method: "password", role: created.role },
-        });
-        return created;
-      });
+      const user = await services.accounts.register(c.req.valid("json"), auditContext(c));
       return c.json({ user: userView(user) }, 201);
     })
     .post("/login", limiter, validate("json", loginBody), async (c) => {

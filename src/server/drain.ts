@@ -1,3 +1,5 @@
+import { AppError, problemResponse } from "../errors.ts";
+
 type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
 /**
@@ -11,22 +13,11 @@ export function createDrain() {
   let onIdle: (() => void) | undefined;
 
   const unavailable = () =>
-    new Response(
-      JSON.stringify({
-        type: "https://citadel.dev/problems/shutting-down",
-        title: "Service Unavailable",
-        status: 503,
+    problemResponse(
+      new AppError(503, "shutting_down", {
         detail: "The server is shutting down",
-        code: "shutting_down",
+        headers: { "connection": "close", "retry-after": "5" },
       }),
-      {
-        status: 503,
-        headers: {
-          "content-type": "application/problem+json",
-          "connection": "close",
-          "retry-after": "5",
-        },
-      },
     );
 
   return {

@@ -1,7 +1,6 @@
 import type { AppDeps } from "../app_types.ts";
 import type { Config } from "../config.ts";
 import { connect } from "../db/connect.ts";
-import { migrateUp } from "../db/migrator.ts";
 import { nativeArgon2 } from "../platform/argon2_native.ts";
 import { boundedHasher } from "../platform/bounded_hasher.ts";
 import { systemClock } from "../platform/clock.ts";
@@ -9,8 +8,7 @@ import { createCounterStore } from "../platform/counter_store_factory.ts";
 import { openLogFileSink } from "../platform/log_file_sink.ts";
 import { createLogger, type Logger, type LogSink, stdoutSink } from "../platform/logger.ts";
 import { createAlerter } from "../services/alerts.ts";
-import { recordAudit } from "../services/audit.ts";
-import { SYSTEM_ACTOR } from "../services/audit_events.ts";
+import { applyMigrations } from "../services/apply_migrations.ts";
 import { VERSION } from "../version.ts";
 
 /** The deps of a CLI process and how to release them. */
@@ -59,17 +57,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const logger = options.logger ?? await openLogger(config);
   const clock = systemClock;
   const { db } = await connect(config);
-  if (options.migrate) {
-    for (const name of await migrateUp(db)) {
-      logger.info("migration applied", { migration: name });
-      await recordAudit(db, {
-        ...SYSTEM_ACTOR,
-        action: "migration.applied",
-        outcome: "success",
-        details: { migration: name },
-      }, { clock });
-    }
-  }
+  if (options.migrate) await applyMigrations({ db, clock, logger });
   const alerts = createAlerter({
     logger,
     clock,

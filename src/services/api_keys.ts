@@ -4,6 +4,7 @@ import type { ApiKeysTable, Db } from "../db/schema.ts";
 import { AppError, errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "../lib/api_key_format.ts";
+import { mayActOn } from "./roles.ts";
 import { assertMayRotate, grantNewKey, type KeyCaps, type KeyRequest } from "./api_key_grants.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { Audit } from "./audit.ts";
@@ -227,6 +228,30 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       return row;
     },
 
+    /** Every key, by id, one page (the admin listing). */
+    async listAll(
+      query: { userId?: string; includeRevoked: boolean; afterId?: string; limit: number },
+    ) {
+      let q = db.selectFrom("api_keys").selectAll().orderBy("id").limit(query.limit);
+      if (query.userId) q = q.where("user_id", "=", query.userId);
+      if (!query.includeRevoked) q = q.where("revoked_at", "is", null);
+      if (query.afterId) q = q.where("id", ">", query.afterId);
+      return await q.execute();
+    },
+
+    /**
+     * The active key `id` for an administrator of `actorRole` to change or revoke: a key
+     * is protected like its owner (only a super admin acts on a super admin's keys).
+     */
+    async findForAdmin(actorRole: string, id: string) {
+      const row = await db.selectFrom("api_keys as k").innerJoin("users as u", "u.id", "k.user_id")
+        .selectAll("k").select("u.role as owner_role").where("k.id", "=", id)
+        .where("k.revoked_at", "is", null).executeTakeFirst();
+      if (!row) throw errors.notFound("No such API key");
+      if (!mayActOn(actorRole, row.owner_role)) throw errors.forbidden();
+      return row;
+    },
+
     /** A user's keys, newest first, with those revoked in the last 30 days. */
     async listOwn(userId: string) {
       const revokedSince = clock.now() - REVOKED_KEYS_LISTED_DAYS * DAY_MS;
@@ -316,6 +341,8 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         });
       });
       forgetKey(apiKeyId);
+      return await db.selectFrom("api_keys").selectAll().where("id", "=", apiKeyId)
+        .executeTakeFirstOrThrow();
     },
   };
 

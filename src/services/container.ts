@@ -8,6 +8,8 @@ import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
+import { createAccountAdmin } from "./account_admin.ts";
+import { createAccountService } from "./accounts.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ApiKeySettings, createApiKeyService } from "./api_keys.ts";
 import { type Audit, recordAudit } from "./audit.ts";
@@ -18,6 +20,7 @@ import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";
 import { createLoginGuard, type LoginGuardLimits } from "./login_guard.ts";
 import { loggedInFrom } from "./login_networks.ts";
 import { createRevocationList } from "./revocation_list.ts";
+import { createSessionEnds } from "./session_ends.ts";
 import { createSessionService, type SessionSettings } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
 
@@ -32,6 +35,8 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   };
   hashPepper?: string;
   loginGuard: LoginGuardLimits & { retentionDays: number };
+  registrationEnabled: boolean;
+  passwordMinLength: number;
 }
 
 /** What {@linkcode createServices} builds on; `AppDeps` fits. */
@@ -91,7 +96,33 @@ export function createServices(deps: ServicesDeps) {
     devices: createDeviceTokens({ pepperKey, clock }),
   });
   const users = createUserCache({ db, clock });
-  return { jwt, pepperKey, revocations, sessions, apiKeys, loginGuard, login, audit, users };
+  const accounts = createAccountService({
+    db,
+    clock,
+    hasher: deps.hasher,
+    sessions,
+    apiKeys,
+    audit,
+    users,
+    registrationEnabled: config.registrationEnabled,
+    passwordMinLength: config.passwordMinLength,
+  });
+  const accountAdmin = createAccountAdmin({ db, clock, sessions, audit, users });
+  const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });
+  return {
+    jwt,
+    pepperKey,
+    revocations,
+    sessions,
+    apiKeys,
+    loginGuard,
+    login,
+    audit,
+    users,
+    accounts,
+    accountAdmin,
+    sessionEnds,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,165 @@
+/**
+ * The account service: every write to an account goes through here or through
+ * {@linkcode createAccountAdmin} (registration, profile, password here; status, role,
+ * deletion there). Each operation owns its transaction, its audit event and the
+ * user-cache invalidation; routes and the console only parse input, call these, and
+ * answer.
+ */
+import type { Db, User } from "../db/schema.ts";
+import { findUserById, insertUser, normalizeEmail } from "../db/users_repo.ts";
+import { AppError, errors } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { PasswordHasher } from "../platform/password_hasher.ts";
+import type { ApiKeyService } from "./api_keys.ts";
+import type { Audit } from "./audit.ts";
+import type { AuditActor } from "./audit_events.ts";
+import { checkPassword } from "./password_policy.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
+import type { SessionService } from "./sessions.ts";
+import type { UserCache } from "./user_cache.ts";
+
+/** Dependencies and policy of {@linkcode createAccountService}. */
+export interface AccountDeps {
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  apiKeys: ApiKeyService;
+  audit: Audit;
+  users: UserCache;
+  /** REGISTRATION_ENABLED. */
+  registrationEnabled: boolean;
+  /** PASSWORD_MIN_LENGTH. */
+  passwordMinLength: number;
+}
+
+/** Builds the account service; one per app. */
+export function createAccountService(deps: AccountDeps) {
+  const { db, clock, hasher, sessions, apiKeys, audit, users } = deps;
+
+  const policyProblems = (
+    password: string,
+    user: { email: string; name?: string },
+    field?: string,
+  ) =>
+    checkPassword(password, {
+      email: user.email,
+      name: user.name,
+      minLength: deps.passwordMinLength,
+      field,
+    });
+
+  return {
+    /** Self-service registration with a password that passes the policy. */
+    async register(input: { email: string; password: string; name?: string }, actor: AuditActor) {
+      if (!deps.registrationEnabled) {
+        throw new AppError(403, "registration_disabled", { detail: "Registration is disabled" });
+      }
+      const problems = await policyProblems(input.password, input);
+      if (problems.length > 0) throw errors.validation(problems);
+      const email = normalizeEmail(input.email);
+      const passwordHash = await hashPassword(input.password, hasher);
+      return await db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom("users").select("id")
+          .where("email", "=", email).executeTakeFirst();
+        if (existing) {
+          throw new AppError(409, "email_taken", { detail: "This email is already registered" });
+        }
+        const created = await insertUser(
+          trx,
+          { email, passwordHash, name: input.name },
+          clock.now(),
+        );
+        await audit(trx, {
+          ...actor,
+          action: "user.registered",
+          outcome: "success",
+          targetType: "user",
+          targetId: created.id,
+          details: { method: "password", role: created.role },
+        });
+        return created;
+      });
+    },
+
+    /**
+     * The caller's own active account; a disabled or deleted one is 401 `invalid_token`.
+     * `cached` reads through the per-process cache (the read-only hot path).
+     */
+    async current(userId: string, options: { cached?: boolean } = {}) {
+      const user = options.cached ? await users.get(userId) : await findUserById(db, userId);
+      if (!user || user.status !== "active") throw errors.unauthorized("invalid_token");
+      return user;
+    },
+
+    /** The user's sessions that have neither ended nor expired, newest first. */
+    async activeSessions(userId: string) {
+      return await db.selectFrom("sessions")
+        .select(["id", "created_at", "last_used_at", "ip", "user_agent"])
+        .where("user_id", "=", userId).where("revoked_at", "is", null)
+        .where("expires_at", ">", clock.now()).orderBy("created_at", "desc").execute();
+    },
+
+    /** The owner changes their display name. */
+    async updateProfile(user: User, name: string | null): Promise<User> {
+      const now = clock.now();
+      await db.updateTable("users").set({ name, updated_at: now }).where("id", "=", user.id)
+        .execute();
+      users.forget(user.id);
+      return { ...user, name, updated_at: now };
+    },
+
+    /**
+     * The owner changes their password: the current one must match and the new one pass
+     * the policy. Every other session ends; with `revokeApiKeys` every key too.
+     */
+    async changePassword(
+      user: User,
+      input: { current: string; next: string; revokeApiKeys: boolean; keepSessionId?: string },
+      actor: AuditActor,
+    ) {
+      const current = await verifyPassword(user.password_hash, input.current, hasher);
+      if (!current.ok) {
+        throw errors.validation([{ field: "current_password", message: "is incorrect" }]);
+      }
+      const problems = await policyProblems(
+        input.next,
+        { email: user.email, name: user.name ?? undefined },
+        "new_password",
+      );
+      if (problems.length > 0) throw errors.validation(problems);
+      const hash = await hashPassword(input.next, hasher);
+      const revokedKeys = await db.transaction().execute(async (trx) => {
+        await trx.updateTable("users").set({ password_hash: hash, updated_at: clock.now() })
+          .where("id", "=", user.id).execute();
+        const revoked = await sessions.revokeAll(
+          trx,
+          user.id,
+          "password_changed",
+          input.keepSessionId,
+        );
+        const keys = input.revokeApiKeys
+          ? await apiKeys.revokeAllOf(trx, user.id, actor, "password_changed")
+          : [];
+        await audit(trx, {
+          ...actor,
+          action: "user.password_changed",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: {
+            by_admin: false,
+            sessions_revoked: revoked.length,
+            api_keys_revoked: keys.length,
+          },
+        });
+        return keys;
+      });
+      apiKeys.forget(revokedKeys);
+      users.forget(user.id);
+    },
+  };
+}
+
+/** The account service; see {@linkcode createAccountService}. */
+export type AccountService = ReturnType<typeof createAccountService>;
