@@ -2,20 +2,22 @@ import { parseArgs } from "node:util";
 import * as z from "zod";
 import type { Config } from "../config.ts";
 import type { Role } from "../db/schema.ts";
-import { findUserByLogin, insertUser, normalizeEmail } from "../db/users_repo.ts";
+import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
 import { checkPassword } from "../services/password_policy.ts";
-import { hashPassword } from "../services/passwords.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { loadConfig } from "./load_config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { readNewPassword } from "./password_input.ts";
-import { revokeAllSessions } from "../services/session_revocation.ts";
+import {
+  createAdministrator,
+  resetPassword as replacePassword,
+} from "../services/account_maintenance.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 
 /** Usage of `citadel admin`, printed by `--help` and after a usage error. */
 export const USAGE =
   `usage: citadel admin create --email EMAIL [--name NAME] [--role admin|super_admin]
-       citadel admin reset-password --email EMAIL
+       citadel admin reset-password --email EMAIL [--revoke-api-keys]
 
 The password is read from the terminal (typed twice, not echoed) or, when standard
 input is not a terminal, from its first line. It is never taken from the command line.`;
@@ -29,6 +31,7 @@ function parse(args: string[]) {
       email: { type: "string" },
       name: { type: "string" },
       role: { type: "string" },
+      "revoke-api-keys": { type: "boolean" },
     },
     allowPositionals: true,
     strict: true,
@@ -59,6 +62,9 @@ async function create(options: ReturnType<typeof parse>): Promise<number> {
   if (options.positionals.length > 1) {
     throw badArgument("admin create", options.positionals[1], USAGE);
   }
+  if (options["revoke-api-keys"] !== undefined) {
+    throw usageError("admin create", "--revoke-api-keys is not an option of it", USAGE);
+  }
   if (!email) throw usageError("admin create", "--email is required", USAGE);
   if (!z.email().safeParse(normalizeEmail(email)).success) {
     throw new ExitError(EXIT_USAGE, `citadel admin create: "${email}" is not an email address`);
@@ -76,12 +82,7 @@ async function create(options: ReturnType<typeof parse>): Promise<number> {
       throw new ExitError(1, `A user with the email ${normalizeEmail(email)} already exists`);
     }
     const password = await acceptablePassword(config, { email, name });
-    const user = await insertUser(db, {
-      email,
-      name,
-      role,
-      passwordHash: await hashPassword(password, hasher),
-    }, clock.now());
+    const user = await createAdministrator({ db, hasher, clock }, { email, name, role, password });
     console.log(`Created ${role} ${user.email} (id ${user.id})`);
     return 0;
   } finally {
@@ -104,15 +105,13 @@ async function resetPassword(options: ReturnType<typeof parse>): Promise<number>
     const user = await findUserByLogin(db, login);
     if (!user) throw new ExitError(1, `No user has the email or username ${normalizeEmail(login)}`);
     const password = await acceptablePassword(config, user);
-    const passwordHash = await hashPassword(password, hasher);
-    const now = clock.now();
-    const revoked = await db.transaction().execute(async (trx) => {
-      await trx.updateTable("users").set({ password_hash: passwordHash, updated_at: now })
-        .where("id", "=", user.id).execute();
-      return await revokeAllSessions(trx, [user.id], { reason: "password_reset", now });
+    const revoked = await replacePassword({ db, hasher, clock }, user, password, {
+      revokeApiKeys: options["revoke-api-keys"] === true,
     });
     console.log(
-      `Password reset for ${user.email}; ${revoked} session${revoked === 1 ? "" : "s"} revoked`,
+      `Password reset for ${user.email}; ${revoked.sessions} session${
+        revoked.sessions === 1 ? "" : "s"
+      } revoked` + (revoked.apiKeys > 0 ? `, ${revoked.apiKeys} API keys revoked` : ""),
     );
     return 0;
   } finally {

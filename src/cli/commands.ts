@@ -69,7 +69,11 @@ export const FORMS: readonly CommandForm[] = [
     "Copy users of a legacy database",
   ),
   form("admin create", "--email EMAIL [--name N] [--role R]", "Create an administrator"),
-  form("admin reset-password", "--email EMAIL", "Set a user's password, revoke their sessions"),
+  form(
+    "admin reset-password",
+    "--email EMAIL [--revoke-api-keys]",
+    "Set a user's password, revoke their sessions (and API keys)",
+  ),
   form(
     "users prune-inactive",
     "--days N [--delete] [--dry-run]",

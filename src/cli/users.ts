@@ -1,9 +1,13 @@
 import { parseArgs } from "node:util";
-import type { Db, Role, UserStatus } from "../db/schema.ts";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { loadConfig } from "./load_config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
-import { revokeAllSessions } from "../services/session_revocation.ts";
+import {
+  countInactiveSuperAdmins,
+  type InactiveAccount,
+  inactiveAccounts,
+  retireAccounts,
+} from "../services/account_maintenance.ts";
 import { badArgument, usageError } from "./usage_error.ts";
 
 /** Usage of `citadel users`, printed by `--help` and after a usage error. */
@@ -14,16 +18,6 @@ never logged in, is more than N days ago. Super admins are never pruned. --dry-r
 lists the accounts and changes nothing.`;
 
 const DAY_MS = 86_400_000;
-const CHUNK = 500;
-
-interface Candidate {
-  id: string;
-  email: string;
-  role: Role;
-  status: UserStatus;
-  last_login_at: number | null;
-  created_at: number;
-}
 
 function parseDays(raw: string | undefined): number {
   const days = Number(raw);
@@ -36,28 +30,11 @@ function parseDays(raw: string | undefined): number {
   return days;
 }
 
-function inactiveUsers(db: Pick<Db, "selectFrom">, cutoff: number, includeDisabled: boolean) {
-  let query = db.selectFrom("users")
-    .select(["id", "email", "role", "status", "last_login_at", "created_at"])
-    .where("role", "!=", "super_admin")
-    .where((eb) => eb(eb.fn.coalesce("last_login_at", "created_at"), "<", cutoff));
-  if (!includeDisabled) query = query.where("status", "=", "active");
-  return query.orderBy("created_at").orderBy("id").execute();
-}
-
-async function countInactiveSuperAdmins(db: Db, cutoff: number): Promise<number> {
-  const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("role", "=", "super_admin")
-    .where((eb) => eb(eb.fn.coalesce("last_login_at", "created_at"), "<", cutoff))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-function describe(user: Candidate): string {
+function describe(user: InactiveAccount): string {
   const seen = user.last_login_at === null
     ? `never logged in (created ${day(user.created_at)})`
     : `last login ${day(user.last_login_at)}`;
@@ -66,24 +43,6 @@ function describe(user: Candidate): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-async function apply(db: Db, ids: string[], remove: boolean, now: number): Promise<number> {
-  return await db.transaction().execute(async (trx) => {
-    // Sessions have no foreign key to users: revoked rows stay behind as tombstones, so
-    // every server still refuses their tokens after the user is gone.
-    const reason = remove ? "deleted" : "disabled";
-    const revoked = await revokeAllSessions(trx, ids, { reason, now });
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      if (remove) await trx.deleteFrom("users").where("id", "in", chunk).execute();
-      else {
-        await trx.updateTable("users").set({ status: "disabled", updated_at: now })
-          .where("id", "in", chunk).execute();
-      }
-    }
-    return revoked;
-  });
 }
 
 async function pruneInactive(args: string[]): Promise<number> {
@@ -108,7 +67,7 @@ async function pruneInactive(args: string[]): Promise<number> {
     const { db, clock } = runtime.deps;
     const now = clock.now();
     const cutoff = now - days * DAY_MS;
-    const users = await inactiveUsers(db, cutoff, remove);
+    const users = await inactiveAccounts(db, cutoff, remove);
     const action = remove ? "deleted" : "disabled";
     console.log(`Accounts not seen for more than ${plural(days, "day")} (since ${day(cutoff)}):`);
     for (const user of users) console.log(describe(user));
@@ -119,7 +78,7 @@ async function pruneInactive(args: string[]): Promise<number> {
       console.log(`Dry run: ${plural(users.length, "account")} would be ${action}${note}`);
       return 0;
     }
-    const revoked = await apply(db, users.map((u) => u.id), remove, now);
+    const revoked = await retireAccounts({ db, clock }, users.map((u) => u.id), remove);
     const sessions = plural(revoked, "session");
     console.log(`${plural(users.length, "account")} ${action}, ${sessions} revoked${note}`);
     return 0;

@@ -1,7 +1,7 @@
 import type { AppDeps } from "../app_types.ts";
 import { type Config, ConfigError, parseConfig } from "../config.ts";
 import type { Db } from "../db/schema.ts";
-import { AppError, problemResponse } from "../errors.ts";
+import { problem, problemResponse } from "../errors.ts";
 import { wasmArgon2 } from "../platform/argon2_wasm.ts";
 import { type Clock, systemClock } from "../platform/clock.ts";
 import { databaseCounterStore } from "../platform/counter_store_database.ts";
@@ -100,7 +100,7 @@ export async function bootstrapFromSecrets(deps: AppDeps): Promise<void> {
 /** The 503 served while the deployment cannot start (bad config, database unreachable). */
 export function notReadyResponse(): Response {
   const response = problemResponse(
-    new AppError(503, "not_ready", {
+    problem("not_ready", {
       detail: "The service is starting or misconfigured; try again shortly",
       headers: { "retry-after": "5" },
     }),

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, Principal } from "../app_types.ts";
-import { AppError, errors } from "../errors.ts";
+import { errors, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { JwtService } from "../services/jwt.ts";
 import type { RevocationList } from "../services/revocation_list.ts";
@@ -20,7 +20,7 @@ export interface AuthenticateOptions {
 }
 
 const invalidToken = () =>
-  new AppError(401, "invalid_token", {
+  problem("invalid_token", {
     detail: "The access token is invalid, expired or revoked",
     headers: { "www-authenticate": 'Bearer realm="citadel", error="invalid_token"' },
   });
@@ -72,7 +72,7 @@ export interface AccessRule {
 }
 
 const sessionRequired = () =>
-  new AppError(403, "session_required", {
+  problem("session_required", {
     detail: "This endpoint accepts only a session access token, not an API key",
   });
 
@@ -89,7 +89,7 @@ export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
     if (sessionOnly && principal.kind !== "user") throw sessionRequired();
     if (admin && !isAdminRole(principal.role)) throw errors.forbidden();
     if (principal.scopes && !principal.scopes.has(scope)) {
-      throw new AppError(403, "insufficient_scope", {
+      throw problem("insufficient_scope", {
         detail: `This API key lacks the ${scope} scope`,
       });
     }

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { AppEnv as RuntimeEnv } from "../config.ts";
-import { AppError } from "../errors.ts";
+import { AppError, problem } from "../errors.ts";
 import { type HeaderPair, setTrustedHeaders, validatedPairs } from "./trusted_headers.ts";
 
 /** Options of {@linkcode cors}. */
@@ -105,7 +105,7 @@ function policyFor(
 }
 
 function preflightRejected(detail: string): AppError {
-  return new AppError(403, "cors_rejected", { detail, headers: { vary: VARY_PREFLIGHT } });
+  return problem("cors_rejected", { detail, headers: { vary: VARY_PREFLIGHT } });
 }
 
 /**

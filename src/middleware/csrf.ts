@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
-import { AppError } from "../errors.ts";
+import { AppError, problem } from "../errors.ts";
 import { urlAuthority } from "./host_guard.ts";
 
 /** Options of {@linkcode csrfGuard} and {@linkcode csrfCheck}. */
@@ -12,7 +12,7 @@ export interface CsrfOptions {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function csrfRejected(): AppError {
-  return new AppError(403, "csrf_rejected", {
+  return problem("csrf_rejected", {
     detail: "Cookie-authenticated requests must come from an allowed origin",
   });
 }

@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, Hono, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app_types.ts";
-import { AppError, problemBody, toAppError } from "../errors.ts";
+import { AppError, problem, problemBody, toAppError } from "../errors.ts";
 import type { Logger } from "../platform/logger.ts";
 
 /** Sends an AppError as problem+json, keeping the headers it carries (Retry-After, Allow, ...). */
@@ -15,9 +15,9 @@ export function sendProblem(c: Context<AppEnv>, error: AppError): Response {
 }
 
 function fromHttpException(error: HTTPException): AppError {
-  if (error.status === 413) return new AppError(413, "payload_too_large");
+  if (error.status === 413) return problem("payload_too_large");
   if (error.status === 400) {
-    return new AppError(400, "bad_request", { detail: "The request is malformed" });
+    return problem("bad_request", { detail: "The request is malformed" });
   }
   return new AppError(error.status, "http_error");
 }
@@ -81,13 +81,13 @@ export function notFoundHandler(
       const allow = [...allowed].sort().join(", ");
       return sendProblem(
         c,
-        new AppError(405, "method_not_allowed", {
+        problem("method_not_allowed", {
           detail: `${c.req.method} is not supported here`,
           headers: { allow },
         }),
       );
     }
     await onNotFound?.(c);
-    return sendProblem(c, new AppError(404, "not_found", { detail: "No such route" }));
+    return sendProblem(c, problem("not_found", { detail: "No such route" }));
   };
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 
 /** Options of {@linkcode hostGuard}. */
 export interface HostGuardOptions {
@@ -85,7 +85,7 @@ export function hostGuard(options: HostGuardOptions): MiddlewareHandler<AppEnv> 
   return async function hostGuardHandler(c, next) {
     const host = requestHost(c.req.raw);
     if (host === undefined || !isAllowed(host)) {
-      throw new AppError(400, "invalid_host", {
+      throw problem("invalid_host", {
         detail: "The request's Host is not served here",
       });
     }

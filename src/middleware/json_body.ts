@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 
 /** Limits of {@linkcode jsonBody}. */
 export interface JsonBodyOptions {
@@ -13,7 +13,7 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 const tooLarge = (max: number) =>
-  new AppError(413, "payload_too_large", { detail: `The body must be at most ${max} bytes` });
+  problem("payload_too_large", { detail: `The body must be at most ${max} bytes` });
 
 async function readLimited(request: Request, max: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
@@ -44,7 +44,7 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array> {
 function checkShape(value: unknown, options: JsonBodyOptions, depth: number): void {
   if (typeof value === "string") {
     if (value.length > options.maxStringLength) {
-      throw new AppError(400, "json_limits_exceeded", {
+      throw problem("json_limits_exceeded", {
         detail: `Strings in the body must be at most ${options.maxStringLength} characters`,
       });
     }
@@ -52,7 +52,7 @@ function checkShape(value: unknown, options: JsonBodyOptions, depth: number): vo
   }
   if (value === null || typeof value !== "object") return;
   if (depth >= options.maxDepth) {
-    throw new AppError(400, "json_limits_exceeded", {
+    throw problem("json_limits_exceeded", {
       detail: `The body must be nested at most ${options.maxDepth} levels deep`,
     });
   }
@@ -82,7 +82,7 @@ export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
     }
     const mediaType = (c.req.header("content-type") ?? "").split(";")[0].trim();
     if (!JSON_TYPE.test(mediaType)) {
-      throw new AppError(415, "unsupported_media_type", {
+      throw problem("unsupported_media_type", {
         detail: "Send the body as application/json",
       });
     }
@@ -90,13 +90,13 @@ export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
     try {
       text = decoder.decode(bytes);
     } catch {
-      throw new AppError(400, "invalid_encoding", { detail: "The body must be valid UTF-8" });
+      throw problem("invalid_encoding", { detail: "The body must be valid UTF-8" });
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      throw new AppError(400, "malformed_json", { detail: "The body is not valid JSON" });
+      throw problem("malformed_json", { detail: "The body is not valid JSON" });
     }
     checkShape(value, options, 0);
     cacheText(c.req.bodyCache, text);

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
 import type { Logger } from "../platform/logger.ts";
@@ -154,7 +154,7 @@ export function pathGuard(options: PathGuardOptions): PathGuard {
       if (until !== undefined) {
         return sendProblem(
           c,
-          new AppError(403, "client_blocked", {
+          problem("client_blocked", {
             detail: "Too many suspicious requests came from this address; try again later",
             headers: { "retry-after": String(Math.ceil((until - now) / 1000)) },
           }),
@@ -163,7 +163,7 @@ export function pathGuard(options: PathGuardOptions): PathGuard {
       if (isSensitivePath(path)) {
         await countSafely(c, key, "sensitive_path");
         // Exactly what an unknown route gets, so a scanner learns nothing.
-        return sendProblem(c, new AppError(404, "not_found", { detail: "No such route" }));
+        return sendProblem(c, problem("not_found", { detail: "No such route" }));
       }
       await next();
     },

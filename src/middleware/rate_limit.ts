@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { rateLimiter, type RateLimitInfo } from "hono-rate-limiter";
 import type { AppEnv } from "../app_types.ts";
 import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
 import { clientKey } from "../lib/client_ip.ts";
@@ -112,7 +112,7 @@ function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
     handler(c) {
       const info = infoOf(c, infoKey);
       const seconds = Math.max(1, secondsUntil(info.resetTime, clock.now()));
-      throw new AppError(429, "rate_limited", {
+      throw problem("rate_limited", {
         detail: base.explain
           ? `Too many requests: the limit is ${info.limit} requests ${spec.explanation}; ` +
             `retry after ${seconds} seconds`

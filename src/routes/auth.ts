@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { AppError, errors } from "../errors.ts";
+import { errors, problem } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
@@ -117,7 +117,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
         });
       });
       if ("expired" in result) {
-        throw new AppError(401, "refresh_token_expired", {
+        throw problem("refresh_token_expired", {
           detail: "The session has expired; log in again",
         });
       }
@@ -128,7 +128,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
           ip: c.get("clientIp"),
         });
         if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
-        throw new AppError(401, "refresh_token_reused", {
+        throw problem("refresh_token_reused", {
           detail: "This refresh token was already used; the session has been revoked",
         });
       }

@@ -1,4 +1,4 @@
-import { AppError, problemResponse } from "../errors.ts";
+import { problem, problemResponse } from "../errors.ts";
 
 type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
@@ -14,7 +14,7 @@ export function createDrain() {
 
   const unavailable = () =>
     problemResponse(
-      new AppError(503, "shutting_down", {
+      problem("shutting_down", {
         detail: "The server is shutting down",
         headers: { "connection": "close", "retry-after": "5" },
       }),

@@ -1,4 +1,4 @@
-import { AppError, problemResponse } from "../errors.ts";
+import { problem, problemResponse } from "../errors.ts";
 import { hostMatcher, requestHost, urlAuthority } from "../middleware/host_guard.ts";
 import { securityHeaderPairs } from "../middleware/secure_headers.ts";
 
@@ -33,7 +33,7 @@ export function redirectHandler(options: RedirectHandlerOptions): (request: Requ
     const host = requestHost(request);
     if (host === undefined || !isAllowed(host)) {
       const response = problemResponse(
-        new AppError(400, "invalid_host", { detail: "The request's Host is not served here" }),
+        problem("invalid_host", { detail: "The request's Host is not served here" }),
       );
       for (const [name, value] of headers) response.headers.set(name, value);
       return response;

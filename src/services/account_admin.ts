@@ -6,7 +6,7 @@
  */
 import type { Role, User, UserStatus } from "../db/schema.ts";
 import { countUsersWithRole, findUserById, normalizeEmail } from "../db/users_repo.ts";
-import { AppError, errors } from "../errors.ts";
+import { errors, problem } from "../errors.ts";
 import type { AccountDeps } from "./accounts.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { mayActOn } from "./roles.ts";
@@ -28,7 +28,7 @@ export interface AccountQuery {
 }
 
 const lastSuperAdmin = () =>
-  new AppError(409, "last_super_admin", {
+  problem("last_super_admin", {
     detail: "The last active super admin cannot be demoted, disabled or deleted",
   });
 

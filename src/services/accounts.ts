@@ -6,8 +6,8 @@
  * answer.
  */
 import type { Db, User } from "../db/schema.ts";
-import { findUserById, insertUser, normalizeEmail } from "../db/users_repo.ts";
-import { AppError, errors } from "../errors.ts";
+import { findUserById, insertUser, type NewUserInput, normalizeEmail } from "../db/users_repo.ts";
+import { errors, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { ApiKeyService } from "./api_keys.ts";
@@ -33,6 +33,27 @@ export interface AccountDeps {
   passwordMinLength: number;
 }
 
+/**
+ * Inserts an account and its `user.registered` event inside the caller's transaction:
+ * the one way an account comes into being (registration, `citadel admin create`).
+ */
+export async function insertRegistered(
+  trx: Db,
+  input: NewUserInput,
+  context: { audit: Audit; now: number; actor: AuditActor; method: string },
+): Promise<User> {
+  const created = await insertUser(trx, input, context.now);
+  await context.audit(trx, {
+    ...context.actor,
+    action: "user.registered",
+    outcome: "success",
+    targetType: "user",
+    targetId: created.id,
+    details: { method: context.method, role: created.role },
+  });
+  return created;
+}
+
 /** Builds the account service; one per app. */
 export function createAccountService(deps: AccountDeps) {
   const { db, clock, hasher, sessions, apiKeys, audit, users } = deps;
@@ -53,7 +74,7 @@ export function createAccountService(deps: AccountDeps) {
     /** Self-service registration with a password that passes the policy. */
     async register(input: { email: string; password: string; name?: string }, actor: AuditActor) {
       if (!deps.registrationEnabled) {
-        throw new AppError(403, "registration_disabled", { detail: "Registration is disabled" });
+        throw problem("registration_disabled", { detail: "Registration is disabled" });
       }
       const problems = await policyProblems(input.password, input);
       if (problems.length > 0) throw errors.validation(problems);
@@ -63,22 +84,13 @@ export function createAccountService(deps: AccountDeps) {
         const existing = await trx.selectFrom("users").select("id")
           .where("email", "=", email).executeTakeFirst();
         if (existing) {
-          throw new AppError(409, "email_taken", { detail: "This email is already registered" });
+          throw problem("email_taken", { detail: "This email is already registered" });
         }
-        const created = await insertUser(
+        return await insertRegistered(
           trx,
           { email, passwordHash, name: input.name },
-          clock.now(),
+          { audit, now: clock.now(), actor, method: "password" },
         );
-        await audit(trx, {
-          ...actor,
-          action: "user.registered",
-          outcome: "success",
-          targetType: "user",
-          targetId: created.id,
-          details: { method: "password", role: created.role },
-        });
-        return created;
       });
     },
 

@@ -4,7 +4,7 @@
  * (scopes, lifetime, rate limit). Pure rules; the API-key service applies them.
  */
 import type { Principal } from "./principal.ts";
-import { AppError, errors } from "../errors.ts";
+import { errors, problem } from "../errors.ts";
 import { isAdminRole } from "./roles.ts";
 
 const ADMIN_SCOPES = new Set<string>(["admin:read", "admin:write"]);
@@ -36,7 +36,7 @@ const DAY_MS = 86_400_000;
 const DEFAULT_LIFETIME_DAYS = 90;
 
 const lacksScopes = (missing: string[]) =>
-  new AppError(403, "insufficient_scope", {
+  problem("insufficient_scope", {
     detail: `The calling API key may not grant scopes it lacks: ${missing.join(", ")}`,
   });
 
@@ -119,7 +119,7 @@ export function assertMayRotate(
   const missing = target.scopes.filter((s) => !parent.scopes.has(s));
   if (missing.length > 0) throw lacksScopes(missing);
   if (target.expiresAt > parent.expiresAt || target.perMinute > parent.perMinute) {
-    throw new AppError(403, "insufficient_scope", {
+    throw problem("insufficient_scope", {
       detail:
         "The calling API key may not rotate a key that outlives it or has a higher rate limit",
     });

@@ -1,7 +1,7 @@
 import type { Principal } from "./principal.ts";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";
-import { AppError, errors } from "../errors.ts";
+import { errors, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "../lib/api_key_format.ts";
 import { mayActOn } from "./roles.ts";
@@ -46,7 +46,7 @@ interface Resolved {
 }
 
 const invalidKey = () =>
-  new AppError(401, "invalid_api_key", {
+  problem("invalid_api_key", {
     detail: "The API key is invalid, expired or revoked",
     headers: { "www-authenticate": 'Bearer realm="citadel", error="invalid_token"' },
   });
@@ -62,7 +62,7 @@ const DAY_MS = 86_400_000;
 export const REVOKED_KEYS_LISTED_DAYS = 30;
 
 const tooManyKeys = (max: number) =>
-  new AppError(409, "api_key_limit_reached", {
+  problem("api_key_limit_reached", {
     detail: `An account may hold at most ${max} active API keys (API_KEYS_PER_USER_MAX); ` +
       "revoke one first",
   });

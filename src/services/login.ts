@@ -1,6 +1,6 @@
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { CounterStoreUnavailable } from "../platform/counter_store.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
@@ -35,7 +35,7 @@ export interface LoginDeps {
 export const ACCOUNT_KEY_PREFIX = "account:";
 
 const invalidCredentials = () =>
-  new AppError(401, "invalid_credentials", { detail: "The email or password is incorrect" });
+  problem("invalid_credentials", { detail: "The email or password is incorrect" });
 
 /**
  * Password login: the guard reserves the attempt before any verification (a blocked

@@ -1,4 +1,4 @@
-import { AppError } from "../errors.ts";
+import { AppError, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import {
   type CounterHit,
@@ -211,7 +211,7 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
 
 /** The 429 a login route sends for a refused attempt, with `Retry-After`. */
 export function tooManyAttempts(retryAfterSeconds: number): AppError {
-  return new AppError(429, "too_many_attempts", {
+  return problem("too_many_attempts", {
     detail: "Too many failed login attempts; try again later",
     headers: { "retry-after": String(retryAfterSeconds) },
   });
@@ -219,7 +219,7 @@ export function tooManyAttempts(retryAfterSeconds: number): AppError {
 
 /** The fail-closed 503 for a guard (login guard, rate limit) whose counter store is unreachable. */
 export function guardUnavailable(cause?: unknown): AppError {
-  return new AppError(503, "guard_unavailable", {
+  return problem("guard_unavailable", {
     detail: "Abuse protection is temporarily unavailable; try again shortly",
     headers: { "retry-after": "5" },
     cause,

@@ -1,5 +1,5 @@
 import type { Db, User } from "../db/schema.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { hex, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import type { JwtService } from "./jwt.ts";
@@ -38,7 +38,7 @@ export interface SessionDeps {
 type Executor = Pick<Db, "selectFrom" | "insertInto" | "updateTable">;
 
 const invalidRefresh = () =>
-  new AppError(401, "invalid_refresh_token", { detail: "The refresh token is not valid" });
+  problem("invalid_refresh_token", { detail: "The refresh token is not valid" });
 
 /** Sessions, refresh-token rotation with reuse detection, and revocation. */
 export function createSessionService(deps: SessionDeps) {

@@ -121,6 +121,44 @@ Deno.test("admin reset-password replaces the hash and revokes every open session
   assert.equal(byId.get(untouched)!.revoked_at, null);
 });
 
+Deno.test("admin reset-password --revoke-api-keys ends the user's API keys too, audited", async () => {
+  await using t = await cliDb();
+  const user = await seedUser(t.db, "erin@example.com");
+  const now = Date.now();
+  await t.db.insertInto("api_keys").values({
+    id: crypto.randomUUID(),
+    user_id: user.id,
+    name: "ci",
+    prefix: "ctd_abcdefgh",
+    scopes: JSON.stringify(["me:read"]),
+    rate_limit_per_minute: null,
+    created_at: now,
+    expires_at: now + 86_400_000,
+    last_used_at: null,
+    last_used_ip: null,
+    revoked_at: null,
+  }).execute();
+
+  const kept = await t.run(["admin", "reset-password", "--email", user.email], `${NEW_PASSWORD}\n`);
+  assert.equal(kept.code, 0, kept.stderr);
+  const active = () =>
+    t.db.selectFrom("api_keys").select("id").where("user_id", "=", user.id)
+      .where("revoked_at", "is", null).execute();
+  assert.equal((await active()).length, 1, "without the flag the key keeps working");
+
+  const ended = await t.run(
+    ["admin", "reset-password", "--email", user.email, "--revoke-api-keys"],
+    `${NEW_PASSWORD}\n`,
+  );
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.match(ended.stdout, /1 API keys revoked/);
+  assert.equal((await active()).length, 0);
+  const audited = await t.db.selectFrom("audit_events").select(["action", "actor_type"])
+    .where("target_id", "=", user.id).where("action", "=", "user.password_changed").execute();
+  assert.equal(audited.length, 2);
+  assert.ok(audited.every((e) => e.actor_type === "system"));
+});
+
 Deno.test("admin reset-password of an unknown email exits 1 and a weak password changes nothing", async () => {
   await using t = await cliDb();
   const unknown = await t.run(
