@@ -1,3 +1,4 @@
+import { normalizeEmail } from "../db/users_repo.ts";
 import { AppError, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import {
@@ -131,7 +132,9 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
     account: string,
     options: LoginAttemptOptions = {},
   ): Promise<LoginDecision> {
-    const email = account.trim().toLowerCase();
+    // The one email rule, so `Alice@X` and `alice@x` share budgets even when a caller
+    // passes a login name as typed.
+    const email = normalizeEmail(account);
     if (options.device !== undefined) return await attemptFromDevice(ipKey, email, options.device);
     const pairKey = `login:pair:${ipKey}|${email}`;
     const ipCounter = `login:ip:${ipKey}`;
