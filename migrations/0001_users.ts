@@ -1,3 +1,7 @@
+/**
+ * Migration 0001: the `users` table (UUID keys, unique normalised email, role and status
+ * checks) and its role and creation-order indexes. Frozen once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import { type Kysely, sql } from "kysely";
 

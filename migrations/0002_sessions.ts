@@ -1,3 +1,7 @@
+/**
+ * Migration 0002: the `sessions` and `refresh_tokens` tables, one session per login with every
+ * refresh token it was given. Frozen once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import type { Kysely } from "kysely";
 

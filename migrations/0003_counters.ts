@@ -1,3 +1,7 @@
+/**
+ * Migration 0003: the `counters` and `blocks` tables behind RATE_LIMIT_STORE=database. Frozen
+ * once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import type { Kysely } from "kysely";
 

@@ -1,3 +1,7 @@
+/**
+ * Migration 0004: the `api_keys` table and `api_key_secrets`, the keyed hashes of each key's
+ * current and rotated-out secrets. Frozen once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import { type Kysely, sql } from "kysely";
 

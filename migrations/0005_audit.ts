@@ -1,3 +1,7 @@
+/**
+ * Migration 0005: the audit log tables (hash chain, prune checkpoints, prune authorisations,
+ * login networks) and the triggers that keep the chain append-only. Frozen once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import { type Kysely, sql } from "kysely";
 

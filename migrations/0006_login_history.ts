@@ -1,3 +1,7 @@
+/**
+ * Migration 0006: the `login_history` table, the places each email has logged in from, which
+ * the login guard lets through. Frozen once released.
+ */
 // deno-lint-ignore-file no-explicit-any
 import type { Kysely } from "kysely";
 

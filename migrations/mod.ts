@@ -1,3 +1,7 @@
+/**
+ * The registry of migrations: every step imported statically, in the order it applies, so the
+ * compiled binary carries them. A new migration is one new file and one line here.
+ */
 // deno-lint-ignore-file no-explicit-any
 import type { Kysely } from "kysely";
 import * as users from "./0001_users.ts";

@@ -1,3 +1,10 @@
+/**
+ * Errors as clients see them: every problem code and its HTTP status (`PROBLEM_STATUS`, the
+ * one place an outcome becomes a status), `problem(code)` to raise one, and the RFC 9457
+ * problem+json body.
+ * @module
+ */
+
 /** One invalid field of a request, as listed in a problem's `errors`. */
 export interface FieldError {
   field: string;

@@ -1,3 +1,7 @@
+/**
+ * Opening the binary's database: a libSQL file (WAL, foreign keys, busy timeout, optional
+ * encryption), `:memory:` or a remote URL, through the native client.
+ */
 import { type Client, createClient } from "@libsql/client/node";
 import { Kysely } from "kysely";
 import { dirname, fromFileUrl } from "./paths.ts";

@@ -1,3 +1,7 @@
+/**
+ * Opening a remote libSQL / Turso database through the web client, for Deno Deploy and
+ * Cloudflare Workers (no native addon, no file system).
+ */
 import { type Client, createClient } from "@libsql/client/web";
 import { Kysely } from "kysely";
 import { libsqlDialect } from "./libsql_dialect.ts";

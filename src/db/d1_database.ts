@@ -1,3 +1,7 @@
+/**
+ * Kysely over a Cloudflare D1 binding, with optimistic transactions that are run again when D1
+ * refuses their batch at commit.
+ */
 import { Kysely, type TransactionBuilder } from "kysely";
 import { D1CommitConflict, type D1DatabaseLike, d1Dialect } from "./d1_dialect.ts";
 import type { Database } from "./schema.ts";

@@ -1,3 +1,7 @@
+/**
+ * The Kysely dialect for Cloudflare D1: statements through the binding, a transaction's writes
+ * queued and sent as one batch at commit.
+ */
 import {
   type CompiledQuery,
   type DatabaseConnection,

@@ -1,3 +1,7 @@
+/**
+ * The Kysely dialect over `@libsql/client`: one shared connection for a local file
+ * (transactions one at a time) or the remote client.
+ */
 import type { Client, InStatement, InValue, Transaction } from "@libsql/client";
 import {
   CompiledQuery,

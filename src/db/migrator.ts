@@ -1,3 +1,7 @@
+/**
+ * Running the migrations of migrations/mod.ts: which are applied, whether an applied one
+ * changed (checksums), and applying the pending ones in order.
+ */
 import { sql } from "kysely";
 import { type Migration, migrations as registry } from "../../migrations/mod.ts";
 import type { Db } from "./schema.ts";

@@ -1,3 +1,9 @@
+/**
+ * Path text helpers for database locations (directory part, `file:` URL to path), for POSIX
+ * and Windows separators.
+ * @module
+ */
+
 /** Directory part of a path (POSIX and Windows separators). */
 export function dirname(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));

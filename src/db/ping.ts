@@ -1,3 +1,7 @@
+/**
+ * The database liveness probe behind `/health`, kept apart from connect.ts so the app does not
+ * load the native driver.
+ */
 import { sql } from "kysely";
 import type { Db } from "./schema.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * The database schema as Kysely types: one interface per table, the `Database` they form, and
+ * the row types (`User`, `Session`, ...) the code passes around.
+ */
 import type { Kysely, Selectable } from "kysely";
 
 /** Times are stored as epoch milliseconds (UTC) in integer columns. */

@@ -1,3 +1,7 @@
+/**
+ * Plain reads and inserts of `users` rows, and email normalisation, the one form an email is
+ * stored and compared in.
+ */
 import type { Db, Role, User, UserStatus } from "./schema.ts";
 
 /** Lower-cased, trimmed, NFKC-normalised email; the form stored and compared. */

@@ -1,3 +1,9 @@
+/**
+ * The API key format: `ctd_` + 32 random bytes in base62 + a CRC-32 checksum, generated and
+ * checked offline, and the prefix listings show.
+ * @module
+ */
+
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /** Every API key starts with this, so secret scanners can find them. */
 export const API_KEY_PREFIX = "ctd_";

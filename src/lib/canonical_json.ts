@@ -1,4 +1,9 @@
 /**
+ * Canonical JSON, the byte form the audit hash chain hashes.
+ * @module
+ */
+
+/**
  * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, `undefined`
  * members left out. The audit hash chain hashes this form, so the same event always
  * gives the same bytes whatever order its fields were built in.

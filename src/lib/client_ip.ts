@@ -1,3 +1,7 @@
+/**
+ * Who sent a request: the client address behind trusted proxies (X-Forwarded-For or
+ * Forwarded), whether it came over HTTPS, and the key limits are kept under.
+ */
 import {
   canonicalIp,
   formatIp,

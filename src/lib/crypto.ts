@@ -1,3 +1,9 @@
+/**
+ * Small Web Crypto helpers: base64url, random tokens, hex, HMAC-SHA256 keys and hashes,
+ * constant-time comparison, SHA-256 and the pepper key of stored secrets.
+ * @module
+ */
+
 const encoder = new TextEncoder();
 
 /** Base64url without padding. */

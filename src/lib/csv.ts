@@ -1,3 +1,9 @@
+/**
+ * CSV output that is safe to open in a spreadsheet: RFC 4180 quoting and formula
+ * neutralisation (audit export).
+ * @module
+ */
+
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
 

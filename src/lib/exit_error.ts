@@ -2,6 +2,7 @@
  * How a command ends early: an error that carries the process exit code and the message
  * to print. Thrown by CLI commands, the CLI-only tools and the serving runtime alike;
  * only `src/main.ts` turns it into output and an exit code.
+ * @module
  */
 
 /** Exit code for usage and configuration errors. */

@@ -1,3 +1,9 @@
+/**
+ * Parsing and canonical formatting of IPv4 and IPv6 addresses, without allocating on the hot
+ * path.
+ * @module
+ */
+
 /** A parsed address: IPv4 as one unsigned 32-bit number, IPv6 as eight 16-bit words. */
 export type ParsedIp =
   | { readonly version: 4; readonly value: number }

@@ -1,3 +1,9 @@
+/**
+ * Secret redaction: what every log sink, error and audit detail passes through so no
+ * secret-looking name or value is written.
+ * @module
+ */
+
 /** What replaces a secret in logs, errors and audit details. */
 export const REDACTED = "[REDACTED]";
 

@@ -2,7 +2,9 @@
  * Paths that only scanners ask for: secrets, VCS metadata, backups, database files and
  * other products' admin pages. Matched per path segment after normalisation, so an API
  * path like `/api/v1/keys` never matches `*.key`.
+ * @module
  */
+
 const NAMES = new Set([
   ".git",
   ".svn",

@@ -1,3 +1,7 @@
+/**
+ * TRUSTED_PROXIES compiled once into numeric ranges, and the check whether a peer address is
+ * one of them.
+ */
 import { formatIp, type ParsedIp, parseIp, parseIpv4, parseIpv6 } from "./ip_address.ts";
 
 /** Which forwarding header the trusted proxies maintain. */

@@ -1,3 +1,6 @@
+/**
+ * The binary's password hasher: argon2id through the @node-rs/argon2 native addon.
+ */
 import { hash, verify } from "@node-rs/argon2";
 import type { Argon2Params, PasswordHasher } from "./password_hasher.ts";
 

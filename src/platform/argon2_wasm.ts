@@ -1,3 +1,7 @@
+/**
+ * The edge password hasher: argon2id in WebAssembly (hash-wasm), producing the same PHC
+ * strings as the native one.
+ */
 import { argon2id } from "hash-wasm";
 import { type Argon2Params, argon2ParamsOf, type PasswordHasher } from "./password_hasher.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * A password hasher wrapper that runs at most a fixed number of hashes at once, to bound
+ * memory and keep each hash fast under bursts.
+ */
 import type { PasswordHasher } from "./password_hasher.ts";
 
 /**

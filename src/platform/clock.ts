@@ -1,3 +1,8 @@
+/**
+ * The injected clock: the real one and a manual one for tests.
+ * @module
+ */
+
 /** The source of time for everything that expires or counts; injected so tests control it. */
 export interface Clock {
   /** Milliseconds since the epoch, UTC. */

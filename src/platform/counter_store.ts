@@ -1,3 +1,9 @@
+/**
+ * What a counter store is: the shared fixed-window counters and blocks behind rate limits, the
+ * login guard and the path guards, and its unavailable error.
+ * @module
+ */
+
 /** A fixed-window counter's state after a hit. */
 export interface CounterHit {
   count: number;

@@ -1,3 +1,7 @@
+/**
+ * The counter store kept in the database (RATE_LIMIT_STORE=database), shared by every process
+ * on it.
+ */
 import { sql } from "kysely";
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";

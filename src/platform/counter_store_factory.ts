@@ -1,3 +1,6 @@
+/**
+ * Building the counter store RATE_LIMIT_STORE chooses: memory, database or Redis.
+ */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
 import type { CounterStore } from "./counter_store.ts";

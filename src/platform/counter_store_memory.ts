@@ -1,3 +1,6 @@
+/**
+ * The counter store kept in this process (RATE_LIMIT_STORE=memory).
+ */
 import type { Clock } from "./clock.ts";
 import type { CounterHit, CounterStore } from "./counter_store.ts";
 

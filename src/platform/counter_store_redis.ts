@@ -1,3 +1,7 @@
+/**
+ * The counter store kept in Redis (RATE_LIMIT_STORE=redis), shared by every host on the
+ * server.
+ */
 import type { Clock } from "./clock.ts";
 import { type CounterHit, type CounterStore, CounterStoreUnavailable } from "./counter_store.ts";
 import { redisClient, RedisError, type RedisReply } from "./redis_client.ts";

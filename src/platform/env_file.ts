@@ -1,3 +1,8 @@
+/**
+ * Reading `.env`: parsing its lines, its file mode, and laying the real environment over it.
+ * @module
+ */
+
 /** A parsed `.env` file and whether its permissions were too wide. */
 export interface EnvFile {
   values: Record<string, string>;

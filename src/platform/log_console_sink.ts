@@ -1,3 +1,6 @@
+/**
+ * The log sink for Deno Deploy and Workers: each JSON line through console.log.
+ */
 import type { LogSink } from "./logger.ts";
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * The log sink writing LOG_DIR/citadel.log with size-based rotation.
+ */
 import type { LogSink } from "./logger.ts";
 import { pathExists } from "./path_exists.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * The structured logger: JSON lines, redacted fields, batched writes to its sinks (stdout,
+ * memory and the file and console sinks beside it).
+ */
 import { isFreeOfSecrets, redact } from "../lib/redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";

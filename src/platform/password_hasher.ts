@@ -1,3 +1,9 @@
+/**
+ * What a password hasher is (argon2id PHC strings), OWASP's minimum parameters, and when a
+ * stored hash needs rehashing.
+ * @module
+ */
+
 /** argon2id cost parameters. */
 export interface Argon2Params {
   memoryKib: number;

@@ -1,3 +1,8 @@
+/**
+ * Whether anything exists at a path, telling not-found apart from every other error.
+ * @module
+ */
+
 /** True when something (a file, directory or link) exists at `path`; other errors propagate. */
 export async function pathExists(path: string): Promise<boolean> {
   try {

@@ -1,3 +1,8 @@
+/**
+ * A minimal pipelining Redis (RESP2) client over TCP or TLS, for the Redis counter store.
+ * @module
+ */
+
 /** A reply of a Redis server in RESP2; error replies nested in arrays stay values. */
 export type RedisReply = string | number | null | RedisError | RedisReply[];
 

@@ -1,3 +1,9 @@
+/**
+ * Precompiled WebAssembly for runtimes that forbid compiling bytes (Cloudflare Workers), so
+ * hash-wasm can load there.
+ * @module
+ */
+
 /** WebAssembly modules compiled ahead of time, keyed by the SHA-256 (hex) of their bytes. */
 export type PrecompiledWasm = Readonly<Record<string, WebAssembly.Module>>;
 
