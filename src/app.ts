@@ -1,3 +1,7 @@
+/**
+ * The HTTP app: `createApp(deps)` builds the Hono app with the whole middleware order and
+ * every route mounted, in this one place.
+ */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./app_types.ts";
 import { authenticate } from "./middleware/authenticate.ts";

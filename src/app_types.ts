@@ -1,3 +1,7 @@
+/**
+ * The app's types: the deps `createApp` receives (`AppDeps`) and the Hono environment with the
+ * per-request variables middleware set.
+ */
 import type { Config } from "./config.ts";
 import type { Db } from "./db/schema.ts";
 import type { Clock } from "./platform/clock.ts";

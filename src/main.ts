@@ -1,3 +1,7 @@
+/**
+ * The CLI entry: parses argv, answers help, dispatches to the subcommand in src/cli/ and turns
+ * its outcome into an exit code.
+ */
 import { asksForHelp, COMMANDS, formName, FORMS, synopsis, usageOf } from "./cli/commands.ts";
 import { EXIT_USAGE, ExitError } from "./lib/exit_error.ts";
 import { parseArgsProblem } from "./cli/usage_error.ts";

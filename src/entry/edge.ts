@@ -1,3 +1,7 @@
+/**
+ * What the two edge entries share: the edge configuration, deps (WebAssembly argon2, database
+ * counters, console logs), the super-admin bootstrap from secrets and the not-ready answer.
+ */
 import type { AppDeps } from "../app_types.ts";
 import { type Config, ConfigError, parseConfig } from "../config.ts";
 import type { Db } from "../db/schema.ts";

@@ -1,3 +1,8 @@
+/**
+ * Authentication and the one authorization guard: `authenticate` turns a Bearer token or API
+ * key into the request's principal, `authorize` (`requireScope`, `requireAdmin`) checks it
+ * against each route's rule.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, Principal } from "../app_types.ts";
 import { errors, problem } from "../errors.ts";

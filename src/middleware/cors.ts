@@ -1,3 +1,7 @@
+/**
+ * The CORS middleware: exact allowlisted origins, precomputed headers, and a readable 403
+ * problem for refused preflights.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { AppEnv as RuntimeEnv } from "../config.ts";

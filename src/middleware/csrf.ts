@@ -1,3 +1,7 @@
+/**
+ * The CSRF defence for cookie-authenticated requests: the trusted-origin test, a guard for
+ * unsafe methods and a check for routes that read a cookie themselves.
+ */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { AppError, problem } from "../errors.ts";

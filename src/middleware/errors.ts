@@ -1,3 +1,7 @@
+/**
+ * The HTTP edge of errors: Hono's onError and notFound handlers, which answer every failure as
+ * problem+json (405 with `Allow` for known paths).
+ */
 import type { Context, ErrorHandler, Hono, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app_types.ts";

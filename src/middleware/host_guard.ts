@@ -1,3 +1,7 @@
+/**
+ * The Host header guard: requests for hosts outside ALLOWED_HOSTS, or whose target names
+ * another host, get 400 `invalid_host`.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";

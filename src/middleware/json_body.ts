@@ -1,3 +1,7 @@
+/**
+ * Request body reading and limits: size, content type, UTF-8, JSON depth and string length,
+ * checked once before any handler.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";

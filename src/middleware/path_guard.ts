@@ -1,3 +1,7 @@
+/**
+ * The path and 404 guards: sensitive paths and repeated 404s count towards blocking a client,
+ * and blocked clients get 403 `client_blocked`.
+ */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { Config } from "../config.ts";

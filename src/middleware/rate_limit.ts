@@ -1,3 +1,7 @@
+/**
+ * The rate limiters: per-IP limits on the unauthenticated auth endpoints and per-principal,
+ * per-key and per-route limits on the API, with their RateLimit headers.
+ */
 import type { Context, MiddlewareHandler } from "hono";
 import { rateLimiter, type RateLimitInfo } from "hono-rate-limiter";
 import type { AppEnv } from "../app_types.ts";

@@ -1,3 +1,6 @@
+/**
+ * The adapter that lets hono-rate-limiter keep its counters in citadel's counter store.
+ */
 import type { ClientRateLimitInfo, Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app_types.ts";
 import {

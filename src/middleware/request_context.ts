@@ -1,3 +1,7 @@
+/**
+ * The first middleware of every request: request id, client IP, secure flag and the access-log
+ * line.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { Logger } from "../platform/logger.ts";

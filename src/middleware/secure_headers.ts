@@ -1,3 +1,7 @@
+/**
+ * The security headers of every response (CSP, HSTS, frame, referrer and permissions
+ * policies), computed once per options.
+ */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { type HeaderPair, setTrustedHeaders, validatedPairs } from "./trusted_headers.ts";

@@ -8,6 +8,7 @@
  * constants validated once at construction, so on Deno we append them straight to the
  * response's header list; everywhere else (Workers, Node, a future Deno whose internals
  * differ) the standard `Headers` API is used and only speed differs.
+ * @module
  */
 
 /** A header name (lower case) and value. */

@@ -1,3 +1,7 @@
+/**
+ * Request validation with zod: the `validate` middleware and the 422 `validation_failed` field
+ * list it answers with.
+ */
 import { zValidator } from "@hono/zod-validator";
 import type { ZodType } from "zod";
 import { errors, type FieldError } from "../errors.ts";

@@ -1,3 +1,7 @@
+/**
+ * Routes of `/api/v1/admin/api-keys`: every key for admins, one key's own rate limit, and
+ * revocation.
+ */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";

@@ -1,3 +1,7 @@
+/**
+ * Routes of `/api/v1/admin/users`: list, read, change and delete accounts, and revoke their
+ * sessions.
+ */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";

@@ -1,3 +1,6 @@
+/**
+ * The JSON shape of an API key in responses; never its secret or hash.
+ */
 import type { Selectable } from "kysely";
 import type { ApiKeysTable } from "../db/schema.ts";
 import { iso } from "../services/user_view.ts";

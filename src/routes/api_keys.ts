@@ -1,3 +1,6 @@
+/**
+ * Routes of `/api/v1/api-keys`: the caller creates, lists, revokes and rotates their own keys.
+ */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";

@@ -1,3 +1,6 @@
+/**
+ * The route of `GET /api/v1/admin/audit`: filtered, cursor-paged audit events for admins.
+ */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";

@@ -1,3 +1,7 @@
+/**
+ * The audit actor of a request: who acts (user, API key or anonymous), from which address and
+ * agent, under which request id.
+ */
 import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { AuditActor } from "../services/audit_events.ts";

@@ -1,3 +1,7 @@
+/**
+ * Routes of `/api/v1/auth`: register, login, refresh, logout and logout-all, with the refresh
+ * and device cookies.
+ */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";

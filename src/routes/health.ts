@@ -1,3 +1,6 @@
+/**
+ * The route of `GET /health`: the version and whether the database answers.
+ */
 import { Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { pingDatabase } from "../db/ping.ts";

@@ -1,3 +1,6 @@
+/**
+ * Routes of `/api/v1/me`: the caller's profile, password change and sessions.
+ */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";

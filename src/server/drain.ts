@@ -1,3 +1,7 @@
+/**
+ * Graceful shutdown: stop taking new requests with a 503, let the ones in flight finish, then
+ * close.
+ */
 import { problem, problemResponse } from "../errors.ts";
 
 type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;

@@ -1,3 +1,7 @@
+/**
+ * The binary's HTTP(S) listener: serves the app on HOST:PORT, with TLS when configured, behind
+ * the graceful drain.
+ */
 import type { Config } from "../config.ts";
 import type { ListenerEnv } from "../middleware/request_context.ts";
 import { createDrain } from "./drain.ts";

@@ -1,3 +1,7 @@
+/**
+ * The log relay of `serve --workers N`: the supervisor owns stdout and the LOG_DIR file, and
+ * the workers hand their lines to it.
+ */
 import type { Config } from "../config.ts";
 import { createLogger, type Logger, type LogSink } from "../platform/logger.ts";
 import { openLogSinks } from "./runtime.ts";

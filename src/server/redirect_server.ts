@@ -1,3 +1,7 @@
+/**
+ * The plain-HTTP listener of HTTP_REDIRECT_PORT, which only redirects to HTTPS on an allowed
+ * host.
+ */
 import { problem, problemResponse } from "../errors.ts";
 import { hostMatcher, requestHost, urlAuthority } from "../middleware/host_guard.ts";
 import { securityHeaderPairs } from "../middleware/secure_headers.ts";

@@ -1,3 +1,7 @@
+/**
+ * The binary's deps: database, native hasher, counter store, logger with its sinks and
+ * alerter, built from the config for `serve` and the commands, and released after.
+ */
 import type { AppDeps } from "../app_types.ts";
 import type { Config } from "../config.ts";
 import { connect } from "../db/connect.ts";

@@ -1,3 +1,7 @@
+/**
+ * Warming the password hasher up in the background as the server starts, so the first login
+ * does not pay for it.
+ */
 import type { Logger } from "../platform/logger.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import { prepareDummyHash } from "../services/passwords.ts";

@@ -1,3 +1,7 @@
+/**
+ * `serve --workers N`: how many isolates to run, and starting them on one port with
+ * SO_REUSEPORT.
+ */
 import type { Config } from "../config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import type { Listener } from "./listen.ts";
