@@ -1,3 +1,7 @@
+/**
+ * The `citadel admin` command: create an administrator and reset a user's password from the
+ * server's shell.
+ */
 import { parseArgs } from "node:util";
 import * as z from "zod";
 import type { Config } from "../config.ts";

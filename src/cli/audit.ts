@@ -1,3 +1,6 @@
+/**
+ * The `citadel audit` command: verify, export and prune the tamper-evident audit log.
+ */
 import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";
 import { connect } from "../db/connect.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel backup` and `citadel restore` commands: a verified online copy of the database,
+ * and putting one back while no server uses it.
+ */
 import { createClient } from "@libsql/client/node";
 import { parseArgs } from "node:util";
 import { dirname } from "../db/paths.ts";

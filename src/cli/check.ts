@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` command: runs the deployment audit, prints its report and chooses the
+ * exit code from the fail level.
+ */
 import { parseArgs } from "node:util";
 import { buildReport, formatReport } from "../tools/check/report.ts";
 import type { CheckReport } from "../tools/check/report_schema.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel cleanup` command: removes expired sessions, old login records and stale
+ * counters.
+ */
 import { parseArgs } from "node:util";
 import { cleanupExpired } from "../services/cleanup.ts";
 import { openCommandRuntime } from "./command_runtime.ts";

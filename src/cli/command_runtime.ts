@@ -1,3 +1,7 @@
+/**
+ * The deps of a one-off maintenance command: the binary's runtime, quiet enough that the
+ * command's own output stays readable.
+ */
 import type { Config } from "../config.ts";
 import { createLogger, stdoutSink } from "../platform/logger.ts";
 import { openRuntime, type Runtime } from "../server/runtime.ts";

@@ -1,3 +1,7 @@
+/**
+ * The CLI's confirmation before a change: `--yes`, a y/N question on a terminal, or a refusal
+ * elsewhere.
+ */
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 
 /** Options of {@linkcode confirm}. */

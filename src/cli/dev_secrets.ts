@@ -1,3 +1,7 @@
+/**
+ * The development JWT secret: generated once into the data directory when none is configured,
+ * and reused on later starts.
+ */
 import type { Config } from "../config.ts";
 import { databaseFilePath } from "../db/connect.ts";
 import { dirname } from "../db/paths.ts";

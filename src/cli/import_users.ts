@@ -1,3 +1,7 @@
+/**
+ * The `citadel migrate import-users` command: copies the users of a legacy database into
+ * citadel's.
+ */
 import type { Client } from "@libsql/client";
 import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";

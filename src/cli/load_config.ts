@@ -1,3 +1,7 @@
+/**
+ * The CLI's configuration: the environment over `./.env`, parsed once, with every problem
+ * reported as a usage error.
+ */
 import { type Config, ConfigError, parseConfig } from "../config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { isWiderThan, mergeEnv, readEnvFile } from "../platform/env_file.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel migrate` command: applies or lists schema migrations, and dispatches `migrate
+ * uuid` and `migrate import-users`.
+ */
 import { connect } from "../db/connect.ts";
 import { migrateUp, migrationStatus } from "../db/migrator.ts";
 import { importUsers } from "./import_users.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel migrate uuid` command: converts a legacy SQLite database's integer primary keys
+ * to UUID v4, with a plan, progress and verification.
+ */
 import { createClient } from "@libsql/client/node";
 import { parseArgs } from "node:util";
 import { dirname } from "../db/paths.ts";

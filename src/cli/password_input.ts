@@ -1,3 +1,7 @@
+/**
+ * Reading a new password for the CLI: typed twice with echo off on a terminal, or the first
+ * line of standard input; never from argv.
+ */
 import { ExitError } from "../lib/exit_error.ts";
 
 /** Exit code of a command cancelled with Ctrl-C, as shells report SIGINT. */

@@ -1,3 +1,7 @@
+/**
+ * The progress display of `citadel migrate uuid`: a redrawn bar on a terminal, plain lines
+ * elsewhere.
+ */
 import type { ProgressEvent } from "../tools/uuid_migration/run.ts";
 
 /** Options of {@linkcode progressReporter}. */

@@ -1,3 +1,7 @@
+/**
+ * The `citadel secret` command: prints a fresh random value for JWT_SECRET_KEY and the other
+ * key settings.
+ */
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 

@@ -1,3 +1,7 @@
+/**
+ * The `citadel serve` command: migrate, bootstrap the super admin and serve until a signal, in
+ * one isolate or as the supervisor of several workers.
+ */
 import { parseArgs } from "node:util";
 import { createApp } from "../app.ts";
 import { recordAudit } from "../services/audit.ts";

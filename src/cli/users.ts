@@ -1,3 +1,7 @@
+/**
+ * The `citadel users prune-inactive` command: disables or deletes accounts with no login for N
+ * days.
+ */
 import { parseArgs } from "node:util";
 import { openCommandRuntime } from "./command_runtime.ts";
 import { loadConfig } from "./load_config.ts";

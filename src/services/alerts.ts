@@ -1,3 +1,7 @@
+/**
+ * Security alerts: a WARN log line at once and a signed webhook POST (ALERT_WEBHOOK_URL),
+ * delivered with retries off the request path.
+ */
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
 import { hex, hmac, importHmacKey } from "../lib/crypto.ts";

@@ -1,3 +1,7 @@
+/**
+ * The API key service: creation, listing, rotation with overlap, revocation, and the fast
+ * verification of a presented key (cached, hashed with the pepper).
+ */
 import type { Principal } from "./principal.ts";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";

@@ -1,3 +1,7 @@
+/**
+ * Writing the tamper-evident audit log: each event's allow-listed, redacted details hashed
+ * onto the chain inside the transaction of the change it records.
+ */
 import type { Selectable } from "kysely";
 import type { AuditEventsTable, Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";

@@ -1,3 +1,7 @@
+/**
+ * The signed checkpoints audit pruning leaves where the chain now starts: signing them and
+ * checking their signature across secret rotations.
+ */
 import type { Selectable } from "kysely";
 import type { AuditCheckpointsTable } from "../db/schema.ts";
 import { canonicalJson } from "../lib/canonical_json.ts";

@@ -1,3 +1,7 @@
+/**
+ * The audit vocabulary: every action and the only detail fields it may carry, the actor of an
+ * event, and the `server.started` summary.
+ */
 import type { AuditActorType, AuditOutcome } from "../db/schema.ts";
 
 export type { AuditActorType, AuditOutcome };

@@ -1,3 +1,7 @@
+/**
+ * Audit retention: removing a verified prefix of the chain and leaving a signed checkpoint, in
+ * one transaction.
+ */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import { recordAudit } from "./audit.ts";

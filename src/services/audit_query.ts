@@ -1,3 +1,6 @@
+/**
+ * Reading the audit log: filtered, keyset-paged listing and the public JSON form of an event.
+ */
 import type { AuditOutcome, Db } from "../db/schema.ts";
 import { type AuditRow, hashedFields } from "./audit.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * Verifying the audit hash chain: finds a modified, deleted or reordered row, and checks the
+ * chain starts where the latest checkpoint ends.
+ */
 import type { Db } from "../db/schema.ts";
 import { eventHash, GENESIS_HASH } from "./audit.ts";
 import { type AuditCheckpoint, checkpointSignatureValid } from "./audit_checkpoint.ts";

@@ -1,3 +1,8 @@
+/**
+ * The first super admin: created from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD (or
+ * generated in development) when none exists; the one bootstrap the CLI and the edge entries
+ * use.
+ */
 import { countUsersWithRole, insertUser } from "../db/users_repo.ts";
 import type { Db } from "../db/schema.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";

@@ -1,3 +1,7 @@
+/**
+ * Removing what no longer protects anything: expired and old revoked sessions, old login
+ * records, expired counters and blocks.
+ */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";

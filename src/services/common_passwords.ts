@@ -1,3 +1,9 @@
+/**
+ * The common-password rule: zxcvbn's bundled list of breached passwords, loaded on first use,
+ * matched through case, decoration and look-alike characters.
+ * @module
+ */
+
 /** A set of known common passwords, lower case. */
 export type CommonPasswords = ReadonlySet<string>;
 

@@ -1,3 +1,7 @@
+/**
+ * Access tokens: signing and verifying HS256 JWTs with keys imported once (and the previous
+ * key during a rotation), with a cache of verified tokens.
+ */
 import { fromBase64Url, hex, importHmacKey, toBase64Url } from "../lib/crypto.ts";
 
 /** Claims of a citadel access token. */

@@ -1,3 +1,7 @@
+/**
+ * The password login: the login guard first, constant-time answers for unknown accounts,
+ * rehashing, and a session started with its audit event and alerts.
+ */
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
 import { problem } from "../errors.ts";

@@ -1,3 +1,7 @@
+/**
+ * Brute-force protection of password logins: attempt budgets per account and address, per
+ * address, per email and per device credential, that cannot lock the owner out.
+ */
 import { normalizeEmail } from "../db/users_repo.ts";
 import { AppError, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";

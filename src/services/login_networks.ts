@@ -1,3 +1,7 @@
+/**
+ * The networks each account has logged in from: recorded at every login, for new-network
+ * alerts and the login guard's success history.
+ */
 import type { Db } from "../db/schema.ts";
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

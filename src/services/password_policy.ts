@@ -1,3 +1,7 @@
+/**
+ * The password policy: length, character classes, resemblance to the user, common passwords
+ * and a zxcvbn strength score, each failure a field error.
+ */
 import type { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import type { FieldError } from "../errors.ts";
 import { type CommonPasswords, isCommonPassword, loadCommonPasswords } from "./common_passwords.ts";

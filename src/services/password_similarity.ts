@@ -1,3 +1,7 @@
+/**
+ * Whether a password resembles the user's email or name, ignoring case and look-alike
+ * characters; the personal words zxcvbn is given.
+ */
 import { unleet } from "./common_passwords.ts";
 
 /** Personal details a password is compared with. */

@@ -1,3 +1,7 @@
+/**
+ * Hashing and verifying stored passwords: argon2id through the injected hasher, legacy bcrypt,
+ * upgrades, and the dummy verification for unknown accounts.
+ */
 import bcrypt from "bcryptjs";
 import { needsRehash, type PasswordHasher } from "../platform/password_hasher.ts";
 import { normalizePassword } from "./password_policy.ts";

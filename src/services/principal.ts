@@ -2,6 +2,7 @@
  * Who a request acts as once a credential is verified: a user's session or an API key,
  * with its role and, for keys, its scopes and limits. The credential services produce
  * it and the authorisation rules read it; the app's request variables carry it.
+ * @module
  */
 
 /** Who made the request, once authenticated. */

@@ -1,3 +1,7 @@
+/**
+ * The in-memory list of revoked sessions that every authenticated request checks, refreshed
+ * from the database at most about once a second.
+ */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 

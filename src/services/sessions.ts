@@ -1,3 +1,7 @@
+/**
+ * Sessions: issuing access and refresh tokens, refresh-token rotation with reuse detection,
+ * and revocation.
+ */
 import type { Db, User } from "../db/schema.ts";
 import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";

@@ -1,3 +1,7 @@
+/**
+ * A short-lived per-process cache of users by id, for the read-only hot path (`GET
+ * /api/v1/me`).
+ */
 import type { Db, User } from "../db/schema.ts";
 import { findUserById } from "../db/users_repo.ts";
 import type { Clock } from "../platform/clock.ts";

@@ -1,3 +1,6 @@
+/**
+ * The JSON shape of a user in responses; never the password hash.
+ */
 import type { User } from "../db/schema.ts";
 
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
