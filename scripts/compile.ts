@@ -6,6 +6,7 @@
  * deno's error chain and backtrace. Every other outcome is passed through unchanged.
  *
  * usage: deno run --allow-run --allow-read --allow-env scripts/compile.ts <deno compile args>
+ * @module
  */
 
 /** The one sentence for a failure to get denort, or undefined when denort was not the cause. */

@@ -2,6 +2,7 @@
  * Load generation for `deno task bench`: wrk when it is installed (with Lua scripts for
  * POST bodies and the refresh-token chain), otherwise autocannon through npx for plain
  * requests and a small closed-loop fetch driver for the scenarios wrk drives with Lua.
+ * @module
  */
 
 /** One load run's outcome. */

@@ -1,6 +1,7 @@
 /**
  * Server processes for `deno task bench`: started pinned to a core, timed from spawn to
  * the first 200 response, RSS sampled with `ps`.
+ * @module
  */
 
 /** A started server process. */

@@ -1,6 +1,7 @@
 /**
  * Benchmark fixtures created through citadel's own HTTP API: users, token pairs and an
  * API key. Nothing is written to the database behind the server's back.
+ * @module
  */
 
 /** The password of every benchmark user; strong enough for the password policy. */

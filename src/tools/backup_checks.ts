@@ -1,3 +1,7 @@
+/**
+ * Whether a backup may replace the database: integrity, a citadel schema this version knows,
+ * unchanged migrations and every schema object as its migrations create it.
+ */
 import type { Client } from "@libsql/client";
 import { Kysely } from "kysely";
 import { migrations as registry } from "../../migrations/mod.ts";

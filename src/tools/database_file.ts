@@ -1,3 +1,7 @@
+/**
+ * Local database files for the commands that copy or rewrite them: naming and opening one,
+ * free-space checks, and backup file names.
+ */
 import { type Client, createClient } from "@libsql/client/node";
 import { statfs } from "node:fs/promises";
 import { databaseFilePath } from "../db/connect.ts";

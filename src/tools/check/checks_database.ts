@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings about DATABASE_URL and the local database's files and
+ * encryption (CIT-020 to CIT-024).
+ */
 import { isCommonPassword, loadCommonPasswords } from "../../services/common_passwords.ts";
 import { tooOpen } from "./file_modes.ts";
 import { isPlaceholderSecret } from "./secret_strength.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings read from the database: migrations, schema drift, integer keys,
+ * weak hashes, retention and the audit chain (CIT-025 to CIT-033).
+ */
 import { sql } from "kysely";
 import { migrations } from "../../../migrations/mod.ts";
 import { type MigrationStatus, migrationStatus } from "../../db/migrator.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings about file permissions and the process user (CIT-060 to
+ * CIT-065).
+ */
 import { modeText, tooOpen, writableByOthers } from "./file_modes.ts";
 import { type CheckDefinition, defineCheck } from "./types.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings about the HTTP stack's configuration: CORS origins, TLS, HSTS,
+ * rate limits, DEBUG and APP_ENV (CIT-040 to CIT-048).
+ */
 import { type CheckContext, type CheckDefinition, defineCheck } from "./types.ts";
 
 // Read raw: the production parse refuses some of these values, and check reports them.

@@ -1,3 +1,6 @@
+/**
+ * The `citadel check` findings about the JWT signing secrets (CIT-002 to CIT-008).
+ */
 import { assessSecret, MIN_SECRET_BYTES, type SecretAssessment } from "./secret_strength.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 

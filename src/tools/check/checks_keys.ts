@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings about password hashing cost and API key lifetimes (CIT-070 to
+ * CIT-072).
+ */
 import { sql } from "kysely";
 import { OWASP_ARGON2 } from "../../platform/password_hasher.ts";
 import { type CheckContext, type CheckDefinition, defineCheck } from "./types.ts";

@@ -1,3 +1,7 @@
+/**
+ * The `citadel check --url` findings about a running deployment, from what the live probe
+ * fetched (CIT-080 to CIT-089).
+ */
 import { HOSTILE_ORIGIN } from "./live_probe.ts";
 import { type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 

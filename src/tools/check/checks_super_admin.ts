@@ -1,3 +1,7 @@
+/**
+ * The `citadel check` findings about the bootstrap super admin and the admin accounts (CIT-010
+ * to CIT-014).
+ */
 import { bootstrapPasswordErrors } from "../../services/bootstrap_admin.ts";
 import { type CheckContext, type CheckDefinition, defineCheck, type Detail } from "./types.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * Gathering what `citadel check` looks at, once: environment, lenient configuration, file
+ * modes, the process, the database and the live service.
+ */
 import { isAbsolute, join } from "node:path";
 import { ConfigError } from "../../config.ts";
 import { connect, databaseFilePath } from "../../db/connect.ts";

@@ -1,3 +1,6 @@
+/**
+ * File permission helpers for the `citadel check` file findings.
+ */
 import type { Detail, FileFacts } from "./types.ts";
 
 /** True when the file exists and grants more than `allowed` (e.g. 0o600) to anyone. */

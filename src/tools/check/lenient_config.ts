@@ -1,3 +1,7 @@
+/**
+ * The configuration as `citadel check` reads it: a usable Config even when the server would
+ * refuse it, plus every refusal.
+ */
 import { type Config, ConfigError, type ConfigProblem, parseConfig } from "../../config.ts";
 
 /** A usable configuration plus every reason the server would refuse the real one. */

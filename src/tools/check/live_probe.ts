@@ -1,3 +1,7 @@
+/**
+ * The live probe of `citadel check --url`: fetches the service with hostile and malformed
+ * requests and records what it answered.
+ */
 import {
   classifyRedirection,
   gradeObservatory,

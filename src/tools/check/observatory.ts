@@ -1,11 +1,3 @@
-import { gradeCookies, gradeSri } from "./observatory_content.ts";
-import {
-  cspSetsFrameAncestors,
-  gradeCsp,
-  type ObservatoryResult,
-  parseCsp,
-} from "./observatory_csp.ts";
-
 /**
  * The Mozilla HTTP Observatory's scoring (the MDN observatory's published tests and
  * score table) applied to one real response: CSP, cookies, CORS, redirection,
@@ -15,6 +7,13 @@ import {
  * too. 100 or more is A+. Left out, since they need outside data: the HSTS preload
  * list (+5), crossdomain.xml / clientaccesspolicy.xml, and `<meta http-equiv>` tags.
  */
+import { gradeCookies, gradeSri } from "./observatory_content.ts";
+import {
+  cspSetsFrameAncestors,
+  gradeCsp,
+  type ObservatoryResult,
+  parseCsp,
+} from "./observatory_csp.ts";
 
 export type { ObservatoryResult } from "./observatory_csp.ts";
 

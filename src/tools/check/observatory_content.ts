@@ -1,3 +1,6 @@
+/**
+ * The HTTP Observatory's cookie and subresource-integrity tests.
+ */
 import type { ObservatoryResult } from "./observatory_csp.ts";
 
 // The Observatory's order, best to worst: a cookie can only make the result worse.

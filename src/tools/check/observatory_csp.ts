@@ -1,3 +1,8 @@
+/**
+ * The HTTP Observatory's Content-Security-Policy test: parsing a policy and grading it.
+ * @module
+ */
+
 /** One graded Observatory test: its result name and score modifier. */
 export interface ObservatoryResult {
   result: string;

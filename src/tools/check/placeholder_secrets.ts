@@ -1,4 +1,9 @@
 /**
+ * The list of well-known placeholder secrets `citadel check` refuses as signing keys.
+ * @module
+ */
+
+/**
  * Values shipped in READMEs, `.env.example` files and tutorials, compared after
  * lower-casing and removing everything but letters and digits ("CHANGE-ME" is "changeme").
  */

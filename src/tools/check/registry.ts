@@ -1,3 +1,7 @@
+/**
+ * The registry of `citadel check`: every check in report order, the two checks of its own
+ * (CIT-090, CIT-099), and running them on a context.
+ */
 import { DATABASE_CHECKS } from "./checks_database.ts";
 import { DATABASE_STATE_CHECKS } from "./checks_database_state.ts";
 import { FILE_CHECKS } from "./checks_files.ts";

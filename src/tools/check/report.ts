@@ -1,3 +1,6 @@
+/**
+ * The `citadel check` report: the `--json` document and the text for people.
+ */
 import type { CheckReport } from "./report_schema.ts";
 import { atOrAbove, type CheckContext, type Finding, SEVERITIES, type Severity } from "./types.ts";
 

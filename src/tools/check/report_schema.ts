@@ -1,3 +1,6 @@
+/**
+ * The zod schema of the `citadel check --json` document.
+ */
 import * as z from "zod";
 import { SEVERITIES } from "./types.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * Judging a signing secret without repeating it: length in bytes, known placeholders and
+ * entropy.
+ */
 import { byteLength, MIN_PRODUCTION_SECRET_BYTES } from "../../production_rules.ts";
 import { FILLER_WORDS, PLACEHOLDER_SECRETS, PLACEHOLDER_WORDS } from "./placeholder_secrets.ts";
 

@@ -1,3 +1,7 @@
+/**
+ * What `citadel check` is made of: severities, findings, check groups, the context checks read
+ * and the check definition.
+ */
 import type { Config, ConfigProblem } from "../../config.ts";
 import type { Db } from "../../db/schema.ts";
 import type { LiveFacts } from "./live_probe.ts";

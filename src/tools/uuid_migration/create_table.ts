@@ -1,3 +1,7 @@
+/**
+ * Rewriting a legacy `CREATE TABLE` statement for `migrate uuid`: new name, converted key
+ * columns as TEXT, everything else as written.
+ */
 import {
   identValue,
   keyword,

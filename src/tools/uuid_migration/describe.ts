@@ -1,3 +1,6 @@
+/**
+ * The `migrate uuid --dry-run` description of a plan.
+ */
 import type { MigrationPlan } from "./plan.ts";
 
 /** The plan as the lines `--dry-run` prints: tables, row counts, reference edges, warnings. */

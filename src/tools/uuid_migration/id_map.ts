@@ -1,3 +1,7 @@
+/**
+ * The `legacy_id_map` table of `migrate uuid`: a fresh UUID v4 for each legacy id, and the SQL
+ * that looks one up.
+ */
 import type { Client } from "@libsql/client";
 import { LEGACY_ID_MAP, type TableInfo } from "./introspect.ts";
 import { quoteIdent, quoteString } from "./sql_tokens.ts";

@@ -1,3 +1,7 @@
+/**
+ * Copying legacy users into citadel's `users` table for `migrate import-users`, with every
+ * skipped row and its reason.
+ */
 import type { Client } from "@libsql/client";
 import { z } from "zod";
 import { normalizeEmail } from "../../db/users_repo.ts";

@@ -1,3 +1,7 @@
+/**
+ * Reading a legacy SQLite schema for `migrate uuid`: tables, columns, keys, foreign keys, row
+ * counts, indexes, triggers and views.
+ */
 import type { Client } from "@libsql/client";
 import { usesAutoincrement } from "./create_table.ts";
 import { quoteIdent, quoteString } from "./sql_tokens.ts";

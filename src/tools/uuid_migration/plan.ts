@@ -1,3 +1,7 @@
+/**
+ * The plan of `migrate uuid`: which tables get UUID keys and which columns follow them,
+ * computed without writing.
+ */
 import { possibleReferences, type ValueMatches } from "./hints.ts";
 import {
   columnKey as key,

@@ -1,3 +1,7 @@
+/**
+ * Rebuilding tables for `migrate uuid` (SQLite's table-change procedure) and recreating their
+ * indexes, triggers and views.
+ */
 import type { Client } from "@libsql/client";
 import { rewriteCreateTable } from "./create_table.ts";
 import { uuidLookup } from "./id_map.ts";

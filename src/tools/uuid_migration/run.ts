@@ -1,3 +1,7 @@
+/**
+ * A whole `migrate uuid` run in one transaction: preflight, id mapping, rebuilds,
+ * verification, commit or roll back.
+ */
 import type { Client } from "@libsql/client";
 import { ensureIdMapTable, mapTableIds } from "./id_map.ts";
 import type { MigrationPlan } from "./plan.ts";

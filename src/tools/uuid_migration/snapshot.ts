@@ -1,3 +1,7 @@
+/**
+ * Database snapshots and comparisons for `migrate uuid` and backups: VACUUM INTO copies, row
+ * counts and integrity problems.
+ */
 import type { Client } from "@libsql/client";
 import { quoteIdent } from "./sql_tokens.ts";
 

@@ -1,3 +1,9 @@
+/**
+ * A lossless tokenizer of SQLite SQL and the quoting helpers built on it, so `migrate uuid`
+ * can rewrite statements without reformatting them.
+ * @module
+ */
+
 /** One lexical token of SQLite SQL; joining every token's text gives back the input. */
 export interface Token {
   kind: "space" | "word" | "quoted" | "string" | "punct";

@@ -1,3 +1,7 @@
+/**
+ * The safety checks of `migrate uuid`: the preflight before anything changes and the
+ * verification before COMMIT.
+ */
 import type { Client } from "@libsql/client";
 import { idMapProblems } from "./id_map.ts";
 import { countRows, findTable, LEGACY_ID_MAP, type SchemaObject } from "./introspect.ts";
