@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     crossOriginResourcePolicy: config.crossOriginResourcePolicy,
   }));
   app.use(hostGuard({ allowedHosts: config.allowedHosts }));
-  app.use(cors({ origins: config.corsOrigins, appEnv: config.appEnv }));
+  app.use(cors({ origins: config.corsOrigins }));
   const guard = pathGuard({
     counters,
     clock,

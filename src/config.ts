@@ -92,6 +92,14 @@ function consistencyProblems(config: Config): ConfigProblem[] {
       });
     }
   }
+  // `*` only in development; production refuses it by its own rule (cors-no-wildcard).
+  if (config.appEnv === "test" && config.corsOrigins.includes("*")) {
+    problems.push({
+      variable: "CORS_ORIGINS",
+      problem: "* is only allowed when APP_ENV=development",
+      fix: "List exact origins, e.g. CORS_ORIGINS=https://app.example.com",
+    });
+  }
   if (tls.httpRedirectPort && !tls.certFile) {
     problems.push({
       variable: "HTTP_REDIRECT_PORT",

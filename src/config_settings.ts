@@ -15,6 +15,7 @@ import {
   setting,
   text,
 } from "./config_declaration.ts";
+import { allowedHostEntry } from "./lib/host.ts";
 import * as z from "zod";
 
 const DATABASE_URL = "file:./data/citadel.db";
@@ -132,7 +133,7 @@ export const SETTINGS = {
     list,
     "comma list of accepted `Host` values; a leading dot allows subdomains; required in " +
       "production",
-    { finish: (hosts) => hosts.map((h) => h.toLowerCase()) },
+    { finish: parseAllowedHosts },
   ),
   trustedProxies: setting(
     "TRUSTED_PROXIES",
@@ -339,6 +340,7 @@ export const SETTINGS = {
       "ALERT_WEBHOOK_URL",
       optionalText,
       "POST security alerts here (JSON, HMAC-signed)",
+      { finish: checkWebhookUrl },
     ),
     webhookSecret: setting(
       "ALERT_WEBHOOK_SECRET",
@@ -353,6 +355,37 @@ export const SETTINGS = {
  * by `parseConfig` in `config.ts`, which re-exports it.
  */
 export type Config = ConfigOf<typeof SETTINGS>;
+
+/**
+ * ALLOWED_HOSTS: each entry a host name (a leading dot for its subdomains too), in the form
+ * the host guard compares: lower case, port and trailing dot dropped.
+ */
+function parseAllowedHosts(entries: string[], problems: ConfigProblem[]): string[] {
+  return entries.map((entry) => {
+    const host = allowedHostEntry(entry);
+    if (host !== undefined) return host;
+    problems.push({
+      variable: "ALLOWED_HOSTS",
+      problem: `"${entry}" is not a host name`,
+      fix: "List the host names clients use, without scheme or path, e.g. " +
+        "ALLOWED_HOSTS=api.example.com,.example.org",
+    });
+    // Kept so that production does not also call the list empty; parseConfig throws anyway.
+    return entry;
+  });
+}
+
+/** ALERT_WEBHOOK_URL: alerts are POSTed over http(s) only. */
+function checkWebhookUrl(url: string | undefined, problems: ConfigProblem[]): string | undefined {
+  if (url !== undefined && !/^https?:\/\//.test(url)) {
+    problems.push({
+      variable: "ALERT_WEBHOOK_URL",
+      problem: "must be an http(s) URL",
+      fix: "Set ALERT_WEBHOOK_URL=https://hooks.example.com/citadel, or unset it",
+    });
+  }
+  return url;
+}
 
 /** RATE_LIMIT_ROUTES: `/path=requests-per-minute` entries, comma-separated. */
 function parseRouteOverrides(

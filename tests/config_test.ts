@@ -104,3 +104,62 @@ Deno.test("parseConfig() refuses guard and limiter limits that are not positive 
     assert.deepEqual(problemsOf({ [variable]: value }), [variable], `${variable}=${value}`);
   }
 });
+
+// Refusals that moved here from the middleware and platform factories, which now take
+// these values as given: each bad value is refused at start, naming its variable and the
+// fix, with the problem the factory used to throw at build.
+const MOVED_REFUSALS: Array<[env: Record<string, string>, variable: string, problem: RegExp]> = [
+  [{ ALLOWED_HOSTS: "https://api.example.com" }, "ALLOWED_HOSTS", /not a host name/],
+  [{ ALLOWED_HOSTS: "api.example.com,a b" }, "ALLOWED_HOSTS", /"a b" is not a host name/],
+  [{ ALLOWED_HOSTS: "." }, "ALLOWED_HOSTS", /not a host name/],
+  [{ ...PROD, ALLOWED_HOSTS: "api.example.com/x" }, "ALLOWED_HOSTS", /not a host name/],
+  [{ ...PROD, CORS_ORIGINS: "*" }, "CORS_ORIGINS", /must not be \* when APP_ENV=production/],
+  [{ APP_ENV: "test", CORS_ORIGINS: "*" }, "CORS_ORIGINS", /only allowed when APP_ENV=development/],
+  [{ CORS_ORIGINS: "null" }, "CORS_ORIGINS", /not an exact origin/],
+  [{ CORS_ORIGINS: "https://app.example.com/" }, "CORS_ORIGINS", /not an exact origin/],
+  [{ CORS_ORIGINS: "https://app.example.com/path" }, "CORS_ORIGINS", /not an exact origin/],
+  [{ CORS_ORIGINS: "app.example.com" }, "CORS_ORIGINS", /not an exact origin/],
+  [{ CORS_ORIGINS: "ftp://x.example" }, "CORS_ORIGINS", /not an exact origin/],
+  [
+    { CROSS_ORIGIN_RESOURCE_POLICY: "cross-origin" },
+    "CROSS_ORIGIN_RESOURCE_POLICY",
+    /same-origin or same-site/,
+  ],
+  [{ RATE_LIMIT_STORE: "redis" }, "REDIS_URL", /required when RATE_LIMIT_STORE=redis/],
+  [{ REDIS_URL: "http://127.0.0.1:6379" }, "REDIS_URL", /must start with redis:\/\//],
+  [
+    { ALERT_WEBHOOK_URL: "https://hooks.example/x" },
+    "ALERT_WEBHOOK_SECRET",
+    /required when ALERT_WEBHOOK_URL is set/,
+  ],
+  [
+    { ALERT_WEBHOOK_URL: "ftp://x", ALERT_WEBHOOK_SECRET: STRONG },
+    "ALERT_WEBHOOK_URL",
+    /http\(s\)/,
+  ],
+  [{ LOG_MAX_BYTES: "0" }, "LOG_MAX_BYTES", /whole number from 1024/],
+  [{ LOG_BACKUPS: "-1" }, "LOG_BACKUPS", /whole number from 0/],
+];
+for (const [env, variable, problem] of MOVED_REFUSALS) {
+  const shown = Object.entries(env)
+    .filter(([name, value]) => name === "APP_ENV" || PROD[name as keyof typeof PROD] !== value)
+    .map(([name, value]) => `${name}=${value}`);
+  Deno.test(`parseConfig() refuses ${shown.join(" ")}, naming ${variable}`, () => {
+    let refused: ConfigError | undefined;
+    try {
+      parseConfig(env);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      refused = error;
+    }
+    assert.ok(refused, "refused");
+    assert.deepEqual(refused.problems.map((p) => p.variable), [variable]);
+    assert.match(refused.problems[0].problem, problem);
+    assert.ok(refused.problems[0].fix.length > 0);
+  });
+}
+
+Deno.test("parseConfig() leaves ALLOWED_HOSTS in the form the host guard compares", () => {
+  const config = parseConfig({ ALLOWED_HOSTS: "API.Example.com:8443, .Example.org., [::1]" });
+  assert.deepEqual(config.allowedHosts, ["api.example.com", ".example.org", "[::1]"]);
+});

@@ -5,48 +5,32 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";
+import { parseHost } from "../lib/host.ts";
 
 /** Options of {@linkcode hostGuard}. */
 export interface HostGuardOptions {
   /**
-   * Host names clients may use, without port; `.example.com` also allows every
+   * ALLOWED_HOSTS as parseConfig leaves it (see `allowedHostEntry` in lib/host.ts): host
+   * names in lower case without port or trailing dot; `.example.com` also allows every
    * subdomain of example.com. Empty allows any well-formed host (development only;
    * production config requires ALLOWED_HOSTS).
    */
   allowedHosts: readonly string[];
 }
 
-// A DNS name (underscores tolerated), an IPv4 address or a bracketed IPv6 literal,
-// optionally followed by a port. Anything else (commas from merged headers, userinfo,
-// spaces, paths) is not a host.
-const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?)(?::(\d{1,5}))?$/i;
-
 /**
- * The host name of a Host header or URL authority, lower case, without port or
- * trailing dot; undefined when it is not a well-formed host.
- */
-export function parseHost(value: string): string | undefined {
-  if (value.length === 0 || value.length > 260) return undefined;
-  const match = HOST.exec(value);
-  if (!match) return undefined;
-  if (match[2] !== undefined && Number(match[2]) > 65535) return undefined;
-  const name = match[1].toLowerCase();
-  return name.endsWith(".") ? name.slice(0, -1) : name;
-}
-
-/**
- * Compiles an allowlist into a predicate over parsed host names. Throws on an entry
- * that is not a host name.
+ * Compiles an allowlist into a predicate over parsed host names. The entries are taken
+ * as given: parseConfig is the one place that refuses an ALLOWED_HOSTS entry that is not
+ * a host name, and normalises the rest.
  */
 export function hostMatcher(allowedHosts: readonly string[]): (host: string) => boolean {
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const entry of allowedHosts) {
-    const wildcard = entry.startsWith(".");
-    const host = parseHost(wildcard ? entry.slice(1) : entry);
-    if (host === undefined) throw new TypeError(`Allowed host "${entry}" is not a host name`);
-    exact.add(host);
-    if (wildcard) suffixes.push(`.${host}`);
+    if (entry.startsWith(".")) {
+      exact.add(entry.slice(1));
+      suffixes.push(entry);
+    } else exact.add(entry);
   }
   if (exact.size === 0) return () => true;
   return function isAllowedHost(host) {

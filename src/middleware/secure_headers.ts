@@ -14,7 +14,10 @@ export interface SecureHeadersOptions {
     /** Adds `preload`; only for domains submitted to the browsers' preload lists. */
     preload?: boolean;
   };
-  /** `same-origin` (default) or `same-site` when sibling subdomains embed responses. */
+  /**
+   * `same-origin` (default) or `same-site` when sibling subdomains embed responses
+   * (CROSS_ORIGIN_RESOURCE_POLICY, which parseConfig validates; taken as given).
+   */
   crossOriginResourcePolicy?: "same-origin" | "same-site";
 }
 
@@ -69,9 +72,6 @@ export function securityHeaderPairs(
   secure = false,
 ): HeaderPair[] {
   const corp = options.crossOriginResourcePolicy ?? "same-origin";
-  if (corp !== "same-origin" && corp !== "same-site") {
-    throw new TypeError("crossOriginResourcePolicy must be same-origin or same-site");
-  }
   const pairs: HeaderPair[] = [
     ["content-security-policy", CONTENT_SECURITY_POLICY],
     ["x-content-type-options", "nosniff"],

@@ -38,7 +38,7 @@ export function createCounterStore(
     case "database":
       return databaseCounterStore(deps.db, deps.clock);
     case "redis":
-      if (!redisUrl) throw new TypeError("REDIS_URL is required when RATE_LIMIT_STORE=redis");
-      return redisCounterStore({ url: redisUrl, clock: deps.clock });
+      // parseConfig requires REDIS_URL with RATE_LIMIT_STORE=redis: only the type narrows.
+      return redisCounterStore({ url: redisUrl!, clock: deps.clock });
   }
 }

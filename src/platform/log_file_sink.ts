@@ -4,7 +4,10 @@
 import type { LogSink } from "./logger.ts";
 import { pathExists } from "./path_exists.ts";
 
-/** Options of {@linkcode openLogFileSink}. */
+/**
+ * Options of {@linkcode openLogFileSink}, taken as given: parseConfig is the one place that
+ * checks LOG_MAX_BYTES and LOG_BACKUPS against their ranges.
+ */
 export interface LogFileSinkOptions {
   /** LOG_DIR: created with mode 700. */
   dir: string;
@@ -74,10 +77,6 @@ async function removeExtraBackups(dir: string, name: string, backups: number): P
  * batch is one write.
  */
 export async function openLogFileSink(options: LogFileSinkOptions): Promise<LogFileSink> {
-  if (!(options.maxBytes > 0)) throw new RangeError("maxBytes must be positive");
-  if (!Number.isInteger(options.backups) || options.backups < 0) {
-    throw new RangeError("backups must be a whole number from 0");
-  }
   const dir = options.dir.replace(/[\\/]+$/, "") || "/";
   const name = options.fileName ?? "citadel.log";
   const path = `${dir}/${name}`;

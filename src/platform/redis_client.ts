@@ -16,7 +16,10 @@ export class RedisError extends Error {
 
 /** Options of {@linkcode redisClient}. */
 export interface RedisClientOptions {
-  /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  /**
+   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS: REDIS_URL, whose
+   * scheme parseConfig validates. Taken as given; only `redis://` connects without TLS.
+   */
   url: string;
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
@@ -89,9 +92,9 @@ interface Pending {
 function connectTo(url: URL): Promise<Deno.Conn> {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
   const port = Number(url.port || 6379);
-  return url.protocol === "rediss:"
-    ? Deno.connectTls({ hostname, port })
-    : Deno.connect({ hostname, port });
+  return url.protocol === "redis:"
+    ? Deno.connect({ hostname, port })
+    : Deno.connectTls({ hostname, port });
 }
 
 /**
@@ -101,9 +104,6 @@ function connectTo(url: URL): Promise<Deno.Conn> {
  */
 export function redisClient(options: RedisClientOptions): RedisClient {
   const url = new URL(options.url);
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TypeError("The redis URL must start with redis:// or rediss://");
-  }
   const connectTimeout = options.connectTimeoutMs ?? 2000;
   const commandTimeout = options.commandTimeoutMs ?? 2000;
   const handshake: Array<Array<string>> = [];

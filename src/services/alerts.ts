@@ -18,9 +18,12 @@ export type AlertKind =
 export interface AlerterOptions {
   logger: Logger;
   clock: Clock;
-  /** ALERT_WEBHOOK_URL; without it alerts only go to the log. */
+  /**
+   * ALERT_WEBHOOK_URL, an http(s) URL; without it alerts only go to the log. Taken as
+   * given: parseConfig validates it and requires the secret with it.
+   */
   webhookUrl?: string;
-  /** ALERT_WEBHOOK_SECRET; required with a webhook URL. */
+  /** ALERT_WEBHOOK_SECRET; present whenever webhookUrl is. */
   webhookSecret?: string;
   fetch?: typeof fetch;
   /** Delivery attempts per alert, the first included. */
@@ -83,12 +86,6 @@ export function createAlerter(options: AlerterOptions): Alerter {
   const timeoutMs = options.timeoutMs ?? 5000;
   const queueLimit = options.queueLimit ?? 1000;
   const concurrency = options.concurrency ?? 4;
-  if (webhookUrl !== undefined) {
-    if (!/^https?:\/\//.test(webhookUrl)) throw new TypeError("Alert webhook URL must be http(s)");
-    if (!options.webhookSecret) {
-      throw new TypeError("ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URL is set");
-    }
-  }
   const key = webhookUrl ? importHmacKey(options.webhookSecret!) : undefined;
   const queue: Job[] = [];
   const stop = new AbortController();

@@ -68,9 +68,4 @@ Deno.test("redisCounterStore() throws CounterStoreUnavailable when the server ne
   for (const conn of held) conn.close();
 });
 
-Deno.test("redisCounterStore() refuses a URL that is not redis:// or rediss://", () => {
-  assert.throws(
-    () => redisCounterStore({ url: "http://127.0.0.1:6379", clock: new ManualClock() }),
-    /must start with redis:\/\//,
-  );
-});
+// A REDIS_URL that is not redis:// or rediss:// is refused by parseConfig (tests/config_test.ts).

@@ -182,15 +182,5 @@ Deno.test("without ALERT_WEBHOOK_URL alerts only go to the log", async () => {
   assert.equal(sink.lines.filter((l) => l.includes('"level":"warn"')).length, 1);
 });
 
-Deno.test("createAlerter() refuses a webhook URL without a secret", () => {
-  const logger = createLogger({ sinks: [] });
-  const clock = new ManualClock();
-  assert.throws(
-    () => createAlerter({ logger, clock, webhookUrl: "https://hooks.example/x" }),
-    /ALERT_WEBHOOK_SECRET is required/,
-  );
-  assert.throws(
-    () => createAlerter({ logger, clock, webhookUrl: "ftp://x", webhookSecret: SECRET }),
-    /must be http\(s\)/,
-  );
-});
+// A webhook URL without a secret, or not http(s), is refused by parseConfig
+// (tests/config_test.ts): createAlerter() takes both as given.

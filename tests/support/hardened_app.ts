@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../src/app_types.ts";
-import type { AppEnv as RuntimeEnv } from "../../src/config.ts";
 import { AppError, errors } from "../../src/errors.ts";
 import { cors } from "../../src/middleware/cors.ts";
 import { csrfCheck, csrfGuard } from "../../src/middleware/csrf.ts";
@@ -15,7 +14,6 @@ import { createLogger, memorySink } from "../../src/platform/logger.ts";
 export interface HardenedAppOptions {
   allowedHosts?: string[];
   origins?: string[];
-  appEnv?: RuntimeEnv;
   crossOriginResourcePolicy?: "same-origin" | "same-site";
 }
 
@@ -35,7 +33,7 @@ export function hardenedApp(options: HardenedAppOptions = {}) {
   app.use(requestContext({ logger, trustedProxies: [], now: () => 0 }));
   app.use(secureHeaders({ crossOriginResourcePolicy: options.crossOriginResourcePolicy }));
   app.use(hostGuard({ allowedHosts: options.allowedHosts ?? ALLOWED_HOSTS }));
-  app.use(cors({ origins, appEnv: options.appEnv ?? "test" }));
+  app.use(cors({ origins }));
   app.use(csrfGuard({ origins }));
   app.use(jsonBody({ maxBytes: 256, maxDepth: 8, maxStringLength: 128 }));
 

@@ -62,3 +62,36 @@ Deno.test("parseConfigLeniently() yields a Config for a refused production setup
     assert.ok(variables.has(v), `${v} refusal listed: ${[...variables].join(", ")}`);
   }
 });
+
+Deno.test("check reports the refusals that moved from the middleware into config", async () => {
+  await using d = await hardenedDeployment();
+  Object.assign(d.env, {
+    APP_ENV: "test",
+    ALLOWED_HOSTS: "https://api.example.com",
+    CORS_ORIGINS: "*",
+    ALERT_WEBHOOK_URL: "ftp://hooks.example",
+    ALERT_WEBHOOK_SECRET: "whsec-0a1b2c3d4e5f6a7b8c9d0e1f",
+  });
+  const { context, close } = await gatherContext({ env: d.env, cwd: d.dir, uid: 1000 });
+  try {
+    assert.ok(
+      context.configProblems.some((p) =>
+        p.variable === "CORS_ORIGINS" && /only allowed when APP_ENV=development/.test(p.problem)
+      ),
+    );
+    const findings = await runChecks(context);
+    const refused = findings.filter((f) => f.id === "CIT-090");
+    assert.deepEqual(refused.map((f) => [f.setting, f.severity]).sort(), [
+      ["ALERT_WEBHOOK_URL", "high"],
+      ["ALLOWED_HOSTS", "high"],
+    ]);
+    assert.match(
+      refused.map((f) => f.found).join("\n"),
+      /ALLOWED_HOSTS: "https:\/\/api\.example\.com" is not a host name/,
+    );
+    // The wildcard is already a finding of its own, so CIT-090 does not repeat it.
+    assert.ok(findings.some((f) => f.id === "CIT-040" && f.setting === "CORS_ORIGINS"));
+  } finally {
+    await close();
+  }
+});
