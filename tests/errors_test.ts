@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PROBLEM_STATUS, problem, problemBody } from "../src/errors.ts";
+import { problem, PROBLEM_STATUS, problemBody } from "../src/errors.ts";
 
 const SRC = new URL("../src/", import.meta.url);
 
