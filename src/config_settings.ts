@@ -15,6 +15,7 @@ import {
   setting,
   text,
 } from "./config_declaration.ts";
+import { FIELD_KEY_BYTES, parseFieldKey } from "./lib/field_crypto.ts";
 import { allowedHostEntry } from "./lib/host.ts";
 import * as z from "zod";
 
@@ -104,6 +105,21 @@ export const SETTINGS = {
       "rotating `JWT_SECRET_KEY`, or existing API keys stop working",
     { unsetMeans: "derived from `JWT_SECRET_KEY`" },
   ),
+  encryption: {
+    key: setting(
+      "ENCRYPTION_KEY",
+      optionalText,
+      "32 random bytes in base64 (`openssl rand -base64 32`): encrypts secrets stored in " +
+        "database fields (AES-256-GCM); validated, not used yet",
+      { finish: checkFieldKey("ENCRYPTION_KEY") },
+    ),
+    previousKey: setting(
+      "ENCRYPTION_KEY_PREVIOUS",
+      optionalText,
+      "the `ENCRYPTION_KEY` being retired: decrypts only, until fields are re-encrypted",
+      { finish: checkFieldKey("ENCRYPTION_KEY_PREVIOUS") },
+    ),
+  },
   superAdmin: {
     username: setting(
       "SUPER_ADMIN_USERNAME",
@@ -373,6 +389,22 @@ function parseAllowedHosts(entries: string[], problems: ConfigProblem[]): string
     // Kept so that production does not also call the list empty; parseConfig throws anyway.
     return entry;
   });
+}
+
+/** ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS: base64 (standard or url-safe) of 32 bytes. */
+function checkFieldKey(variable: string) {
+  return (text: string | undefined, problems: ConfigProblem[]): string | undefined => {
+    if (text === undefined) return undefined;
+    const parsed = parseFieldKey(text);
+    if ("problem" in parsed) {
+      problems.push({
+        variable,
+        problem: `must be ${FIELD_KEY_BYTES} bytes in base64, but it ${parsed.problem}`,
+        fix: `Generate one with \`openssl rand -base64 ${FIELD_KEY_BYTES}\` and set ${variable}`,
+      });
+    }
+    return text;
+  };
 }
 
 /** ALERT_WEBHOOK_URL: alerts are POSTed over http(s) only. */
