@@ -7,6 +7,7 @@ import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { apiKeyView } from "./api_key_view.ts";
@@ -39,11 +40,8 @@ export function adminApiKeyRoutes(services: Services) {
         afterId: q.cursor,
         limit: q.limit + 1,
       });
-      const page = rows.slice(0, q.limit);
-      return c.json({
-        api_keys: page.map(adminView),
-        next_cursor: rows.length > q.limit ? page[page.length - 1].id : null,
-      });
+      const { page, nextCursor } = pageOf(rows, q.limit, (last) => last.id);
+      return c.json({ api_keys: page.map(adminView), next_cursor: nextCursor });
     })
     .patch(
       "/:id",

@@ -9,6 +9,7 @@ import type { User } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
@@ -59,11 +60,8 @@ export function adminUserRoutes(services: Services) {
         after: q.cursor ? decodeCursor(q.cursor) : undefined,
         limit: q.limit + 1,
       });
-      const page = rows.slice(0, q.limit);
-      return c.json({
-        users: page.map(userView),
-        next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]) : null,
-      });
+      const { page, nextCursor } = pageOf(rows, q.limit, encodeCursor);
+      return c.json({ users: page.map(userView), next_cursor: nextCursor });
     })
     .get("/:id", requireAdmin("admin:read"), validate("param", idParam), async (c) => {
       return c.json({ user: userView(await accountAdmin.get(c.req.valid("param").id)) });

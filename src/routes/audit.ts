@@ -7,6 +7,7 @@ import type { AppEnv } from "../app_types.ts";
 import type { Db } from "../db/schema.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
+import { pageOf } from "./page.ts";
 import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
@@ -70,13 +71,13 @@ export function auditRoutes(deps: { db: Db }) {
         since: q.since,
         until: q.until,
       }, { order: "desc", afterSeq: q.cursor, limit: q.limit + 1 });
-      const page = rows.slice(0, q.limit);
-      const more = rows.length > q.limit;
+      const { page, nextCursor } = pageOf(
+        rows,
+        q.limit,
+        (last) => encodeAuditCursor(Number(last.seq)),
+      );
       c.header("cache-control", "no-store");
-      return c.json({
-        items: page.map(auditEventJson),
-        next_cursor: more ? encodeAuditCursor(Number(page[page.length - 1].seq)) : null,
-      });
+      return c.json({ items: page.map(auditEventJson), next_cursor: nextCursor });
     },
   );
 }

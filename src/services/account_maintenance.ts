@@ -9,6 +9,7 @@ import { normalizeEmail } from "../db/users_repo.ts";
 import { insertRegistered } from "./accounts.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
+import { revokeApiKeys } from "./api_keys.ts";
 import { type Audit, recordAudit } from "./audit.ts";
 import { type AuditActor, SYSTEM_ACTOR } from "./audit_events.ts";
 import { hashPassword } from "./passwords.ts";
@@ -52,8 +53,6 @@ async function revokeAllSessions(
 
 const systemAudit = (clock: Clock): Audit => (executor, event) =>
   recordAudit(executor, event, { clock });
-const audit = (db: Db, clock: Clock, event: Parameters<typeof recordAudit>[1]) =>
-  systemAudit(clock)(db, event);
 
 /** Creates an admin or super admin with a password the caller already checked. */
 export async function createAdministrator(
@@ -88,15 +87,17 @@ export async function resetPassword(
     await trx.updateTable("users").set({ password_hash: passwordHash, updated_at: now })
       .where("id", "=", user.id).execute();
     const sessions = await revokeAllSessions(trx, [user.id], { reason: "password_reset", now });
+    const actor = options.actor ?? SYSTEM_ACTOR;
     const apiKeys = options.revokeApiKeys
-      ? Number(
-        (await trx.updateTable("api_keys").set({ revoked_at: now })
-          .where("user_id", "=", user.id).where("revoked_at", "is", null).executeTakeFirst())
-          .numUpdatedRows,
-      )
+      ? (await revokeApiKeys(trx, { userId: user.id }, {
+        audit: systemAudit(deps.clock),
+        now,
+        actor,
+        reason: "password_reset",
+      })).length
       : 0;
-    await audit(trx, deps.clock, {
-      ...(options.actor ?? SYSTEM_ACTOR),
+    await systemAudit(deps.clock)(trx, {
+      ...actor,
       action: "user.password_changed",
       outcome: "success",
       targetType: "user",
@@ -158,7 +159,7 @@ export async function retireAccounts(
       }
     }
     for (const id of ids) {
-      await audit(trx, deps.clock, {
+      await systemAudit(deps.clock)(trx, {
         ...SYSTEM_ACTOR,
         action: remove ? "user.deleted" : "user.disabled",
         outcome: "success",

@@ -350,30 +350,43 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     },
   };
 
-  async function revokeWhere(
+  function revokeWhere(
     trx: Db,
     which: { apiKeyId?: string; userId?: string },
     actor: AuditActor,
     reason: string,
   ): Promise<string[]> {
-    let query = trx.selectFrom("api_keys").select("id").where("revoked_at", "is", null);
-    if (which.apiKeyId !== undefined) query = query.where("id", "=", which.apiKeyId);
-    if (which.userId !== undefined) query = query.where("user_id", "=", which.userId);
-    const ids = (await query.execute()).map((row) => row.id);
-    const now = clock.now();
-    for (const id of ids) {
-      await trx.updateTable("api_keys").set({ revoked_at: now }).where("id", "=", id).execute();
-      await audit(trx, {
-        ...actor,
-        action: "api_key.revoked",
-        outcome: "success",
-        targetType: "api_key",
-        targetId: id,
-        details: { reason },
-      });
-    }
-    return ids;
+    return revokeApiKeys(trx, which, { audit, now: clock.now(), actor, reason });
   }
+}
+
+/**
+ * Revokes the active keys matched by `which` (one key, or every key of a user) inside
+ * the caller's transaction, each audited as `api_key.revoked`; returns their ids. The
+ * service's processes also drop them from their caches; a CLI process has none.
+ */
+export async function revokeApiKeys(
+  trx: Db,
+  which: { apiKeyId?: string; userId?: string },
+  context: { audit: Audit; now: number; actor: AuditActor; reason: string },
+): Promise<string[]> {
+  let query = trx.selectFrom("api_keys").select("id").where("revoked_at", "is", null);
+  if (which.apiKeyId !== undefined) query = query.where("id", "=", which.apiKeyId);
+  if (which.userId !== undefined) query = query.where("user_id", "=", which.userId);
+  const ids = (await query.execute()).map((row) => row.id);
+  for (const id of ids) {
+    await trx.updateTable("api_keys").set({ revoked_at: context.now }).where("id", "=", id)
+      .execute();
+    await context.audit(trx, {
+      ...context.actor,
+      action: "api_key.revoked",
+      outcome: "success",
+      targetType: "api_key",
+      targetId: id,
+      details: { reason: context.reason },
+    });
+  }
+  return ids;
 }
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -65,6 +65,18 @@ Deno.test("every admin route refuses an admin's key that lacks its admin scope",
     if (scope === "admin:read") assert.equal(withRead.status, 200, `${method} ${path}`);
     else assert.equal(withRead.status, 403, `${method} ${path} with admin:read`);
   }
+  // A plain user's session and its broadest key are refused as forbidden: the role check
+  // comes before any scope.
+  const userKey = await key(s, victim.token, {
+    scopes: ["me:read", "me:write", "api_keys:read", "api_keys:write"],
+  });
+  for (const bearer of [victim.token, userKey.key]) {
+    for (const [method, path, , body] of routes) {
+      const refused = await s.json(method, path, { bearer, body });
+      assert.equal(refused.status, 403, `${method} ${path} as a user`);
+      assert.equal(refused.body.code, "forbidden");
+    }
+  }
   const user = await s.json("GET", `/api/v1/admin/users/${victim.id}`, { bearer: admin.token });
   assert.equal(user.body.user.status, "active", "no refused write changed anything");
 });
