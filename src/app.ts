@@ -15,11 +15,13 @@ import { apiRateLimit, authRateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { secureHeaders } from "./middleware/secure_headers.ts";
 import { adminApiKeyRoutes } from "./routes/admin_api_keys.ts";
+import { adminKeyRoutes } from "./routes/admin_keys.ts";
 import { adminUserRoutes } from "./routes/admin_users.ts";
 import { apiKeyRoutes } from "./routes/api_keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { jwksRoutes } from "./routes/jwks.ts";
 import { meRoutes } from "./routes/me.ts";
 import { createServices } from "./services/container.ts";
 
@@ -115,6 +117,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   });
 
   app.route("/", healthRoutes(deps));
+  app.route("/", jwksRoutes(services.keyRing));
   app.route(
     "/api/v1/auth",
     authRoutes(deps, services, {
@@ -129,6 +132,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
   app.route("/api/v1/admin/users", adminUserRoutes(services));
   app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(services));
+  app.route("/api/v1/admin/keys", adminKeyRoutes(services));
   app.route("/", auditRoutes(deps));
 
   app.onError(errorHandler(logger));

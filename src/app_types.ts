@@ -33,6 +33,8 @@ export interface AppVariables {
   clientIp: string;
   secure: boolean;
   principal?: Principal;
+  /** Set by a route whose answer is public and may be cached (the JWKS); see secureHeaders. */
+  publicCache?: boolean;
 }
 
 /** The Hono environment of the app. */

@@ -68,6 +68,19 @@ export const SETTINGS = {
       optionalText,
       "accepted for verification only, to rotate the secret without logging everyone out",
     ),
+    algorithm: setting(
+      "JWT_ALGORITHM",
+      oneOf(["HS256", "EdDSA", "ES256"], "HS256"),
+      "`HS256` signs access tokens with `JWT_SECRET_KEY`; `EdDSA` (Ed25519) or `ES256` sign " +
+        "with a key pair kept in the database (private part under `ENCRYPTION_KEY`) and " +
+        "publish the public keys at `/.well-known/jwks.json`",
+    ),
+    publishDelaySeconds: setting(
+      "JWKS_PUBLISH_DELAY",
+      int(600, 0, 30 * DAY),
+      "seconds a new signing key stays in the JWKS before `keys rotate` may make it sign " +
+        "(verifiers' caches must have seen it)",
+    ),
     issuer: setting("JWT_ISSUER", text("citadel"), "`iss` claim, verified"),
     audience: setting("JWT_AUDIENCE", text("citadel-api"), "`aud` claim, verified"),
     accessTtlSeconds: setting(
@@ -101,17 +114,24 @@ export const SETTINGS = {
   hashPepper: setting(
     "HASH_PEPPER",
     optionalText,
-    "key of the HMAC that stores refresh tokens and API keys; set it explicitly before " +
-      "rotating `JWT_SECRET_KEY`, or existing API keys stop working",
-    { unsetMeans: "derived from `JWT_SECRET_KEY`" },
+    "key of the HMAC that stores refresh tokens, API keys and other token hashes; never " +
+      "changes when `JWT_SECRET_KEY` rotates",
+    {
+      unsetMeans: "generated once into `DATA_DIR/hash_pepper` in development; production " +
+        "requires it or that file",
+    },
   ),
   encryption: {
     key: setting(
       "ENCRYPTION_KEY",
       optionalText,
       "32 random bytes in base64 (`openssl rand -base64 32`): encrypts secrets stored in " +
-        "database fields (AES-256-GCM); validated, not used yet",
-      { finish: checkFieldKey("ENCRYPTION_KEY") },
+        "database fields (AES-256-GCM): private signing keys",
+      {
+        unsetMeans: "generated once into `DATA_DIR/encryption_key` in development; " +
+          "production requires it with an asymmetric `JWT_ALGORITHM` or encrypted fields",
+        finish: checkFieldKey("ENCRYPTION_KEY"),
+      },
     ),
     previousKey: setting(
       "ENCRYPTION_KEY_PREVIOUS",

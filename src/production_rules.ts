@@ -52,6 +52,15 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
       byteLength(config.jwt.secret) < MIN_PRODUCTION_SECRET_BYTES,
   },
   {
+    id: "encryption-key-for-signing-keys",
+    variable: "ENCRYPTION_KEY",
+    message: "is required when APP_ENV=production and JWT_ALGORITHM is EdDSA or ES256 " +
+      "(the private signing key is stored encrypted under it)",
+    fix: "Generate one with `openssl rand -base64 32` and set ENCRYPTION_KEY to it",
+    severity: "critical",
+    violatedBy: (config) => config.jwt.algorithm !== "HS256" && !config.encryption.key,
+  },
+  {
     id: "debug-off",
     variable: "DEBUG",
     message: "must not be true when APP_ENV=production",

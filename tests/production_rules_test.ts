@@ -22,6 +22,7 @@ const BREAKS: Record<string, Record<string, string>> = {
   "cors-no-wildcard": { CORS_ORIGINS: "*" },
   "allowed-hosts-required": { ALLOWED_HOSTS: "" },
   "plain-http-explicit": { TRUSTED_PROXIES: "" },
+  "encryption-key-for-signing-keys": { JWT_ALGORITHM: "EdDSA" },
 };
 
 function refusals(env: Record<string, string>): string[] {

@@ -12,7 +12,7 @@ import { pruneAudit } from "../services/audit_prune.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { verifyAuditChain } from "../services/audit_verify.ts";
 import { csvRow } from "../lib/csv.ts";
-import { ensureDevJwtSecret } from "./dev_secrets.ts";
+import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
 import { loadConfig } from "./load_config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { usageError } from "./usage_error.ts";
@@ -172,7 +172,7 @@ export async function audit(args: string[]): Promise<number> {
   const options = parseOptions(sub as keyof typeof SUBCOMMANDS, rest);
   // Checkpoints are signed with a key derived from HASH_PEPPER or the JWT secret, the
   // development one included, so the CLI must see the same secrets as the server.
-  const config = await ensureDevJwtSecret(
+  const config = await resolveDataDirSecrets(
     await loadConfig(),
     (m) => console.error(`warning: ${m}`),
   );

@@ -1,8 +1,9 @@
 /**
- * The first administrator, as `citadel serve` starts: create the super admin from
- * SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD (or a generated password outside
- * production), refuse a password the policy refuses, and say how to create an
- * administrator when there is none. Runs once, in the supervising process only.
+ * What `citadel serve` prepares before it listens, once, in the supervising process: the
+ * first administrator (from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD, or a generated
+ * password outside production; a password the policy refuses stops the start, and a hint
+ * says how to create an administrator when there is none), and the signing keys (the
+ * first asymmetric key; encrypted fields readable, or a refusal naming ENCRYPTION_KEY).
  */
 import type { AppDeps } from "../app_types.ts";
 import {
@@ -11,6 +12,9 @@ import {
   bootstrapSuperAdmin,
 } from "../services/bootstrap_admin.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
+import { FieldCryptoError } from "../lib/field_crypto.ts";
+import { createServices } from "../services/container.ts";
+import { countByKeyId, ENCRYPTED_FIELD_NAMES } from "../services/encrypted_fields.ts";
 
 /** Printed once at start when no active admin or super admin exists. */
 export const NO_ADMINISTRATOR_HINT = "no administrator exists: create one with " +
@@ -52,6 +56,42 @@ export async function bootstrapForServe(deps: AppDeps): Promise<void> {
     console.error(
       `\nGenerated super admin password for ${result.login}: ${result.generatedPassword}\n` +
         "It is shown only this once. Change it after your first login.\n",
+    );
+  }
+}
+
+/**
+ * Production refuses to start without ENCRYPTION_KEY once any field is encrypted (the
+ * secrets in it would be unreadable); with EdDSA or ES256 the first signing key is created
+ * here, before any worker starts, and a private key that does not decrypt under
+ * ENCRYPTION_KEY (or its previous key) stops the start with the fix. With HS256 the time
+ * the current secret first signs is recorded (for `check`).
+ */
+export async function prepareSigningKeys(deps: AppDeps): Promise<void> {
+  const { config, db } = deps;
+  if (config.appEnv === "production" && !config.encryption.key) {
+    const encrypted = [...(await countByKeyId(db)).values()].reduce((a, b) => a + b, 0);
+    if (encrypted > 0) {
+      throw new ExitError(
+        EXIT_USAGE,
+        `ENCRYPTION_KEY: is required when APP_ENV=production: ${encrypted} database ` +
+          `field(s) are encrypted (${ENCRYPTED_FIELD_NAMES.join(", ")}). Set ENCRYPTION_KEY ` +
+          "to the key they were encrypted with",
+      );
+    }
+  }
+  const services = createServices(deps);
+  if (config.jwt.algorithm === "HS256") {
+    await services.keyAdmin.recordHs256Secret();
+    return;
+  }
+  try {
+    await services.keyRing!.current();
+  } catch (error) {
+    if (!(error instanceof FieldCryptoError)) throw error;
+    throw new ExitError(
+      EXIT_USAGE,
+      `ENCRYPTION_KEY: the current signing key does not decrypt: ${error.message}`,
     );
   }
 }

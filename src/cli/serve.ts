@@ -8,9 +8,9 @@ import { recordAudit } from "../services/audit.ts";
 import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
-import { bootstrapForServe } from "./bootstrap.ts";
+import { bootstrapForServe, prepareSigningKeys } from "./bootstrap.ts";
 import { holdServingLock } from "../server/database_lock.ts";
-import { ensureDevJwtSecret } from "./dev_secrets.ts";
+import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
 import { listen } from "../server/listen.ts";
 import { loadConfig } from "./load_config.ts";
 import { openLogRelay } from "../server/log_relay.ts";
@@ -42,7 +42,7 @@ export async function serve(args: string[]): Promise<number> {
     }
   });
   const plan = planWorkers(
-    await ensureDevJwtSecret(await loadConfig(), (m) => console.error(`warning: ${m}`)),
+    await resolveDataDirSecrets(await loadConfig(), (m) => console.error(`warning: ${m}`)),
     values.workers,
   );
   const { config } = plan;
@@ -59,6 +59,7 @@ export async function serve(args: string[]): Promise<number> {
   for (const note of plan.notes) logger.warn(note);
 
   try {
+    await prepareSigningKeys(deps);
     await bootstrapForServe(deps);
   } catch (error) {
     await runtime.close();

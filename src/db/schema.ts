@@ -138,6 +138,30 @@ export interface BlocksTable {
   until: EpochMs;
 }
 
+/** The life-cycle state of a signing key; see services/signing_keys.ts. */
+export type SigningKeyState = "next" | "current" | "previous" | "retired";
+
+/** An asymmetric access-token signing key; `private_key` is a field-encryption envelope. */
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: "EdDSA" | "ES256";
+  state: SigningKeyState;
+  public_jwk: string;
+  private_key: string;
+  created_at: EpochMs;
+  activated_at: EpochMs | null;
+  deactivated_at: EpochMs | null;
+  /** When a previous key stops verifying: every token it signed has expired. */
+  expires_at: EpochMs | null;
+  retired_at: EpochMs | null;
+}
+
+/** When an HS256 secret (by its key id) first signed; see migration 0007. */
+export interface Hs256SecretsTable {
+  kid: string;
+  first_signed_at: EpochMs;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -153,6 +177,8 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_prune_authorizations: AuditPruneAuthorizationsTable;
   login_networks: LoginNetworksTable;
+  signing_keys: SigningKeysTable;
+  hs256_secrets: Hs256SecretsTable;
 }
 
 export type Db = Kysely<Database>;

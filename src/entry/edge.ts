@@ -19,8 +19,9 @@ import { VERSION } from "../version.ts";
  * Reads the configuration of a serverless target (Deno Deploy, Cloudflare Workers)
  * from its string variables and secrets. Counters always live in the database there:
  * isolates come and go, so in-memory counters would let an attacker reset a brute-force
- * budget by landing on a fresh isolate. JWT_SECRET_KEY is required because there is no
- * disk to keep a generated development secret on. TLS is the platform's, so production
+ * budget by landing on a fresh isolate. JWT_SECRET_KEY (and, in production, HASH_PEPPER;
+ * with EdDSA or ES256, ENCRYPTION_KEY) is required because there is no disk to keep a
+ * generated secret on. TLS is the platform's, so production
  * does not ask for TLS_CERT_FILE or ALLOW_INSECURE_HTTP.
  */
 export function edgeConfig(env: Readonly<Record<string, unknown>>): Config {
@@ -35,13 +36,33 @@ export function edgeConfig(env: Readonly<Record<string, unknown>>): Config {
     ...strings,
     RATE_LIMIT_STORE: "database",
   });
+  const problems = [];
   if (!config.jwt.secret) {
-    throw new ConfigError([{
+    problems.push({
       variable: "JWT_SECRET_KEY",
       problem: "is required on Deno Deploy and Cloudflare Workers",
       fix: "Generate one with `citadel secret` and store it as a secret of the deployment",
-    }]);
+    });
   }
+  // No disk for a generated pepper: production names it (development derives it from the
+  // JWT secret, as releases before 0.2 did).
+  if (!config.hashPepper && config.appEnv === "production") {
+    problems.push({
+      variable: "HASH_PEPPER",
+      problem: "is required on Deno Deploy and Cloudflare Workers when APP_ENV=production",
+      fix: "Generate one with `citadel secret` and store it as a secret of the deployment",
+    });
+  }
+  if (!config.encryption.key && config.jwt.algorithm !== "HS256") {
+    problems.push({
+      variable: "ENCRYPTION_KEY",
+      problem: "is required on Deno Deploy and Cloudflare Workers with JWT_ALGORITHM " +
+        config.jwt.algorithm,
+      fix: "Generate one with `openssl rand -base64 32` and store it as a secret of the " +
+        "deployment",
+    });
+  }
+  if (problems.length) throw new ConfigError(problems);
   return config;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Small Web Crypto helpers: base64url, random tokens, hex, HMAC-SHA256 keys and hashes,
- * constant-time comparison, SHA-256 and the pepper key of stored secrets.
+ * constant-time comparison and SHA-256.
  * @module
  */
 
@@ -71,14 +71,4 @@ export function constantTimeEqual(a: string, b: string): boolean {
 
 export async function sha256Hex(data: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(data)));
-}
-
-/**
- * The keyed-hash key for stored secrets (refresh tokens, API keys): HASH_PEPPER when set,
- * otherwise derived from the JWT secret, so it never lives in the database.
- */
-export async function derivePepperKey(pepper: string | undefined, jwtSecret: string) {
-  if (pepper) return await importHmacKey(pepper);
-  const base = await importHmacKey(jwtSecret);
-  return await importHmacKey(new Uint8Array(await hmac(base, "citadel/hash-pepper/v1")));
 }

@@ -34,8 +34,10 @@ const NAMES = new Set([
   ".htaccess",
   ".htpasswd",
   ".git-credentials",
-  // citadel's own data directory: the generated development signing secret.
+  // citadel's own data directory: the generated secrets.
   "jwt_secret",
+  "hash_pepper",
+  "encryption_key",
   "wp-admin",
   "wp-content",
   "wp-includes",

@@ -72,6 +72,8 @@ export interface AccessRule {
   scope: string;
   /** Only admin and super_admin principals pass. */
   admin?: boolean;
+  /** Only super_admin principals pass (signing keys: the power to mint every token). */
+  superAdmin?: boolean;
   /** Only session access tokens pass: API keys are refused whatever their scopes. */
   sessionOnly?: boolean;
 }
@@ -87,12 +89,13 @@ const sessionRequired = () =>
  * kind, its owner's role, and for keys the scope.
  */
 export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
-  const { scope, admin = false, sessionOnly = false } = rule;
+  const { scope, admin = false, superAdmin = false, sessionOnly = false } = rule;
   return async function authorizeHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
     if (sessionOnly && principal.kind !== "user") throw sessionRequired();
     if (admin && !isAdminRole(principal.role)) throw errors.forbidden();
+    if (superAdmin && principal.role !== "super_admin") throw errors.forbidden();
     if (principal.scopes && !principal.scopes.has(scope)) {
       throw problem("insufficient_scope", {
         detail: `This API key lacks the ${scope} scope`,
@@ -105,6 +108,13 @@ export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
 /** Requires an admin or super_admin principal, and for API keys the admin scope. */
 export function requireAdmin(scope: "admin:read" | "admin:write"): MiddlewareHandler<AppEnv> {
   return authorize({ scope, admin: true });
+}
+
+/** Requires a super_admin principal, and for API keys the admin scope. */
+export function requireSuperAdmin(
+  scope: "admin:read" | "admin:write",
+): MiddlewareHandler<AppEnv> {
+  return authorize({ scope, superAdmin: true });
 }
 
 /** Requires an API-key principal to hold a scope; user sessions hold every user scope. */

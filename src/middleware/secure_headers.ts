@@ -28,6 +28,12 @@ export const CONTENT_SECURITY_POLICY =
 /** Two years, the value the HSTS preload list asks for. */
 export const HSTS_MAX_AGE = 63_072_000;
 
+/**
+ * Cache-Control of a public answer (the JWKS): shared caches may keep it five minutes, so
+ * a key published or retired reaches verifiers that honour the header within that time.
+ */
+export const PUBLIC_CACHE_CONTROL = "public, max-age=300";
+
 // Features a JSON API never needs; denying them keeps an injected page from using them.
 const DENIED_FEATURES = [
   "accelerometer",
@@ -70,6 +76,7 @@ export const PERMISSIONS_POLICY = DENIED_FEATURES.map((f) => `${f}=()`).join(", 
 export function securityHeaderPairs(
   options: SecureHeadersOptions = {},
   secure = false,
+  publicCache = false,
 ): HeaderPair[] {
   const corp = options.crossOriginResourcePolicy ?? "same-origin";
   const pairs: HeaderPair[] = [
@@ -84,7 +91,7 @@ export function securityHeaderPairs(
     ["x-dns-prefetch-control", "off"],
     // 0 turns off the legacy XSS auditor, whose "1; mode=block" enabled cross-site leaks.
     ["x-xss-protection", "0"],
-    ["cache-control", "no-store"],
+    ["cache-control", publicCache ? PUBLIC_CACHE_CONTROL : "no-store"],
   ];
   if (secure) {
     const preload = options.hsts?.preload ? "; preload" : "";
@@ -119,10 +126,14 @@ function ownedNames(pairs: readonly HeaderPair[]): Set<string> {
 export function secureHeaders(options: SecureHeadersOptions = {}): MiddlewareHandler<AppEnv> {
   const plain = securityHeaderPairs(options, false);
   const secure = securityHeaderPairs(options, true);
+  const plainPublic = securityHeaderPairs(options, false, true);
+  const securePublic = securityHeaderPairs(options, true, true);
   const owned = ownedNames(secure);
   return async function secureHeadersHandler(c, next) {
     await next();
-    const pairs = c.get("secure") ? secure : plain;
+    const pairs = c.get("publicCache")
+      ? (c.get("secure") ? securePublic : plainPublic)
+      : (c.get("secure") ? secure : plain);
     if (!setTrustedHeaders(c.res.headers, pairs, owned)) {
       // Responses built with Response.redirect() or fetch() have immutable headers.
       c.res = withMutableHeaders(c.res);

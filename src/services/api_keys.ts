@@ -13,6 +13,7 @@ import { assertMayRotate, grantNewKey, type KeyCaps, type KeyRequest } from "./a
 import type { AuditActor } from "./audit_events.ts";
 import type { Audit } from "./audit.ts";
 import { hex, hmac } from "../lib/crypto.ts";
+import type { Pepper } from "./pepper.ts";
 
 /** Every scope a key can hold; admin scopes only for admin owners. */
 export const API_KEY_SCOPES = [
@@ -38,7 +39,7 @@ export interface ApiKeyDeps {
   db: Db;
   clock: Clock;
   config: ApiKeySettings;
-  pepperKey: Promise<CryptoKey>;
+  pepper: Pepper;
   audit: Audit;
 }
 
@@ -80,7 +81,22 @@ export function createApiKeyService(deps: ApiKeyDeps) {
   // HMAC (an async WebCrypto call) once, not on every request.
   const hashed = new Map<string, string>();
 
-  const hashKey = async (key: string) => hex(await hmac(await deps.pepperKey, `ak:${key}`));
+  const hashWith = async (pepperKey: CryptoKey, key: string) =>
+    hex(await hmac(pepperKey, `ak:${key}`));
+  const hashKey = async (key: string) => hashWith(await deps.pepper.key, key);
+
+  /**
+   * A key stored under a legacy pepper (before an upgrade) is re-hashed under the current
+   * one when it is first presented; true when one was.
+   */
+  async function rehashLegacy(key: string, currentHash: string): Promise<boolean> {
+    for (const legacy of await deps.pepper.legacy) {
+      const updated = await db.updateTable("api_key_secrets").set({ key_hash: currentHash })
+        .where("key_hash", "=", await hashWith(legacy, key)).executeTakeFirst();
+      if (updated.numUpdatedRows > 0n) return true;
+    }
+    return false;
+  }
 
   const forgetKey = (apiKeyId: string) => {
     for (const [hash, entry] of cache) {
@@ -144,6 +160,9 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       let entry = cache.get(hash);
       if (!entry || now - entry.fetchedAt > CACHE_MS) {
         entry = await lookup(hash, now);
+        if (!entry && !hashed.has(key) && await rehashLegacy(key, hash)) {
+          entry = await lookup(hash, now);
+        }
         if (!entry) {
           cache.delete(hash);
           hashed.delete(key);

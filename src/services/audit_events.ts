@@ -28,6 +28,10 @@ export const AUDIT_ACTIONS = {
   "api_key.rotated": ["name", "expires_at", "previous_key_id", "overlap_until", "prefix"],
   "api_key.revoked": ["name", "reason"],
   "api_key.updated": ["rate_limit_per_minute"],
+  "signing_key.created": ["algorithm", "state", "reason"],
+  "signing_key.promoted": ["algorithm", "previous_kid", "next_kid", "forced"],
+  "signing_key.retired": ["algorithm", "state", "replaced_by"],
+  "signing_key.reencrypted": ["fields", "key_id"],
   "guard.client_blocked": ["reason", "path", "hits", "blocked_until"],
   "server.started": [
     "version",

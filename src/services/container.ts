@@ -13,8 +13,12 @@ import { createAccountService } from "./accounts.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ApiKeySettings, createApiKeyService } from "./api_keys.ts";
 import { type Audit, recordAudit } from "./audit.ts";
-import { derivePepperKey } from "../lib/crypto.ts";
-import { lazyJwtService } from "./jwt.ts";
+import { createFieldCipher, type FieldCipher, parseFieldKey } from "../lib/field_crypto.ts";
+import { createJwtService, hs256KeySet, type KeySource } from "./jwt.ts";
+import { createKeyRing, type KeyRing } from "./key_ring.ts";
+import { createPepper } from "./pepper.ts";
+import { createSigningKeys } from "./signing_keys.ts";
+import { createKeyAdmin } from "./key_admin.ts";
 import { createDeviceTokens } from "./device_tokens.ts";
 import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";
 import { createLoginGuard, type LoginGuardLimits } from "./login_guard.ts";
@@ -27,6 +31,8 @@ import { createUserCache } from "./user_cache.ts";
 /** The settings the services read; `Config` fits. */
 export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   jwt: {
+    algorithm: "HS256" | "EdDSA" | "ES256";
+    publishDelaySeconds: number;
     secret?: string;
     previousSecret?: string;
     issuer: string;
@@ -34,6 +40,7 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
     accessTtlSeconds: number;
   };
   hashPepper?: string;
+  encryption: { key?: string; previousKey?: string };
   loginGuard: LoginGuardLimits & { retentionDays: number };
   registrationEnabled: boolean;
   passwordMinLength: number;
@@ -54,21 +61,39 @@ export function createServices(deps: ServicesDeps) {
   const { config, db, clock } = deps;
   const secret = config.jwt.secret;
   if (!secret) throw new Error("JWT_SECRET_KEY must be resolved before the app is built");
-  const jwt = lazyJwtService({
-    secret,
-    previousSecret: config.jwt.previousSecret,
+  const audit: Audit = (executor, event) => recordAudit(executor, event, { clock });
+  const fieldCipher = lazyFieldCipher(config.encryption);
+  const signingKeys = createSigningKeys({
+    db,
+    clock,
+    cipher: fieldCipher,
+    audit,
+    accessTtlSeconds: config.jwt.accessTtlSeconds,
+    publishDelaySeconds: config.jwt.publishDelaySeconds,
+  });
+  const { algorithm } = config.jwt;
+  const keyRing: KeyRing | undefined = algorithm === "HS256"
+    ? undefined
+    : createKeyRing({ keys: signingKeys, clock, algorithm });
+  const hs256 = algorithm === "HS256" ? hs256KeySet(secret, config.jwt.previousSecret) : undefined;
+  const keys: KeySource = keyRing ?? { current: () => hs256!, forSigning: () => hs256! };
+  const jwt = createJwtService({
+    keys,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
   });
-  const pepperKey = derivePepperKey(config.hashPepper, secret);
+  const pepper = createPepper({
+    hashPepper: config.hashPepper,
+    jwtSecret: secret,
+    previousJwtSecret: config.jwt.previousSecret,
+  });
   const revocations = createRevocationList({
     db,
     clock,
     accessTtlMs: config.jwt.accessTtlSeconds * 1000,
   });
-  const sessions = createSessionService({ db, clock, config, jwt, pepperKey, revocations });
-  const audit: Audit = (executor, event) => recordAudit(executor, event, { clock });
-  const apiKeys = createApiKeyService({ db, clock, config, pepperKey, audit });
+  const sessions = createSessionService({ db, clock, config, jwt, pepper, revocations });
+  const apiKeys = createApiKeyService({ db, clock, config, pepper, audit });
   const retentionMs = config.loginGuard.retentionDays * 86_400_000;
   const loginGuard = createLoginGuard({
     counters: deps.counters,
@@ -93,7 +118,7 @@ export function createServices(deps: ServicesDeps) {
     guard: loginGuard,
     audit,
     alerts: deps.alerts,
-    devices: createDeviceTokens({ pepperKey, clock }),
+    devices: createDeviceTokens({ pepper, clock }),
   });
   const users = createUserCache({ db, clock });
   const accounts = createAccountService({
@@ -111,7 +136,10 @@ export function createServices(deps: ServicesDeps) {
   const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });
   return {
     jwt,
-    pepperKey,
+    keyRing,
+    keyAdmin: createKeyAdmin({ ...config.jwt, secret }, { db, clock, signingKeys, keyRing }),
+    fieldCipher,
+    pepper,
     revocations,
     sessions,
     apiKeys,
@@ -126,3 +154,31 @@ export function createServices(deps: ServicesDeps) {
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/**
+ * The field cipher, built on first use: an HS256 installation with nothing encrypted never
+ * needs ENCRYPTION_KEY. Without it the first use fails with the fix in the message.
+ */
+function lazyFieldCipher(
+  encryption: { key?: string; previousKey?: string },
+): () => Promise<FieldCipher> {
+  let built: Promise<FieldCipher> | undefined;
+  const bytes = (text: string) => {
+    const parsed = parseFieldKey(text);
+    if ("problem" in parsed) throw new Error(`ENCRYPTION_KEY ${parsed.problem}`);
+    return parsed.key;
+  };
+  return () =>
+    built ??= (async () => {
+      if (!encryption.key) {
+        throw new Error(
+          "ENCRYPTION_KEY is not set, but a secret field must be encrypted or decrypted: " +
+            "set ENCRYPTION_KEY (`openssl rand -base64 32`)",
+        );
+      }
+      return await createFieldCipher({
+        current: bytes(encryption.key),
+        previous: encryption.previousKey ? bytes(encryption.previousKey) : undefined,
+      });
+    })();
+}

@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { constantTimeEqual, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
+import type { Pepper } from "./pepper.ts";
 
 /** How long a device credential is honoured after the login that issued it. */
 export const DEVICE_TOKEN_TTL_DAYS = 90;
@@ -17,8 +18,8 @@ const FORMAT = /^([A-Za-z0-9_-]{22})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
 
 /** Options of {@linkcode createDeviceTokens}. */
 export interface DeviceTokenOptions {
-  /** The keyed-hash key of stored secrets; the signature is an HMAC under it. */
-  pepperKey: Promise<CryptoKey>;
+  /** The pepper of stored secrets; the signature is an HMAC under its key (or a legacy one). */
+  pepper: Pepper;
   clock: Clock;
 }
 
@@ -32,15 +33,15 @@ export interface DeviceTokens {
 
 /** Builds the device-credential signer; one per app. */
 export function createDeviceTokens(options: DeviceTokenOptions): DeviceTokens {
-  const { pepperKey, clock } = options;
-  const sign = async (userId: string, deviceId: string, expires: string) =>
-    toBase64Url(await hmac(await pepperKey, `device:v1:${userId}:${deviceId}:${expires}`));
+  const { pepper, clock } = options;
+  const sign = async (key: CryptoKey, userId: string, deviceId: string, expires: string) =>
+    toBase64Url(await hmac(key, `device:v1:${userId}:${deviceId}:${expires}`));
 
   return {
     async issue(userId) {
       const deviceId = randomToken(16);
       const expires = (clock.now() + TTL_MS).toString(36);
-      return `${deviceId}.${expires}.${await sign(userId, deviceId, expires)}`;
+      return `${deviceId}.${expires}.${await sign(await pepper.key, userId, deviceId, expires)}`;
     },
     async verify(token, userId) {
       const match = FORMAT.exec(token);
@@ -48,8 +49,11 @@ export function createDeviceTokens(options: DeviceTokenOptions): DeviceTokens {
       const [, deviceId, expires, signature] = match;
       if (parseInt(expires, 36) <= clock.now()) return undefined;
       // Our own encoding is canonical, so comparing the text compares the bytes exactly.
-      const expected = await sign(userId, deviceId, expires);
-      return constantTimeEqual(expected, signature) ? deviceId : undefined;
+      for (const key of [await pepper.key, ...await pepper.legacy]) {
+        const expected = await sign(key, userId, deviceId, expires);
+        if (constantTimeEqual(expected, signature)) return deviceId;
+      }
+      return undefined;
     },
   };
 }

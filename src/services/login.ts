@@ -112,6 +112,7 @@ export function createLoginService(deps: LoginDeps) {
     await guard.succeeded(decision.ticket);
     const now = clock.now();
     const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
+    await sessions.prepare();
     const started = await db.transaction().execute(async (trx) => {
       await trx.updateTable("users")
         .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })

@@ -7,6 +7,7 @@ import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { hex, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import type { JwtService } from "./jwt.ts";
+import type { Pepper } from "./pepper.ts";
 import type { RevocationList } from "./revocation_list.ts";
 
 /** RFC 6749 token response fields. */
@@ -35,7 +36,7 @@ export interface SessionDeps {
   clock: Clock;
   config: SessionSettings;
   jwt: JwtService;
-  pepperKey: Promise<CryptoKey>;
+  pepper: Pepper;
   revocations: RevocationList;
 }
 
@@ -48,15 +49,17 @@ const invalidRefresh = () =>
 export function createSessionService(deps: SessionDeps) {
   const { db, clock, config, jwt, revocations } = deps;
 
-  const hashToken = async (token: string) => hex(await hmac(await deps.pepperKey, `rt:${token}`));
+  const { pepper } = deps;
+  const hashWith = async (key: CryptoKey, token: string) => hex(await hmac(key, `rt:${token}`));
+  const hashToken = async (token: string) => hashWith(await pepper.key, token);
   // The successor of a refresh token is a keyed function of it: a retry inside the grace
   // window can be answered with the very same pair without storing any token.
-  const successorOf = async (token: string) =>
-    toBase64Url(await hmac(await deps.pepperKey, `rt-next:${token}`));
+  const successorOf = async (token: string, key?: CryptoKey) =>
+    toBase64Url(await hmac(key ?? await pepper.key, `rt-next:${token}`));
 
   async function accessToken(user: Pick<User, "id" | "role">, sessionId: string, iatMs: number) {
     const iat = Math.floor(iatMs / 1000);
-    const jti = hex(await hmac(await deps.pepperKey, `jti:${sessionId}:${iatMs}`)).slice(0, 32);
+    const jti = hex(await hmac(await pepper.key, `jti:${sessionId}:${iatMs}`)).slice(0, 32);
     return await jwt.sign({
       sub: user.id,
       sid: sessionId,
@@ -102,7 +105,13 @@ export function createSessionService(deps: SessionDeps) {
   return {
     pair,
 
-    /** Starts a session for a user and returns its first token pair. */
+    /**
+     * Brings the signing keys up to date. Call it before the transaction that calls
+     * {@linkcode start}: inside it the key ring cannot read the database.
+     */
+    prepare: () => jwt.prepare(),
+
+    /** Starts a session for a user and returns its first token pair (see `prepare`). */
     async start(executor: Executor, user: User, meta: ClientMeta) {
       const now = clock.now();
       const sessionId = crypto.randomUUID();
@@ -142,22 +151,37 @@ export function createSessionService(deps: SessionDeps) {
         userId: string;
       }
     > {
+      await jwt.prepare();
       const now = clock.now();
-      const tokenHash = await hashToken(presented);
+      const currentHash = await hashToken(presented);
       return await db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom("refresh_tokens")
-          .innerJoin("sessions", "sessions.id", "refresh_tokens.session_id")
-          .innerJoin("users", "users.id", "sessions.user_id")
-          .select([
-            "refresh_tokens.rotated_at",
-            "sessions.id as session_id",
-            "sessions.revoked_at",
-            "sessions.expires_at",
-            "sessions.last_used_at",
-          ])
-          .selectAll("users")
-          .where("refresh_tokens.token_hash", "=", tokenHash)
-          .executeTakeFirst();
+        const find = (hash: string) =>
+          trx.selectFrom("refresh_tokens")
+            .innerJoin("sessions", "sessions.id", "refresh_tokens.session_id")
+            .innerJoin("users", "users.id", "sessions.user_id")
+            .select([
+              "refresh_tokens.rotated_at",
+              "sessions.id as session_id",
+              "sessions.revoked_at",
+              "sessions.expires_at",
+              "sessions.last_used_at",
+            ])
+            .selectAll("users")
+            .where("refresh_tokens.token_hash", "=", hash)
+            .executeTakeFirst();
+        let tokenHash = currentHash;
+        let row = await find(tokenHash);
+        // Issued under a legacy pepper (before an upgrade): that key made its successor too.
+        let issuedWith: CryptoKey | undefined;
+        for (const legacy of row ? [] : await pepper.legacy) {
+          const legacyHash = await hashWith(legacy, presented);
+          row = await find(legacyHash);
+          if (row) {
+            tokenHash = legacyHash;
+            issuedWith = legacy;
+            break;
+          }
+        }
         if (!row || row.revoked_at !== null) throw invalidRefresh();
         const {
           session_id: sessionId,
@@ -173,10 +197,13 @@ export function createSessionService(deps: SessionDeps) {
           await revokeWhere(trx, { sessionId }, user.status !== "active" ? "disabled" : "expired");
           return { expired: true as const };
         }
-        const successor = await successorOf(presented);
         if (rotatedAt !== null) {
+          const successor = await successorOf(presented, issuedWith);
+          const successorHash = issuedWith
+            ? await hashWith(issuedWith, successor)
+            : await hashToken(successor);
           const successorRow = await trx.selectFrom("refresh_tokens").select("rotated_at")
-            .where("token_hash", "=", await hashToken(successor)).executeTakeFirst();
+            .where("token_hash", "=", successorHash).executeTakeFirst();
           const inGrace = now - rotatedAt <= config.refresh.graceSeconds * 1000;
           if (inGrace && successorRow && successorRow.rotated_at === null) {
             return { tokens: await pair(user, sessionId, successor, rotatedAt), user, sessionId };
@@ -185,7 +212,9 @@ export function createSessionService(deps: SessionDeps) {
           await onReuse?.(trx, { sessionId, userId: user.id });
           return { reused: true as const, sessionId, userId: user.id };
         }
-        await trx.updateTable("refresh_tokens").set({ rotated_at: now })
+        const successor = await successorOf(presented);
+        // Re-hashed under the current pepper as it is rotated, so a replay is still found.
+        await trx.updateTable("refresh_tokens").set({ rotated_at: now, token_hash: currentHash })
           .where("token_hash", "=", tokenHash).execute();
         await trx.insertInto("refresh_tokens").values({
           token_hash: await hashToken(successor),

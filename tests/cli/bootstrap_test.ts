@@ -10,6 +10,7 @@ function production(dir: string): Record<string, string> {
     ALLOWED_HOSTS: "api.example.com",
     ALLOW_INSECURE_HTTP: "true",
     JWT_SECRET_KEY: TEST_SECRET,
+    HASH_PEPPER: `${TEST_SECRET}-pepper`,
     DATABASE_URL: `file:${dir}/c.db`,
     SUPER_ADMIN_USERNAME: "ops-lead@example.com",
     ...FAST,

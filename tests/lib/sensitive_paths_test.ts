@@ -98,6 +98,8 @@ const EVASIONS: Array<[string, string]> = [
   ["editor backup copy of a directory", "/.git~/config"],
   ["editor backup copy of a file", "/config.php~"],
   ["generated JWT secret", "/data/jwt_secret"],
+  ["generated hash pepper", "/data/hash_pepper"],
+  ["generated field-encryption key", "/data/encryption_key"],
   ["SQLite write-ahead log", "/data/citadel.db-wal"],
   ["SQLite shared memory", "/data/citadel.db-shm"],
   ["SQLite journal", "/citadel.sqlite-journal"],

@@ -1,8 +1,26 @@
 import assert from "node:assert/strict";
-import { type AccessClaims, createJwtService } from "../../src/services/jwt.ts";
+import {
+  type AccessClaims,
+  createJwtService,
+  hs256KeySet,
+  type JwtOptions,
+} from "../../src/services/jwt.ts";
 import { TEST_SECRET } from "../support/helpers.ts";
 
 const OPTIONS = { secret: TEST_SECRET, issuer: "citadel", audience: "citadel-api" };
+
+/** The HS256 service of a secret (and previous secret), as the container builds it. */
+function hs256Jwt(
+  options: { secret: string; previousSecret?: string; issuer: string; audience: string },
+) {
+  const set = hs256KeySet(options.secret, options.previousSecret);
+  const jwtOptions: JwtOptions = {
+    keys: { current: () => set, forSigning: () => set },
+    issuer: options.issuer,
+    audience: options.audience,
+  };
+  return createJwtService(jwtOptions);
+}
 const NOW = Date.UTC(2026, 0, 1);
 
 function claims(overrides: Partial<AccessClaims> = {}) {
@@ -25,7 +43,7 @@ function tampered(token: string): string {
 }
 
 Deno.test("verify() accepts the same token again until its exp, then refuses it", async () => {
-  const jwt = await createJwtService(OPTIONS);
+  const jwt = hs256Jwt(OPTIONS);
   const token = await jwt.sign(claims());
   const first = await jwt.verify(token, NOW);
   assert.equal(first?.iss, "citadel");
@@ -36,7 +54,7 @@ Deno.test("verify() accepts the same token again until its exp, then refuses it"
 });
 
 Deno.test("verify() still refuses a forged signature after the genuine token was accepted", async () => {
-  const jwt = await createJwtService(OPTIONS);
+  const jwt = hs256Jwt(OPTIONS);
   const token = await jwt.sign(claims());
   assert.ok(await jwt.verify(token, NOW));
   assert.equal(await jwt.verify(tampered(token), NOW), undefined);
@@ -45,7 +63,7 @@ Deno.test("verify() still refuses a forged signature after the genuine token was
 });
 
 Deno.test("verify() refuses a token issued for a later time than the clock allows, on every call", async () => {
-  const jwt = await createJwtService(OPTIONS);
+  const jwt = hs256Jwt(OPTIONS);
   const iat = Math.floor(NOW / 1000) + 120;
   const token = await jwt.sign(claims({ iat, exp: iat + 900 }));
   assert.equal(await jwt.verify(token, NOW), undefined);
@@ -54,7 +72,7 @@ Deno.test("verify() refuses a token issued for a later time than the clock allow
 });
 
 Deno.test("verify() hands out frozen claims, so no caller can change what the next one sees", async () => {
-  const jwt = await createJwtService(OPTIONS);
+  const jwt = hs256Jwt(OPTIONS);
   const token = await jwt.sign(claims({ role: "user" }));
   const verified = await jwt.verify(token, NOW);
   assert.ok(Object.isFrozen(verified));
@@ -65,7 +83,7 @@ Deno.test("verify() hands out frozen claims, so no caller can change what the ne
 });
 
 Deno.test("verify() keeps working past its memory limit: evicted tokens are verified again", async () => {
-  const jwt = await createJwtService(OPTIONS);
+  const jwt = hs256Jwt(OPTIONS);
   const tokens = await Promise.all(Array.from({ length: 4100 }, () => jwt.sign(claims())));
   for (const token of tokens) assert.ok(await jwt.verify(token, NOW));
   assert.ok(await jwt.verify(tokens[0], NOW), "the oldest, evicted, verifies again");
@@ -73,11 +91,11 @@ Deno.test("verify() keeps working past its memory limit: evicted tokens are veri
 });
 
 Deno.test("a token of another key or audience is refused whatever was verified before", async () => {
-  const jwt = await createJwtService(OPTIONS);
-  const other = await createJwtService({ ...OPTIONS, audience: "someone-else" });
+  const jwt = hs256Jwt(OPTIONS);
+  const other = hs256Jwt({ ...OPTIONS, audience: "someone-else" });
   const token = await other.sign(claims());
   assert.ok(await other.verify(token, NOW));
   assert.equal(await jwt.verify(token, NOW), undefined);
-  const foreign = await createJwtService({ ...OPTIONS, secret: `${TEST_SECRET}-other` });
+  const foreign = hs256Jwt({ ...OPTIONS, secret: `${TEST_SECRET}-other` });
   assert.equal(await jwt.verify(await foreign.sign(claims()), NOW), undefined);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli, startServer, tempDir } from "../support/helpers.ts";
 
-const WARNING = /JWT_SECRET_KEY is not set/;
+const WARNING = /not set, so generated once/;
 
 Deno.test("the development JWT_SECRET_KEY warning is printed once per data directory, by the command that generates the secret", async () => {
   await using dir = await tempDir();
