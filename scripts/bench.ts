@@ -39,6 +39,7 @@ import {
 import { createApiKey, login, registerUsers } from "./bench/seed.ts";
 import {
   argon2Params,
+  asymmetricEnv,
   machine,
   type Placement,
   probeArgon2,
@@ -125,6 +126,17 @@ try {
   const apiKey = await createApiKey(citadel.url, (await login(citadel.url, 1)).access_token);
   const meFile = await recordMe(citadel);
 
+  // The same server signing with Ed25519 from its own database (keys live there).
+  const eddsaDir = `${dir}/eddsa`;
+  await Deno.mkdir(eddsaDir);
+  const eddsa = await startCitadel("citadel (EdDSA)", {
+    ...citadelOptions(1),
+    dir: eddsaDir,
+    env: asymmetricEnv("EdDSA"),
+  });
+  servers.push(eddsa);
+  await registerUsers(eddsa.url, 1);
+
   const [bareDeno, bareHono, staticMe] = await Promise.all([
     startBaseline("bare Deno.serve", "bare_deno.ts", place),
     startBaseline("bare Hono", "bare_hono.ts", place),
@@ -145,6 +157,14 @@ try {
     ),
     getScenario("GET /health", citadel, "/health", shape, undefined, "database ping"),
     getScenario("GET /api/v1/me (JWT)", citadel, "/api/v1/me", shape, bearerOf(citadel)),
+    getScenario(
+      "GET /api/v1/me (JWT, EdDSA)",
+      eddsa,
+      "/api/v1/me",
+      shape,
+      bearerOf(eddsa),
+      "JWT_ALGORITHM=EdDSA, its own database",
+    ),
     getScenario(
       "GET /api/v1/me (API key)",
       citadel,

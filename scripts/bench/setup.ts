@@ -80,6 +80,13 @@ export interface CitadelOptions {
   samplerCpu?: string;
   /** `--cpu-prof-dir` for the server's V8 profile. */
   profileDir?: string;
+  /** Settings on top of the production ones, e.g. JWT_ALGORITHM=EdDSA. */
+  env?: Record<string, string>;
+}
+
+/** What a server with asymmetric signing needs besides the production settings. */
+export function asymmetricEnv(algorithm: "EdDSA" | "ES256"): Record<string, string> {
+  return { JWT_ALGORITHM: algorithm, ENCRYPTION_KEY: randomBase64(32) };
 }
 
 /** Starts `deno run src/main.ts serve --workers N` in `dir` and waits for /health. */
@@ -98,7 +105,7 @@ export async function startCitadel(name: string, options: CitadelOptions): Promi
       String(options.workers),
     ],
     port,
-    env: citadelEnv(options.dir, port),
+    env: { ...citadelEnv(options.dir, port), ...options.env },
     cpu: options.cpu,
     samplerCpu: options.samplerCpu,
     readyPath: "/health",

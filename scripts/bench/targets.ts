@@ -27,6 +27,7 @@ export function judge(all: ScenarioResult[], facts: TargetFacts): Verdict[] {
   const hono = find("bare Hono");
   const jwt = find("GET /api/v1/me (JWT)");
   const key = find("GET /api/v1/me (API key)");
+  const eddsa = find("GET /api/v1/me (JWT, EdDSA)");
   const loginPinned = find("POST /api/v1/auth/login (");
   const wide = all.filter((s) => s.name.startsWith("POST /api/v1/auth/login, all cores"))
     .map(summarise).sort((a, b) => b.rps - a.rps);
@@ -49,6 +50,13 @@ export function judge(all: ScenarioResult[], facts: TargetFacts): Verdict[] {
       "API-key /me >= 45% of bare Hono req/s",
       pct(key.rps / hono.rps),
       key.rps >= 0.45 * hono.rps,
+    );
+  }
+  if (jwt && eddsa) {
+    add(
+      "EdDSA JWT /me within 10% of HS256 JWT /me",
+      `${(eddsa.rps / jwt.rps).toFixed(2)}x`,
+      eddsa.rps >= 0.9 * jwt.rps,
     );
   }
   if (jwt && key) {
