@@ -124,10 +124,18 @@ export function createSigningKeys(deps: SigningKeyDeps) {
   /** The expiry of a key that stops signing at `now`: its last token's `exp`, plus skew. */
   const previousUntil = (now: number) => now + (deps.accessTtlSeconds + VERIFY_SKEW_SECONDS) * 1000;
 
-  async function retireRow(trx: Db, row: SigningKeyRow, now: number) {
+  /** Retires a row; returns it as written. */
+  async function retireRow(trx: Db, row: SigningKeyRow, now: number): Promise<SigningKeyRow> {
+    const retired = {
+      ...row,
+      state: "retired" as const,
+      retired_at: now,
+      deactivated_at: row.deactivated_at ?? now,
+    };
     await trx.updateTable("signing_keys")
-      .set({ state: "retired", retired_at: now, deactivated_at: row.deactivated_at ?? now })
+      .set({ state: "retired", retired_at: now, deactivated_at: retired.deactivated_at })
       .where("kid", "=", row.kid).execute();
+    return retired;
   }
 
   return {
@@ -174,7 +182,9 @@ export function createSigningKeys(deps: SigningKeyDeps) {
               details: { algorithm: row.algorithm, state: row.state },
             });
           }
-          if (await inState(trx, "current")) return;
+          // Another process may have won the race; compare the algorithm, not only the
+          // existence: on D1 this read does not see the retirements queued above.
+          if ((await inState(trx, "current"))?.algorithm === alg) return;
           const row = await newKey(trx, alg, "current", now);
           await audit(trx, {
             ...SYSTEM_ACTOR,
@@ -234,11 +244,19 @@ export function createSigningKeys(deps: SigningKeyDeps) {
           });
         }
         const current = await inState(trx, "current");
-        if (current) {
+        // The rows as written, built here: on D1 a transaction's reads do not see its writes.
+        const previous = current && {
+          ...current,
+          state: "previous" as const,
+          deactivated_at: now,
+          expires_at: previousUntil(now),
+        };
+        if (previous) {
           await trx.updateTable("signing_keys")
-            .set({ state: "previous", deactivated_at: now, expires_at: previousUntil(now) })
-            .where("kid", "=", current.kid).execute();
+            .set({ state: "previous", deactivated_at: now, expires_at: previous.expires_at })
+            .where("kid", "=", previous.kid).execute();
         }
+        const promoted = { ...next, state: "current" as const, activated_at: now };
         await trx.updateTable("signing_keys").set({ state: "current", activated_at: now })
           .where("kid", "=", next.kid).execute();
         const newNext = await newKey(trx, alg, "next", now);
@@ -255,13 +273,10 @@ export function createSigningKeys(deps: SigningKeyDeps) {
             forced: waitedMs < delayMs,
           },
         });
-        const reread = (kid: string) =>
-          trx.selectFrom("signing_keys").selectAll().where("kid", "=", kid)
-            .executeTakeFirstOrThrow();
         return {
           action: "promoted",
-          current: await reread(next.kid),
-          previous: current ? await reread(current.kid) : undefined,
+          current: promoted,
+          previous: previous ?? undefined,
           next: newNext,
         };
       });
@@ -279,7 +294,7 @@ export function createSigningKeys(deps: SigningKeyDeps) {
           .executeTakeFirst();
         if (!row) throw problem("key_not_found", { detail: `No signing key has kid ${kid}` });
         if (row.state === "retired") return row;
-        await retireRow(trx, row, now);
+        const retired = await retireRow(trx, row, now);
         let replacedBy: string | null = null;
         if (row.state === "current") {
           const next = await inState(trx, "next");
@@ -299,8 +314,7 @@ export function createSigningKeys(deps: SigningKeyDeps) {
           targetId: kid,
           details: { algorithm: row.algorithm, state: row.state, replaced_by: replacedBy },
         });
-        return await trx.selectFrom("signing_keys").selectAll().where("kid", "=", kid)
-          .executeTakeFirstOrThrow();
+        return retired;
       });
     },
 
