@@ -9,6 +9,7 @@ import { backup, BACKUP_USAGE, restore, RESTORE_USAGE } from "./backup.ts";
 import { check, USAGE as CHECK_USAGE } from "./check.ts";
 import { cleanup, USAGE as CLEANUP_USAGE } from "./cleanup.ts";
 import { USAGE as IMPORT_USERS_USAGE } from "./import_users.ts";
+import { keys, USAGE as KEYS_USAGE } from "./keys.ts";
 import { migrate, USAGE as MIGRATE_USAGE } from "./migrate.ts";
 import { USAGE as MIGRATE_UUID_USAGE } from "./migrate_uuid.ts";
 import { secret, USAGE as SECRET_USAGE } from "./secret.ts";
@@ -46,6 +47,7 @@ export const COMMANDS: Record<string, Command> = {
   secret: { run: secret, usage: SECRET_USAGE },
   check: { run: check, usage: CHECK_USAGE },
   audit: { run: audit, usage: AUDIT_USAGE },
+  keys: { run: keys, usage: KEYS_USAGE },
   backup: { run: backup, usage: BACKUP_USAGE },
   restore: { run: restore, usage: RESTORE_USAGE },
   cleanup: { run: cleanup, usage: CLEANUP_USAGE },
@@ -84,6 +86,10 @@ export const FORMS: readonly CommandForm[] = [
   form("audit verify", "", "Verify the audit log's hash chain"),
   form("audit export", "[--since T] [--until T] [--format F]", "Print audit events (jsonl|csv)"),
   form("audit prune", "--before T [--dry-run]", "Remove old audit events behind a checkpoint"),
+  form("keys list", "[--json]", "List the JWT signing keys and their states"),
+  form("keys rotate", "[--force]", "Publish a next signing key; again later, make it current"),
+  form("keys retire", "<kid>", "Retire a signing key at once (compromise)"),
+  form("keys reencrypt", "", "Move every encrypted field to the current ENCRYPTION_KEY"),
   form("backup", "[--out FILE]", "Write a verified copy of the database (mode 600)"),
   form("restore", "FILE [--yes]", "Replace the database with a verified backup"),
   form("cleanup", "", "Remove expired sessions, old login records and counters"),

@@ -1,8 +1,15 @@
 /**
- * The progress display of `citadel migrate uuid`: a redrawn bar on a terminal, plain lines
- * elsewhere.
+ * The progress display of long CLI runs (`citadel migrate uuid`, `citadel keys reencrypt`):
+ * a redrawn bar on a terminal, plain lines elsewhere.
  */
-import type { ProgressEvent } from "../tools/uuid_migration/run.ts";
+
+/** How far a run is: `done` of `total` items of a phase (a migration's `ProgressEvent` is one). */
+export interface ProgressUpdate {
+  phase: string;
+  table?: string;
+  done: number;
+  total: number;
+}
 
 /** Options of {@linkcode progressReporter}. */
 export interface ProgressOptions {
@@ -12,11 +19,13 @@ export interface ProgressOptions {
   now?: () => number;
   /** Minimum time between plain lines. */
   lineIntervalMs?: number;
+  /** What is counted, e.g. `fields`; default `rows`. */
+  unit?: string;
 }
 
 /** A progress sink and the call that ends its output. */
 export interface ProgressReporter {
-  update(event: ProgressEvent): void;
+  update(event: ProgressUpdate): void;
   finish(): void;
 }
 
@@ -29,24 +38,25 @@ function duration(seconds: number): string {
 }
 
 /**
- * Renders migration progress: on a terminal a bar with rows per second and ETA, redrawn
+ * Renders progress: on a terminal a bar with items per second and ETA, redrawn
  * at most ten times a second; elsewhere a plain line per phase change and every few seconds.
  */
 export function progressReporter(options: ProgressOptions): ProgressReporter {
   const now = options.now ?? (() => performance.now());
+  const unit = options.unit ?? "rows";
   const interval = options.terminal ? 100 : options.lineIntervalMs ?? 2000;
   const started = now();
   let lastDraw = -Infinity;
   let lastLabel = "";
   let drawn = false;
 
-  function line(event: ProgressEvent): string {
+  function line(event: ProgressUpdate): string {
     const elapsed = (now() - started) / 1000;
     const rate = elapsed > 0 ? event.done / elapsed : 0;
     const eta = rate > 0 ? (event.total - event.done) / rate : Infinity;
     const pct = event.total > 0 ? Math.min(100, Math.floor(event.done * 100 / event.total)) : 100;
     const label = `${event.phase}${event.table ? ` ${event.table}` : ""}`;
-    const stats = `${event.done}/${event.total} rows  ${Math.round(rate)} rows/s  ETA ${
+    const stats = `${event.done}/${event.total} ${unit}  ${Math.round(rate)} ${unit}/s  ETA ${
       duration(eta)
     }`;
     if (!options.terminal) return `${label}: ${pct}% ${stats}\n`;

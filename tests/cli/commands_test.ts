@@ -3,7 +3,7 @@ import { COMMANDS, FORMS, synopsis } from "../../src/cli/commands.ts";
 import { runCli, tempDir } from "../support/helpers.ts";
 
 /** Positional arguments a form needs before a stray one is stray. */
-const NEEDS: Record<string, string[]> = { restore: ["backup.db"] };
+const NEEDS: Record<string, string[]> = { restore: ["backup.db"], "keys retire": ["some-kid"] };
 
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -45,7 +45,7 @@ for (const form of FORMS) {
   });
 }
 
-for (const command of ["migrate", "admin", "users", "audit"]) {
+for (const command of ["migrate", "admin", "users", "audit", "keys"]) {
   Deno.test(`citadel ${command} with an unknown subcommand exits 2 naming it`, async () => {
     const result = await runCli([command, "sideways"]);
     assert.equal(result.code, 2);

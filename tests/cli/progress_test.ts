@@ -41,6 +41,21 @@ Deno.test("progressReporter() writes plain lines on phase changes and every few 
   ]);
 });
 
+Deno.test("progressReporter() counts in the unit it is given, e.g. fields for keys reencrypt", () => {
+  const out: string[] = [];
+  const c = clock();
+  const lines = progressReporter({
+    terminal: false,
+    write: (s) => out.push(s),
+    now: c.now,
+    unit: "fields",
+  });
+  c.advance(1000);
+  lines.update({ phase: "reencrypt", done: 3, total: 4 });
+  lines.finish();
+  assert.deepEqual(out, ["reencrypt: 75% 3/4 fields  3 fields/s  ETA 0s\n"]);
+});
+
 Deno.test("confirm() asks on a terminal and refuses without one unless --yes", () => {
   assert.equal(confirm("Go?", { yes: true, interactive: false }), true);
   assert.equal(confirm("Go?", { yes: false, interactive: true, ask: () => "yes" }), true);
