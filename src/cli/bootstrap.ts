@@ -14,7 +14,7 @@ import {
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { FieldCryptoError } from "../lib/field_crypto.ts";
 import { createServices } from "../services/container.ts";
-import { countByKeyId, ENCRYPTED_FIELD_NAMES } from "../services/encrypted_fields.ts";
+import { ENCRYPTED_FIELD_NAMES, fieldsWithoutKey } from "../services/encrypted_fields.ts";
 
 /** Printed once at start when no active admin or super admin exists. */
 export const NO_ADMINISTRATOR_HINT = "no administrator exists: create one with " +
@@ -69,8 +69,8 @@ export async function bootstrapForServe(deps: AppDeps): Promise<void> {
  */
 export async function prepareSigningKeys(deps: AppDeps): Promise<void> {
   const { config, db } = deps;
-  if (config.appEnv === "production" && !config.encryption.key) {
-    const encrypted = [...(await countByKeyId(db)).values()].reduce((a, b) => a + b, 0);
+  if (config.appEnv === "production") {
+    const encrypted = await fieldsWithoutKey(db, config.encryption.key);
     if (encrypted > 0) {
       throw new ExitError(
         EXIT_USAGE,

@@ -27,10 +27,17 @@ export function envelopeKeyId(envelope: string): string {
   return envelope.split(".")[1] ?? "";
 }
 
-/** How many envelopes each key id has, over every encrypted field. */
-export async function countByKeyId(db: Db): Promise<Map<string, number>> {
+/**
+ * How many envelopes each key id has, over every encrypted field; with `tables`, only the
+ * fields of the tables listed (a database not yet migrated lacks some).
+ */
+export async function countByKeyId(
+  db: Db,
+  tables?: ReadonlySet<string>,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const field of ENCRYPTED_FIELDS) {
+    if (tables && !tables.has(field.table)) continue;
     const rows = await sql<{ value: string }>`
       SELECT ${sql.ref(field.column)} AS value FROM ${sql.table(field.table)}
       WHERE ${sql.ref(field.column)} IS NOT NULL`.execute(db);
@@ -40,6 +47,22 @@ export async function countByKeyId(db: Db): Promise<Map<string, number>> {
     }
   }
   return counts;
+}
+
+/**
+ * How many encrypted fields are left without their key: all of them when `key` (the
+ * ENCRYPTION_KEY in use) is unset, else none. One rule, two callers: `serve` refuses to
+ * start in production when it is not 0 (cli/bootstrap.ts), and `citadel check` reports it.
+ */
+export async function fieldsWithoutKey(
+  db: Db,
+  key: string | undefined,
+  tables?: ReadonlySet<string>,
+): Promise<number> {
+  if (key) return 0;
+  let total = 0;
+  for (const n of (await countByKeyId(db, tables)).values()) total += n;
+  return total;
 }
 
 /** Progress of {@linkcode reencryptAll}: fields done of the fields due. */

@@ -4,6 +4,9 @@ import { connect } from "../../src/db/connect.ts";
 import { migrateUp } from "../../src/db/migrator.ts";
 import type { Db } from "../../src/db/schema.ts";
 import { insertUser } from "../../src/db/users_repo.ts";
+import { createFieldCipher, parseFieldKey } from "../../src/lib/field_crypto.ts";
+import { recordAudit } from "../../src/services/audit.ts";
+import { createSigningKeys, type SigningKeys } from "../../src/services/signing_keys.ts";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
 import { OWASP_ARGON2 } from "../../src/platform/password_hasher.ts";
 import type { Finding } from "../../src/tools/check/types.ts";
@@ -54,8 +57,9 @@ async function writeFile(path: string, text: string, mode: number): Promise<void
 
 /**
  * A production deployment with nothing to report: TLS at a trusted proxy, exact hosts
- * and origins, a strong secret in a mode-600 `.env`, an encrypted mode-600 database
- * with one recently active super admin, private logs, an unprivileged user.
+ * and origins, a strong JWT secret and hash pepper in a mode-600 `.env`, an encrypted
+ * mode-600 database with one recently active super admin, private logs, an unprivileged
+ * user.
  */
 export async function hardenedDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
   const dir = await Deno.makeTempDir({ prefix: "citadel-check-" });
@@ -65,7 +69,11 @@ export async function hardenedDeployment(options: DeploymentOptions = {}): Promi
   const encryptionKey = options.encrypted === false ? undefined : freshSecret(32);
   const now = Date.now();
 
-  await writeFile(`${dir}/.env`, `# citadel\nJWT_SECRET_KEY="${freshSecret()}"\n`, 0o600);
+  await writeFile(
+    `${dir}/.env`,
+    `# citadel\nJWT_SECRET_KEY="${freshSecret()}"\nHASH_PEPPER="${freshSecret()}"\n`,
+    0o600,
+  );
   await Deno.mkdir(logDir, { mode: 0o700 });
   await Deno.chmod(logDir, 0o700);
   await writeFile(`${logDir}/citadel.log`, '{"msg":"listening"}\n', 0o600);
@@ -140,4 +148,42 @@ export async function hardenedDeployment(options: DeploymentOptions = {}): Promi
 /** The findings above info as "CIT-NNN severity", sorted: what a table case compares. */
 export function significant(findings: readonly Finding[]): string[] {
   return findings.filter((f) => f.severity !== "info").map((f) => `${f.id} ${f.severity}`).sort();
+}
+
+/** Removes `name` from the deployment's `.env`, as for an operator who never set it. */
+export async function unsetInEnvFile(d: Deployment, name: string): Promise<void> {
+  const path = `${d.dir}/.env`;
+  const lines = (await Deno.readTextFile(path)).split("\n");
+  await Deno.writeTextFile(path, lines.filter((l) => !l.startsWith(`${name}=`)).join("\n"));
+}
+
+/**
+ * Runs `work` with the real signing-key life cycle on the deployment's database (also
+ * handed over): its clock stands at `at` (default the deployment's now), private keys are
+ * encrypted under `encryptionKey` (base64 of 32 bytes), events go to the audit chain.
+ */
+export async function withSigningKeys(
+  d: Deployment,
+  options: { encryptionKey: string; at?: number },
+  work: (keys: SigningKeys, db: Db) => Promise<unknown>,
+): Promise<void> {
+  const parsed = parseFieldKey(options.encryptionKey);
+  if ("problem" in parsed) throw new Error(`encryption key ${parsed.problem}`);
+  const clock = { now: () => options.at ?? d.now };
+  const db = await d.open();
+  try {
+    await work(
+      createSigningKeys({
+        db,
+        clock,
+        cipher: () => createFieldCipher({ current: parsed.key }),
+        audit: (executor, event) => recordAudit(executor, event, { clock }),
+        accessTtlSeconds: 900,
+        publishDelaySeconds: 600,
+      }),
+      db,
+    );
+  } finally {
+    await db.destroy();
+  }
 }

@@ -1,16 +1,43 @@
 /**
  * Gathering what `citadel check` looks at, once: environment, lenient configuration, file
- * modes, the process, the database and the live service.
+ * modes, the process, the data-directory secrets, the database and the live service.
  */
 import { isAbsolute, join } from "node:path";
-import { ConfigError } from "../../config.ts";
+import { type Config, ConfigError } from "../../config.ts";
 import { connect, databaseFilePath } from "../../db/connect.ts";
 import { tableNames } from "../../db/migrator.ts";
 import { dirname } from "../../db/paths.ts";
 import { parseConfigLeniently } from "./lenient_config.ts";
 import { LiveProbeError, probeLive } from "./live_probe.ts";
-import type { CheckContext, DatabaseFacts, FileFacts } from "./types.ts";
+import type { CheckContext, DatabaseFacts, DataDirSecrets, FileFacts } from "./types.ts";
 import { mergeEnv, readEnvFile } from "../../platform/env_file.ts";
+import {
+  dataDirectory,
+  pepperSource,
+  readSecretFile,
+  SECRET_FILES,
+  secretFilePath,
+} from "../../platform/secret_files.ts";
+
+/**
+ * The data-directory secrets as `serve` would resolve them, read without creating any:
+ * the directory is resolved against `cwd`, where the service runs.
+ */
+async function dataDirSecrets(
+  config: Config,
+  production: boolean,
+  at: (path: string) => string,
+): Promise<DataDirSecrets> {
+  const dir = at(dataDirectory(config));
+  // pepperSource looks beside the database: point it at the resolved directory.
+  const pepper = await pepperSource({
+    hashPepper: config.hashPepper,
+    databaseUrl: `file:${join(dir, "citadel.db")}`,
+  });
+  const encryptionKey = config.encryption.key ??
+    (production ? undefined : await readSecretFile(join(dir, SECRET_FILES.ENCRYPTION_KEY)));
+  return { pepper, pepperFile: secretFilePath(config, "HASH_PEPPER"), encryptionKey };
+}
 
 /** The check cannot run at all (unreadable configuration, unreachable URL). */
 export class CheckCannotRun extends Error {
@@ -167,6 +194,7 @@ export async function gatherContext(options: GatherOptions): Promise<GatheredCon
         uid: options.uid !== undefined ? options.uid : Deno.uid(),
         executable: await facts(options.executable ?? Deno.execPath()),
       },
+      secrets: await dataDirSecrets(config, lenient.production, at),
       database: database?.facts,
       databaseError: database?.error,
       live,

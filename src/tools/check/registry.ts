@@ -10,6 +10,8 @@ import { JWT_CHECKS } from "./checks_jwt.ts";
 import { KEY_CHECKS } from "./checks_keys.ts";
 import { LIVE_CHECKS } from "./checks_live.ts";
 import { PRODUCTION_CHECKS } from "./checks_production.ts";
+import { SECRET_CHECKS } from "./checks_secrets.ts";
+import { SIGNING_KEY_CHECKS } from "./checks_signing_keys.ts";
 import { SUPER_ADMIN_CHECKS } from "./checks_super_admin.ts";
 import {
   type CheckContext,
@@ -54,6 +56,8 @@ export const CHECKS: readonly CheckDefinition[] = [
   ...DATABASE_CHECKS,
   ...DATABASE_STATE_CHECKS,
   ...HTTP_CHECKS,
+  ...SECRET_CHECKS,
+  ...SIGNING_KEY_CHECKS,
   ...FILE_CHECKS,
   ...KEY_CHECKS,
   ...LIVE_CHECKS,

@@ -1,6 +1,6 @@
 /**
  * Judging a signing secret without repeating it: length in bytes, known placeholders and
- * entropy.
+ * entropy; and a field-encryption key by the bytes it decodes to.
  */
 import { byteLength, MIN_PRODUCTION_SECRET_BYTES } from "../../production_rules.ts";
 import { FILLER_WORDS, PLACEHOLDER_SECRETS, PLACEHOLDER_WORDS } from "./placeholder_secrets.ts";
@@ -126,4 +126,33 @@ export function assessSecret(name: string, value: string): SecretAssessment {
     if (reason) result.lowEntropy = `${name} ${reason}`;
   }
   return result;
+}
+
+/** Fewer distinct values than this in 32 random bytes happens about 3 times in 10^17. */
+const MIN_DISTINCT_KEY_BYTES = 16;
+
+/**
+ * Why a field-encryption key (the text of ENCRYPTION_KEY and the 32 bytes it decodes to)
+ * is guessable, or undefined when it looks random: a placeholder, typed text encoded as
+ * base64 (32 random bytes are all printable about once in 10^14), few distinct bytes
+ * (all zeros), or bytes that repeat or count.
+ */
+export function weakFieldKeyReason(text: string, bytes: Uint8Array): string | undefined {
+  if (isPlaceholderSecret(text)) return "is a known placeholder or guessable value";
+  if (bytes.every((b) => b >= 0x20 && b < 0x7f)) {
+    const typed = new TextDecoder().decode(bytes);
+    return isPlaceholderSecret(typed)
+      ? "is a placeholder encoded as base64"
+      : "is typed text encoded as base64, not random bytes";
+  }
+  const distinct = new Set(bytes).size;
+  if (distinct < MIN_DISTINCT_KEY_BYTES) {
+    return `has only ${distinct} distinct byte value${
+      distinct === 1 ? "" : "s"
+    } in ${bytes.length}`;
+  }
+  if (runShare([...bytes].map((b) => String.fromCodePoint(b))) > 0.5) {
+    return "is mostly repeated or counting bytes";
+  }
+  return undefined;
 }

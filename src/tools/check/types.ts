@@ -62,6 +62,22 @@ export interface DatabaseFacts {
   tables: ReadonlySet<string>;
 }
 
+/**
+ * The secrets `serve` reads from the data directory when their variables are unset
+ * (cli/data_dir_secrets.ts), as the check found them; never shown in a finding.
+ */
+export interface DataDirSecrets {
+  /** Where the hash pepper comes from: HASH_PEPPER, `DATA_DIR/hash_pepper`, or nowhere. */
+  pepper: "variable" | "file" | "missing";
+  /** `DATA_DIR/hash_pepper` as configured, for messages. */
+  pepperFile: string;
+  /**
+   * The field-encryption key `serve` would use: a valid ENCRYPTION_KEY or, outside
+   * production only, `DATA_DIR/encryption_key`.
+   */
+  encryptionKey?: string;
+}
+
 /** Everything the checks look at, gathered once by the caller (the CLI). */
 export interface CheckContext {
   /** The environment with `.env` underneath it: raw values, as the server would read them. */
@@ -83,6 +99,7 @@ export interface CheckContext {
     tlsKey?: FileFacts;
   };
   process: { uid: number | null; executable?: FileFacts };
+  secrets: DataDirSecrets;
   /** Undefined for a file database that does not exist yet or cannot be opened. */
   database?: DatabaseFacts;
   /** Why the database could not be opened, when it could not. */

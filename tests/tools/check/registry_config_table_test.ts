@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { CheckReportSchema } from "../../../src/tools/check/report_schema.ts";
-import { freshSecret, hardenedDeployment, significant } from "../../support/check_deployment.ts";
+import {
+  freshSecret,
+  hardenedDeployment,
+  significant,
+  unsetInEnvFile,
+} from "../../support/check_deployment.ts";
 import { type Case, tableTest } from "../../support/check_table.ts";
 
 const LONG_LOW_ENTROPY = "ab".repeat(24);
@@ -12,7 +17,7 @@ const CASES: Case[] = [
     defect: "JWT_SECRET_KEY unset",
     expected: ["CIT-091 critical"],
     exitCode: 1,
-    apply: (d) => Deno.remove(`${d.dir}/.env`),
+    apply: (d) => unsetInEnvFile(d, "JWT_SECRET_KEY"),
   },
   {
     defect: "JWT_SECRET_KEY of 16 random bytes",

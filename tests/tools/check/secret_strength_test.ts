@@ -4,6 +4,7 @@ import {
   assessSecret,
   isPlaceholderSecret,
   lowEntropyReason,
+  weakFieldKeyReason,
 } from "../../../src/tools/check/secret_strength.ts";
 
 const random = (bytes: number) => crypto.getRandomValues(new Uint8Array(bytes));
@@ -60,4 +61,33 @@ Deno.test("assessSecret() describes a weak secret without ever repeating it", ()
   const result = assessSecret("JWT_SECRET_KEY", value);
   assert.match(result.tooShort!, /^JWT_SECRET_KEY is 15 bytes long; at least 32 are needed$/);
   for (const message of Object.values(result)) assert.ok(!message.includes("hunter2"));
+});
+
+Deno.test("weakFieldKeyReason() accepts every random 32-byte key, base64 or base64url", () => {
+  for (let i = 0; i < 3000; i++) {
+    const key = random(32);
+    for (
+      const text of [Buffer.from(key).toString("base64"), Buffer.from(key).toString("base64url")]
+    ) {
+      assert.equal(weakFieldKeyReason(text, key), undefined, text);
+    }
+  }
+});
+
+Deno.test("weakFieldKeyReason() names a placeholder, typed text, few byte values or counting bytes", () => {
+  const typed = new TextEncoder().encode("our-field-encryption-key-2026-01");
+  const placeholder = new TextEncoder().encode("change-me-change-me-change-me-01");
+  const counting = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const fewValues = Uint8Array.from({ length: 32 }, (_, i) => [0, 0xff, 7][i % 3]);
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ["changemechangemechangemechangemechangemech0=", random(32), /known placeholder/],
+    [Buffer.from(placeholder).toString("base64"), placeholder, /placeholder encoded as base64/],
+    [Buffer.from(typed).toString("base64"), typed, /typed text encoded as base64/],
+    [Buffer.alloc(32).toString("base64"), new Uint8Array(32), /only 1 distinct byte value in 32/],
+    [Buffer.from(fewValues).toString("base64"), fewValues, /only 3 distinct byte values in 32/],
+    [Buffer.from(counting).toString("base64"), counting, /repeated or counting bytes/],
+  ];
+  for (const [text, bytes, reason] of cases) {
+    assert.match(weakFieldKeyReason(text, bytes) ?? "none", reason, text);
+  }
 });
