@@ -316,3 +316,45 @@ for (const alg of ALGORITHMS) {
     }
   });
 }
+
+Deno.test("HS256: tokens whose header names EdDSA, ES256 or none under the secret's kid are refused, as is the genuine signature under a reordered header", async () => {
+  const t = await buildTestApp();
+  const services = createServices(t.deps);
+  try {
+    const user = await registerUser(t);
+    const { access_token: token } = await login(t, user.email);
+    const claims = claimsOf(token);
+    const kid = await hs256KeyId(TEST_SECRET);
+    assert.deepEqual(headerOf(token), { alg: "HS256", typ: "JWT", kid });
+    assert.equal(await accepted(t, services, token), true);
+    const hmacWithSecret = async (input: Uint8Array<ArrayBuffer>) =>
+      await crypto.subtle.sign("HMAC", await importHmacKey(TEST_SECRET), input);
+    for (const alg of ["EdDSA", "ES256"] as AsymmetricAlgorithm[]) {
+      const pair = await generateKeyPair(alg);
+      const key = await importPrivateKey(alg, toBase64Url(pair.privatePkcs8));
+      const header = JSON.stringify({ alg, typ: "JWT", kid });
+      assert.equal(
+        await accepted(t, services, await forge(header, claims, signerOf(alg, key))),
+        false,
+      );
+      assert.equal(await accepted(t, services, await forge(header, claims, hmacWithSecret)), false);
+    }
+    const none = b64(JSON.stringify({ alg: "none", typ: "JWT", kid }));
+    assert.equal(await accepted(t, services, `${none}.${token.split(".")[1]}.`), false);
+    for (
+      const header of [
+        JSON.stringify({ typ: "JWT", alg: "HS256", kid }),
+        JSON.stringify({ alg: "HS256", typ: "JWT" }),
+        JSON.stringify({ alg: "HS256", typ: "JWT", kid }, null, 2),
+      ]
+    ) {
+      assert.equal(
+        await accepted(t, services, await forge(header, claims, hmacWithSecret)),
+        false,
+        header,
+      );
+    }
+  } finally {
+    await t.close();
+  }
+});
