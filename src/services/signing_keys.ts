@@ -147,11 +147,17 @@ export function createSigningKeys(deps: SigningKeyDeps) {
 
     /** The keys that verify at `now` (next, current, unexpired previous): the JWKS. */
     active(now: number): Promise<SigningKeyRow[]> {
+      // A previous key also lives out this process's own token lifetime: the process that
+      // rotated (say `citadel keys rotate` with another ACCESS_TOKEN_TTL) set expires_at.
+      const signedUntil = now - (deps.accessTtlSeconds + VERIFY_SKEW_SECONDS) * 1000;
       return db.selectFrom("signing_keys").selectAll()
         .where((eb) =>
           eb.or([
             eb("state", "in", ["next", "current"]),
-            eb.and([eb("state", "=", "previous"), eb("expires_at", ">", now)]),
+            eb.and([
+              eb("state", "=", "previous"),
+              eb.or([eb("expires_at", ">", now), eb("deactivated_at", ">", signedUntil)]),
+            ]),
           ])
         )
         .orderBy("created_at", "desc").orderBy("kid").execute();

@@ -231,6 +231,41 @@ Deno.test("rotate after the delay promotes: new tokens carry the new kid, old on
   }
 });
 
+Deno.test("a previous key lives out the serving process's own ACCESS_TOKEN_TTL when the rotation ran with a shorter one (e.g. citadel keys rotate with another configuration)", async () => {
+  await using dir = await tempDir();
+  const { t, services } = await installation(dir.path);
+  const clock = t.clock as ManualClock;
+  // The rotating "process": same file and clock, but ACCESS_TOKEN_TTL=60.
+  const { db } = await connect(t.deps.config);
+  const shortTtl = createServices({
+    ...t.deps,
+    db,
+    config: { ...t.deps.config, jwt: { ...t.deps.config.jwt, accessTtlSeconds: 60 } },
+  });
+  try {
+    const oldToken = await mint(services, clock);
+    const old = (await rowInState(t.deps.db, "current"))!;
+    await shortTtl.keyAdmin.rotate({}, ADMIN);
+    clock.advance(DELAY * 1000);
+    const promoted = await shortTtl.keyAdmin.rotate({}, ADMIN);
+    const promotedAt = clock.now();
+    assert.equal(
+      promoted.previous!.expires_at,
+      new Date(promotedAt + (60 + VERIFY_SKEW_SECONDS) * 1000).toISOString(),
+    );
+    // Past the rotating process's expiry, inside the serving process's TTL: still valid here.
+    clock.set(promotedAt + 200_000);
+    assert.ok(await verifies(services, clock, oldToken), "the serving TTL keeps the key");
+    assert.ok((await jwksKids(services)).includes(old.kid));
+    clock.set(promotedAt + (TTL + VERIFY_SKEW_SECONDS) * 1000 + 801);
+    assert.equal(await verifies(services, clock, oldToken), false);
+    assert.ok(!(await jwksKids(services)).includes(old.kid));
+  } finally {
+    await db.destroy();
+    await t.close();
+  }
+});
+
 Deno.test("rotate with force promotes at once; an audit event names it forced", async () => {
   await using dir = await tempDir();
   const { t, services } = await installation(dir.path);
