@@ -160,6 +160,83 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
   }
 
   await t.step(
+    "with JWT_ALGORITHM=EdDSA on D1: the first key is created, published and signs; rotate, promote and retire hold",
+    async () => {
+      const vars = {
+        ...VARS,
+        JWT_ALGORITHM: "EdDSA",
+        ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+        JWKS_PUBLISH_DELAY: "0",
+      };
+      const eddsa = await startMiniflare(dist.path, {
+        vars,
+        migrations: `${CLOUDFLARE}/migrations`,
+      });
+      try {
+        const jwks = async () => {
+          const response = await fetch(`${eddsa.url}/.well-known/jwks.json`);
+          assert.equal(response.status, 200);
+          assert.equal(response.headers.get("cache-control"), "public, max-age=300");
+          return ((await response.json()).keys as { kid: string; alg: string; d?: string }[]);
+        };
+        const admin = async () => {
+          const login = await post(`${eddsa.url}/api/v1/auth/login`, {
+            email: vars.SUPER_ADMIN_USERNAME,
+            password: vars.SUPER_ADMIN_PASSWORD,
+          });
+          assert.equal(login.status, 200, await login.clone().text());
+          return (await login.json()).access_token as string;
+        };
+        const kidOf = (token: string) =>
+          JSON.parse(atob(token.split(".")[0].replaceAll("-", "+").replaceAll("_", "/"))).kid;
+        const me = async (token: string) => {
+          const response = await fetch(`${eddsa.url}/api/v1/me`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          await response.body?.cancel();
+          return response.status;
+        };
+        const call = async (token: string, path: string) => {
+          const response = await fetch(`${eddsa.url}/api/v1/admin/keys${path}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}` },
+          });
+          assert.equal(response.status, 200, await response.clone().text());
+          return await response.json();
+        };
+
+        const first = await admin();
+        const [key] = await jwks();
+        assert.equal(key.alg, "EdDSA");
+        assert.equal(key.d, undefined);
+        assert.equal(kidOf(first), key.kid);
+        assert.equal(await me(first), 200);
+
+        const published = await call(first, "/rotate");
+        assert.equal(published.action, "published");
+        assert.deepEqual(
+          (await jwks()).map((k) => k.kid).sort(),
+          [key.kid, published.next.kid].sort(),
+        );
+        const promoted = await call(first, "/rotate");
+        assert.equal(promoted.action, "promoted");
+        assert.equal(promoted.current.kid, published.next.kid);
+        assert.equal(promoted.previous.kid, key.kid);
+        const second = await admin();
+        assert.equal(kidOf(second), published.next.kid, "the promoted key signs");
+        assert.equal(await me(first), 200, "a token of the previous key still verifies");
+
+        await call(second, `/${key.kid}/retire`);
+        assert.ok(!(await jwks()).some((k) => k.kid === key.kid));
+        assert.equal(await me(first), 401, "the retired key's token is refused");
+        assert.equal(await me(second), 200);
+      } finally {
+        await eddsa.stop();
+      }
+    },
+  );
+
+  await t.step(
     "without the migrations applied the Worker answers 503 and says how to apply them",
     async () => {
       const unmigrated = await startMiniflare(dist.path, { vars: VARS });
