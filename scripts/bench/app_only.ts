@@ -6,6 +6,7 @@
  *
  *   deno run --allow-read --allow-write --allow-env --allow-ffi --allow-sys \
  *     [--cpu-prof] scripts/bench/app_only.ts [--requests 50000] [--concurrency 50] [--only me]
+ *     [--algorithm HS256|EdDSA|ES256]
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: "50000" },
     concurrency: { type: "string", default: "50" },
     only: { type: "string" },
+    algorithm: { type: "string", default: "HS256" },
   },
 });
 const total = Number(values.requests);
@@ -38,6 +40,9 @@ const config = parseConfig({
   RATE_LIMIT_AUTH_PER_MINUTE: "1000000000",
   RATE_LIMIT_API_PER_MINUTE: "1000000000",
   API_KEY_RATE_LIMIT_PER_MINUTE: "1000000000",
+  // `--algorithm EdDSA` or `ES256` signs with a key pair kept in the database.
+  JWT_ALGORITHM: values.algorithm,
+  ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
 });
 // Access log lines go to the file only, as under a supervisor that drops stdout.
 const { createLogger } = await import("../../src/platform/logger.ts");

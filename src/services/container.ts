@@ -14,7 +14,7 @@ import type { Alerter } from "./alerts.ts";
 import { type ApiKeySettings, createApiKeyService } from "./api_keys.ts";
 import { type Audit, recordAudit } from "./audit.ts";
 import { createFieldCipher, type FieldCipher, parseFieldKey } from "../lib/field_crypto.ts";
-import { createJwtService, hs256KeySet, type KeySource } from "./jwt.ts";
+import { createJwtService, hs256KeySet, type KeySet, type KeySource } from "./jwt.ts";
 import { createKeyRing, type KeyRing } from "./key_ring.ts";
 import { createPepper } from "./pepper.ts";
 import { createSigningKeys } from "./signing_keys.ts";
@@ -76,7 +76,10 @@ export function createServices(deps: ServicesDeps) {
     ? undefined
     : createKeyRing({ keys: signingKeys, clock, algorithm });
   const hs256 = algorithm === "HS256" ? hs256KeySet(secret, config.jwt.previousSecret) : undefined;
-  const keys: KeySource = keyRing ?? { current: () => hs256!, forSigning: () => hs256! };
+  let hs256Set: KeySet | undefined;
+  void hs256?.then((set) => hs256Set = set, () => {});
+  const hs256Source = () => hs256Set ?? hs256!;
+  const keys: KeySource = keyRing ?? { current: hs256Source, forSigning: hs256Source };
   const jwt = createJwtService({
     keys,
     issuer: config.jwt.issuer,

@@ -140,7 +140,9 @@ export function createJwtService(options: JwtOptions): JwtService {
       return `${input}.${toBase64Url(new Uint8Array(signature))}`;
     },
     async verify(token, nowMs) {
-      const set = await keys.current();
+      // Awaited only when the source must read the database: a fresh set costs no microtask.
+      const current = keys.current();
+      const set = current instanceof Promise ? await current : current;
       if (set.version !== seenVersion) {
         // A key was retired or added: forget what was verified under the old set.
         verified.clear();

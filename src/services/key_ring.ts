@@ -87,15 +87,19 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     return inFlight;
   };
 
-  const fresh = async (): Promise<Loaded> => {
+  /** The loaded keys when fresh enough, without a promise: this is the hot path. */
+  const fresh = (): Loaded | Promise<Loaded> => {
     const age = clock.now() - refreshedAt;
-    if (!loaded || age > maxStaleness) return await refresh();
+    if (!loaded || age > maxStaleness) return refresh();
     if (age > refreshAfter) void refresh().catch(() => {});
     return loaded;
   };
 
   return {
-    current: async () => (await fresh()).set,
+    current() {
+      const now = fresh();
+      return now instanceof Promise ? now.then((l) => l.set) : now.set;
+    },
     forSigning() {
       if (!loaded) return refresh().then((l) => l.set);
       if (clock.now() - refreshedAt > refreshAfter) void refresh().catch(() => {});
