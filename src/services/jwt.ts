@@ -27,7 +27,10 @@ export interface VerificationKey {
  * header text, and every verifying key by the exact header text its tokens carry.
  */
 export interface KeySet {
-  /** Changes whenever the keys change, so tokens verified under a retired key are forgotten. */
+  /**
+   * Grows whenever the keys change, so tokens verified under a retired key are forgotten (and
+   * a verification that straddled the change is not remembered).
+   */
   version: number;
   signer: { header: string; key: CryptoKey; params: AlgorithmIdentifier | EcdsaParams };
   verifiers: ReadonlyMap<string, VerificationKey>;
@@ -143,7 +146,7 @@ export function createJwtService(options: JwtOptions): JwtService {
       // Awaited only when the source must read the database: a fresh set costs no microtask.
       const current = keys.current();
       const set = current instanceof Promise ? await current : current;
-      if (set.version !== seenVersion) {
+      if (set.version > seenVersion) {
         // A key was retired or added: forget what was verified under the old set.
         verified.clear();
         seenVersion = set.version;
@@ -178,8 +181,12 @@ export function createJwtService(options: JwtOptions): JwtService {
       if (!isAccessClaims(claims)) return undefined;
       if (claims.iss !== issuer || claims.aud !== audience) return undefined;
       if (!inTime(claims, nowMs)) return undefined;
-      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
-      verified.set(token, Object.freeze(claims));
+      // Remembered only if the keys did not change while the signature was checked: a token
+      // verified under a set that has since lost its key must not outlive the retirement.
+      if (set.version === seenVersion) {
+        if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+        verified.set(token, Object.freeze(claims));
+      }
       return claims;
     },
   };

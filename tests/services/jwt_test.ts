@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
+import { toBase64Url } from "../../src/lib/crypto.ts";
+import {
+  type GeneratedKeyPair,
+  generateKeyPair,
+  importPrivateKey,
+  importPublicKey,
+  SIGNATURE_PARAMS,
+} from "../../src/lib/signing_algorithms.ts";
 import {
   type AccessClaims,
   createJwtService,
+  headerOf,
   hs256KeySet,
   type JwtOptions,
+  type KeySet,
 } from "../../src/services/jwt.ts";
 import { TEST_SECRET } from "../support/helpers.ts";
 
@@ -98,4 +108,55 @@ Deno.test("a token of another key or audience is refused whatever was verified b
   assert.equal(await jwt.verify(token, NOW), undefined);
   const foreign = hs256Jwt({ ...OPTIONS, secret: `${TEST_SECRET}-other` });
   assert.equal(await jwt.verify(await foreign.sign(claims()), NOW), undefined);
+});
+
+Deno.test("a token whose verification straddles a key retirement is answered once but not remembered: the retired key's forgery is refused afterwards", async () => {
+  const params = SIGNATURE_PARAMS.EdDSA;
+  const retired = await generateKeyPair("EdDSA");
+  const kept = await generateKeyPair("EdDSA");
+  const setOf = async (version: number, pairs: GeneratedKeyPair[]): Promise<KeySet> => {
+    const verifiers = new Map();
+    for (const pair of pairs) {
+      verifiers.set(headerOf("EdDSA", pair.publicJwk.kid), {
+        key: await importPublicKey("EdDSA", pair.publicJwk),
+        params,
+      });
+    }
+    const signer = {
+      header: headerOf("EdDSA", pairs[0].publicJwk.kid),
+      key: await importPrivateKey("EdDSA", toBase64Url(pairs[0].privatePkcs8)),
+      params,
+    };
+    return { version, signer, verifiers };
+  };
+  const before = await setOf(1, [retired, kept]);
+  const after = await setOf(2, [kept]);
+  let current = before;
+  const jwt = createJwtService({
+    keys: { current: () => current, forSigning: () => current },
+    issuer: "citadel",
+    audience: "citadel-api",
+  });
+  // What the holder of a compromised key would mint: a super admin for the next 75 years.
+  const encoder = new TextEncoder();
+  const body = toBase64Url(encoder.encode(JSON.stringify({
+    ...claims({ role: "super_admin" }),
+    iss: "citadel",
+    aud: "citadel-api",
+    exp: Math.floor(NOW / 1000) + 75 * 365 * 86_400,
+  })));
+  const input = `${headerOf("EdDSA", retired.publicJwk.kid)}.${body}`;
+  const signature = await crypto.subtle.sign(
+    params,
+    await importPrivateKey("EdDSA", toBase64Url(retired.privatePkcs8)),
+    encoder.encode(input),
+  );
+  const forged = `${input}.${toBase64Url(new Uint8Array(signature))}`;
+
+  const inFlight = jwt.verify(forged, NOW); // took the old set, now checking the signature
+  current = after; // the ring refreshed: the key is retired
+  assert.equal(await jwt.verify("a.b.c", NOW), undefined); // another request sees the new set
+  assert.ok(await inFlight, "the request that began before the retirement is answered");
+  assert.equal(await jwt.verify(forged, NOW + 3_600_000), undefined, "and then refused");
+  assert.equal(await jwt.verify(forged, NOW), undefined);
 });
