@@ -14,6 +14,7 @@ import {
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import { FieldCryptoError } from "../lib/field_crypto.ts";
 import { createServices } from "../services/container.ts";
+import { SigningKeyMismatch } from "../services/key_ring.ts";
 import { ENCRYPTED_FIELD_NAMES, fieldsWithoutKey } from "../services/encrypted_fields.ts";
 
 /** Printed once at start when no active admin or super admin exists. */
@@ -80,18 +81,16 @@ export async function prepareSigningKeys(deps: AppDeps): Promise<void> {
       );
     }
   }
-  const services = createServices(deps);
-  if (config.jwt.algorithm === "HS256") {
-    await services.keyAdmin.recordHs256Secret();
-    return;
-  }
   try {
-    await services.keyRing!.current();
+    await createServices(deps).keyAdmin.start();
   } catch (error) {
-    if (!(error instanceof FieldCryptoError)) throw error;
-    throw new ExitError(
-      EXIT_USAGE,
-      `ENCRYPTION_KEY: the current signing key does not decrypt: ${error.message}`,
-    );
+    if (error instanceof FieldCryptoError) {
+      throw new ExitError(
+        EXIT_USAGE,
+        `ENCRYPTION_KEY: a signing key does not decrypt: ${error.message}`,
+      );
+    }
+    if (error instanceof SigningKeyMismatch) throw new ExitError(EXIT_USAGE, error.message);
+    throw error;
   }
 }

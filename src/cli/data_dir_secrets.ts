@@ -47,7 +47,19 @@ export async function resolveDataDirSecrets(
   if (!jwt.secret && !production) {
     jwt.secret = await generatedSecret(config, "JWT_SECRET_KEY", 64, generated);
   }
-  if (!hashPepper) {
+  if (hashPepper) {
+    // Setting HASH_PEPPER over a generated file changes the pepper: hashes made under the
+    // file's pepper stop verifying. Said on every start, because it costs sessions and keys.
+    const path = secretFilePath(config, "HASH_PEPPER");
+    const filed = await readSecretFile(path);
+    if (filed !== undefined && filed !== hashPepper) {
+      warn(
+        `HASH_PEPPER differs from ${path}: refresh tokens, API keys and device credentials ` +
+          "stored under the file's pepper no longer verify. Set HASH_PEPPER to the file's " +
+          "content to keep them, or delete the file once that is intended",
+      );
+    }
+  } else {
     const path = secretFilePath(config, "HASH_PEPPER");
     hashPepper = production
       ? await readSecretFile(path)

@@ -13,6 +13,7 @@ import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
 import { createAlerter } from "../services/alerts.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
+import { createServices } from "../services/container.ts";
 import { VERSION } from "../version.ts";
 
 /**
@@ -100,8 +101,9 @@ export function edgeDeps(config: Config, options: EdgeDepsOptions): AppDeps {
 }
 
 /**
- * Creates the super admin from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD (secrets)
- * when none exists. Nothing is generated: there is no terminal to show a password on.
+ * Starts the signing keys (the first asymmetric key, a change of JWT_ALGORITHM; see
+ * KeyAdmin.start) and creates the super admin from SUPER_ADMIN_USERNAME / SUPER_ADMIN_PASSWORD
+ * (secrets) when none exists. Nothing is generated: there is no terminal to show a password on.
  * A password the policy refuses throws (start-up fails, naming the broken rules), and a
  * deployment without any administrator says once per isolate how to create one.
  */
@@ -113,6 +115,7 @@ export async function bootstrapFromSecrets(deps: AppDeps): Promise<void> {
     passwordMinLength: deps.config.passwordMinLength,
     now: deps.clock.now(),
   });
+  await createServices(deps).keyAdmin.start();
   if (result.created) deps.logger.info("super admin created", { login: result.login });
   else if (result.reason === "no_administrator") {
     deps.logger.warn(

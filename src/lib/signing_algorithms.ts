@@ -85,3 +85,29 @@ export function importPublicKey(alg: AsymmetricAlgorithm, jwk: PublicJwk): Promi
 export function importPrivateKey(alg: AsymmetricAlgorithm, pkcs8: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("pkcs8", fromBase64Url(pkcs8), KEY_PARAMS[alg], false, ["sign"]);
 }
+
+/**
+ * The public JWK as published: exactly the public members and the key's metadata, whatever
+ * else a stored copy may hold.
+ */
+export function publicMembers(jwk: PublicJwk): PublicJwk {
+  const { kty, crv, x, y, kid, alg, use } = jwk;
+  return { kty, crv, x, ...(y === undefined ? {} : { y }), kid, alg, use };
+}
+
+/** The public half (kty, crv, x, y) of the key pair a PKCS #8 private key belongs to. */
+export async function publicHalfOf(
+  alg: AsymmetricAlgorithm,
+  pkcs8: string,
+): Promise<Pick<PublicJwk, "kty" | "crv" | "x" | "y">> {
+  const key = await crypto.subtle.importKey("pkcs8", fromBase64Url(pkcs8), KEY_PARAMS[alg], true, [
+    "sign",
+  ]);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", key);
+  return {
+    kty: kty as PublicJwk["kty"],
+    crv: crv as PublicJwk["crv"],
+    x: x!,
+    ...(y ? { y } : {}),
+  };
+}

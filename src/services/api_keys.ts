@@ -87,15 +87,14 @@ export function createApiKeyService(deps: ApiKeyDeps) {
 
   /**
    * A key stored under a legacy pepper (before an upgrade) is re-hashed under the current
-   * one when it is first presented; true when one was.
+   * one when it is first presented.
    */
-  async function rehashLegacy(key: string, currentHash: string): Promise<boolean> {
+  async function rehashLegacy(key: string, currentHash: string): Promise<void> {
     for (const legacy of await deps.pepper.legacy) {
       const updated = await db.updateTable("api_key_secrets").set({ key_hash: currentHash })
         .where("key_hash", "=", await hashWith(legacy, key)).executeTakeFirst();
-      if (updated.numUpdatedRows > 0n) return true;
+      if (updated.numUpdatedRows > 0n) return;
     }
-    return false;
   }
 
   const forgetKey = (apiKeyId: string) => {
@@ -160,7 +159,10 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       let entry = cache.get(hash);
       if (!entry || now - entry.fetchedAt > CACHE_MS) {
         entry = await lookup(hash, now);
-        if (!entry && !hashed.has(key) && await rehashLegacy(key, hash)) {
+        if (!entry && !hashed.has(key)) {
+          // Looked up again even when this request re-hashed nothing: a concurrent first use
+          // of the same legacy key may just have done it.
+          await rehashLegacy(key, hash);
           entry = await lookup(hash, now);
         }
         if (!entry) {

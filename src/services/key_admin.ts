@@ -52,18 +52,30 @@ export function createKeyAdmin(
     return algorithm;
   };
 
+  /**
+   * Records when JWT_SECRET_KEY first signed (by key id, never the secret), once, so `check`
+   * can tell how long JWT_SECRET_KEY_PREVIOUS has been unnecessary.
+   */
+  async function recordHs256Secret(): Promise<void> {
+    await db.insertInto("hs256_secrets")
+      .values({ kid: await hs256KeyId(settings.secret), first_signed_at: clock.now() })
+      .onConflict((oc) => oc.column("kid").doNothing()).execute();
+  }
+
   return {
     algorithm,
 
     /**
-     * Records when JWT_SECRET_KEY first signed (by key id, never the secret), once; `serve`
-     * calls it at start with HS256, so `check` can tell how long JWT_SECRET_KEY_PREVIOUS has
-     * been unnecessary.
+     * What a server does with its keys as it starts (`serve`, once, before any worker; the
+     * edge entries, per isolate): with HS256 it records the secret's first signing; with
+     * EdDSA or ES256 it makes a key of that algorithm current (switching from another
+     * algorithm is allowed only here) and loads the ring, which proves every key against its
+     * encrypted private key.
      */
-    async recordHs256Secret(): Promise<void> {
-      await db.insertInto("hs256_secrets")
-        .values({ kid: await hs256KeyId(settings.secret), first_signed_at: clock.now() })
-        .onConflict((oc) => oc.column("kid").doNothing()).execute();
+    async start(): Promise<void> {
+      if (algorithm === "HS256") return await recordHs256Secret();
+      await signingKeys.ensureCurrent(algorithm, { switchAlgorithm: true });
+      await keyRing!.current();
     },
 
     /** Every key, newest first; with HS256 the current and previous secrets' key ids. */
@@ -89,8 +101,14 @@ export function createKeyAdmin(
         }
         return views;
       }
-      await ready();
-      return (await signingKeys.list()).map(signingKeyView);
+      // Read as stored: listing switches and decrypts nothing; on a new database it creates
+      // the first key, as the first start of `serve` would.
+      let rows = await signingKeys.list();
+      if (rows.length === 0) {
+        await signingKeys.ensureCurrent(algorithm);
+        rows = await signingKeys.list();
+      }
+      return rows.map(signingKeyView);
     },
 
     /** See SigningKeys.rotate; 409 `keys_in_configuration` with HS256. */

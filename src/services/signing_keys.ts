@@ -77,7 +77,19 @@ export function publicJwkOf(row: Pick<SigningKeyRow, "public_jwk">): PublicJwk {
 
 /** True when a unique index refused the write: another process created the same state. */
 function isUniqueViolation(error: unknown): boolean {
-  return /unique|constraint/i.test(String((error as Error)?.message ?? error));
+  return /unique/i.test(String((error as Error)?.message ?? error));
+}
+
+/** JWT_ALGORITHM differs from the current key's and this caller may not switch. */
+export class AlgorithmMismatchError extends Error {
+  constructor(configured: string, current: string) {
+    super(
+      `JWT_ALGORITHM is ${configured} but the current signing key is ${current}: ` +
+        "`citadel serve` switches algorithms as it starts (retiring the old keys); restart " +
+        `it with JWT_ALGORITHM=${configured}, or set JWT_ALGORITHM=${current} here`,
+    );
+    this.name = "AlgorithmMismatchError";
+  }
 }
 
 /** What `rotate` did. */
@@ -116,6 +128,23 @@ export function createSigningKeys(deps: SigningKeyDeps) {
     await trx.insertInto("signing_keys").values(row).execute();
     return row;
   }
+
+  /** One audit event about a key, in the transaction that changed it. */
+  const auditKey = (
+    trx: Db,
+    actor: AuditActor,
+    action: "signing_key.created" | "signing_key.promoted" | "signing_key.retired",
+    kid: string,
+    details: Record<string, unknown>,
+  ) =>
+    audit(trx, {
+      ...actor,
+      action,
+      outcome: "success",
+      targetType: "signing_key",
+      targetId: kid,
+      details,
+    });
 
   const inState = (executor: Db, state: "next" | "current") =>
     executor.selectFrom("signing_keys").selectAll().where("state", "=", state)
@@ -164,14 +193,23 @@ export function createSigningKeys(deps: SigningKeyDeps) {
     },
 
     /**
-     * Makes sure a key of `alg` is current: creates the first one, or, when JWT_ALGORITHM
-     * changed, retires the keys of the old algorithm (their tokens are refused anyway:
-     * only the configured algorithm is accepted) and creates one of the new. Safe when
-     * several processes start at once: the unique index lets one insert win.
+     * Makes sure a key of `alg` is current: creates the first one. When the current key is
+     * of another algorithm, only a caller allowed to switch (`serve` and the edge entries as
+     * they start) retires the old algorithm's keys (their tokens are refused anyway: only the
+     * configured algorithm is accepted) and creates one of the new; anyone else gets an
+     * {@linkcode AlgorithmMismatchError}, so two configurations cannot take turns retiring
+     * each other's keys. Safe when several processes start at once: the unique index lets
+     * one insert win.
      */
-    async ensureCurrent(alg: AsymmetricAlgorithm): Promise<void> {
+    async ensureCurrent(
+      alg: AsymmetricAlgorithm,
+      options: { switchAlgorithm?: boolean } = {},
+    ): Promise<void> {
       const existing = await inState(db, "current");
       if (existing?.algorithm === alg) return;
+      if (existing && !options.switchAlgorithm) {
+        throw new AlgorithmMismatchError(alg, existing.algorithm);
+      }
       try {
         await db.transaction().execute(async (trx) => {
           const now = clock.now();
@@ -179,30 +217,19 @@ export function createSigningKeys(deps: SigningKeyDeps) {
             .where("state", "!=", "retired").where("algorithm", "!=", alg).execute();
           for (const row of stale) {
             await retireRow(trx, row, now);
-            await audit(trx, {
-              ...SYSTEM_ACTOR,
-              action: "signing_key.retired",
-              outcome: "success",
-              targetType: "signing_key",
-              targetId: row.kid,
-              details: { algorithm: row.algorithm, state: row.state },
+            await auditKey(trx, SYSTEM_ACTOR, "signing_key.retired", row.kid, {
+              algorithm: row.algorithm,
+              state: row.state,
             });
           }
           // Another process may have won the race; compare the algorithm, not only the
           // existence: on D1 this read does not see the retirements queued above.
           if ((await inState(trx, "current"))?.algorithm === alg) return;
           const row = await newKey(trx, alg, "current", now);
-          await audit(trx, {
-            ...SYSTEM_ACTOR,
-            action: "signing_key.created",
-            outcome: "success",
-            targetType: "signing_key",
-            targetId: row.kid,
-            details: {
-              algorithm: alg,
-              state: "current",
-              reason: stale.length ? "algorithm_changed" : "first_start",
-            },
+          await auditKey(trx, SYSTEM_ACTOR, "signing_key.created", row.kid, {
+            algorithm: alg,
+            state: "current",
+            reason: stale.length ? "algorithm_changed" : "first_start",
           });
         });
       } catch (error) {
@@ -225,15 +252,18 @@ export function createSigningKeys(deps: SigningKeyDeps) {
         const now = clock.now();
         const next = await inState(trx, "next");
         if (!next || next.algorithm !== alg) {
-          if (next) await retireRow(trx, next, now);
+          if (next) {
+            await retireRow(trx, next, now);
+            await auditKey(trx, actor, "signing_key.retired", next.kid, {
+              algorithm: next.algorithm,
+              state: next.state,
+            });
+          }
           const created = await newKey(trx, alg, "next", now);
-          await audit(trx, {
-            ...actor,
-            action: "signing_key.created",
-            outcome: "success",
-            targetType: "signing_key",
-            targetId: created.kid,
-            details: { algorithm: alg, state: "next", reason: "rotate" },
+          await auditKey(trx, actor, "signing_key.created", created.kid, {
+            algorithm: alg,
+            state: "next",
+            reason: "rotate",
           });
           return { action: "published", next: created };
         }
@@ -266,18 +296,11 @@ export function createSigningKeys(deps: SigningKeyDeps) {
         await trx.updateTable("signing_keys").set({ state: "current", activated_at: now })
           .where("kid", "=", next.kid).execute();
         const newNext = await newKey(trx, alg, "next", now);
-        await audit(trx, {
-          ...actor,
-          action: "signing_key.promoted",
-          outcome: "success",
-          targetType: "signing_key",
-          targetId: next.kid,
-          details: {
-            algorithm: alg,
-            previous_kid: current?.kid ?? null,
-            next_kid: newNext.kid,
-            forced: waitedMs < delayMs,
-          },
+        await auditKey(trx, actor, "signing_key.promoted", next.kid, {
+          algorithm: alg,
+          previous_kid: current?.kid ?? null,
+          next_kid: newNext.kid,
+          forced: waitedMs < delayMs,
         });
         return {
           action: "promoted",
@@ -312,13 +335,10 @@ export function createSigningKeys(deps: SigningKeyDeps) {
             replacedBy = (await newKey(trx, row.algorithm, "current", now)).kid;
           }
         }
-        await audit(trx, {
-          ...actor,
-          action: "signing_key.retired",
-          outcome: "success",
-          targetType: "signing_key",
-          targetId: kid,
-          details: { algorithm: row.algorithm, state: row.state, replaced_by: replacedBy },
+        await auditKey(trx, actor, "signing_key.retired", kid, {
+          algorithm: row.algorithm,
+          state: row.state,
+          replaced_by: replacedBy,
         });
         return retired;
       });

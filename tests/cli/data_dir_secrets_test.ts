@@ -36,6 +36,28 @@ Deno.test("the development JWT_SECRET_KEY warning is printed once per data direc
   assert.ok(!server.output.some((l) => WARNING.test(l)), "serve reuses the secret silently");
 });
 
+Deno.test("HASH_PEPPER set over a generated DATA_DIR/hash_pepper with another value is warned about (it ends the hashes made under the file's pepper); the same value is silent", async () => {
+  await using dir = await tempDir();
+  const env = { DATABASE_URL: `file:${dir.path}/data/c.db` };
+  assert.equal((await runCli(["migrate", "up"], { cwd: dir.path, env })).code, 0);
+  assert.equal((await runCli(["audit", "verify"], { cwd: dir.path, env })).code, 0);
+  const filed = (await Deno.readTextFile(`${dir.path}/data/hash_pepper`)).trim();
+  const differs = /HASH_PEPPER differs from .*data\/hash_pepper/;
+
+  const other = await runCli(["audit", "verify"], {
+    cwd: dir.path,
+    env: { ...env, HASH_PEPPER: `${filed}-changed` },
+  });
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stderr, differs);
+  const same = await runCli(["audit", "verify"], {
+    cwd: dir.path,
+    env: { ...env, HASH_PEPPER: filed },
+  });
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stderr, differs);
+});
+
 // ---- The hash pepper (issue 16): rotation of JWT_SECRET_KEY, the upgrade, production ----
 
 const FAST = { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" };

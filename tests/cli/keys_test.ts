@@ -292,11 +292,14 @@ Deno.test("citadel keys reencrypt moves every field from ENCRYPTION_KEY_PREVIOUS
   assert.equal((await auditEvents(t.db, "signing_key.reencrypted")).length, 1);
 
   // B alone: the CLI still reads the keys, and the app signs with the current private key,
-  // which now decrypts only under B; A alone no longer can.
+  // which now decrypts only under B; A alone no longer can (a rotation loads the key ring,
+  // which decrypts every key first, and changes nothing when it cannot).
   const withB = await t.run(["list"], { ENCRYPTION_KEY: keyB });
   assert.equal(withB.code, 0, withB.stderr);
-  const withA = await t.run(["list"], { ENCRYPTION_KEY: keyA });
+  const rowsBefore = (await t.listJson({ ENCRYPTION_KEY: keyB })).length;
+  const withA = await t.run(["rotate", "--force"], { ENCRYPTION_KEY: keyA });
   assert.equal(withA.code, 1, withA.stdout);
+  assert.equal((await t.listJson({ ENCRYPTION_KEY: keyB })).length, rowsBefore);
   assert.match(withA.stderr, new RegExp(`unknown key id "${idB}"`));
 
   const current = (await t.listJson({ ENCRYPTION_KEY: keyB })).find((k) => k.state === "current")!;

@@ -113,3 +113,71 @@ Deno.test("another process's retirement of the current key holds here once 0.8 s
     await t.close();
   }
 });
+
+Deno.test("a key planted in signing_keys by someone without ENCRYPTION_KEY is never trusted: the ring refuses to load it, so the forged token is refused and the JWKS does not publish it", async () => {
+  for (const plant of ["a new next row with junk for a private key", "the current row's x"]) {
+    const clock = new ManualClock(Date.now());
+    const t = await buildTestApp(asymmetricEnv("EdDSA"), { clock });
+    const services = createServices(t.deps);
+    try {
+      await services.jwt.prepare();
+      const attacker = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+        "sign",
+        "verify",
+      ]) as CryptoKeyPair;
+      const { x } = await crypto.subtle.exportKey("jwk", attacker.publicKey);
+      const current = (await rowInState(t.deps.db, "current"))!;
+      let kid = current.kid;
+      if (plant === "the current row's x") {
+        const jwk = { ...JSON.parse(current.public_jwk), x };
+        await t.deps.db.updateTable("signing_keys").set({ public_jwk: JSON.stringify(jwk) })
+          .where("kid", "=", kid).execute();
+      } else {
+        kid = "planted";
+        await t.deps.db.insertInto("signing_keys").values({
+          kid,
+          algorithm: "EdDSA",
+          state: "next",
+          public_jwk: JSON.stringify({
+            kty: "OKP",
+            crv: "Ed25519",
+            x,
+            kid,
+            alg: "EdDSA",
+            use: "sig",
+          }),
+          private_key: "junk",
+          created_at: clock.now(),
+          activated_at: null,
+          deactivated_at: null,
+          expires_at: null,
+          retired_at: null,
+        }).execute();
+      }
+      clock.advance(1000); // past the ring's staleness bound: the next use reloads
+      const header = btoa(JSON.stringify({ alg: "EdDSA", typ: "JWT", kid }))
+        .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+      const body = btoa(JSON.stringify({
+        ...claims(clock.now()),
+        iss: "citadel",
+        aud: "citadel-api",
+        role: "super_admin",
+      })).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+      const signature = new Uint8Array(
+        await crypto.subtle.sign(
+          "Ed25519",
+          attacker.privateKey,
+          new TextEncoder().encode(`${header}.${body}`),
+        ),
+      );
+      const forged = `${header}.${body}.${
+        btoa(String.fromCharCode(...signature)).replaceAll("+", "-").replaceAll("/", "_")
+          .replaceAll("=", "")
+      }`;
+      await assert.rejects(() => services.jwt.verify(forged, clock.now()), plant);
+      await assert.rejects(() => services.keyRing!.jwks(), plant);
+    } finally {
+      await t.close();
+    }
+  }
+});

@@ -251,3 +251,33 @@ Deno.test("upgrade: a device credential signed under the derived pepper still ve
   });
   assert.equal(await stranger.verify(token, userId), undefined);
 });
+
+Deno.test("concurrent first uses of one legacy-pepper API key all succeed: the requests that find it already re-hashed look it up again", async () => {
+  await using dir = await tempDir();
+  const env = { DATABASE_URL: `file:${dir.path}/c.db` };
+  // HASH_PEPPER unset: the pepper derived from JWT_SECRET_KEY is current, as before 0.2.
+  const old = await buildTestApp(env);
+  const user = await registerUser(old);
+  const { access_token } = await login(old, user.email);
+  const created = await authed(old, "POST", "/api/v1/api-keys", access_token, {
+    name: "svc",
+    scopes: ["me:read"],
+  });
+  const { key } = await created.json();
+  await old.close();
+  const upgraded = await buildTestApp({ ...env, HASH_PEPPER: NEW_PEPPER });
+  try {
+    const statuses = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const response = await request(upgraded.app, "GET", "/api/v1/me", {
+          headers: { "x-api-key": key },
+        });
+        await response.body?.cancel();
+        return response.status;
+      }),
+    );
+    assert.deepEqual(statuses, [200, 200, 200, 200]);
+  } finally {
+    await upgraded.close();
+  }
+});

@@ -13,7 +13,7 @@ import { type Clock, ManualClock, systemClock } from "../../src/platform/clock.t
 import { SYSTEM_ACTOR } from "../../src/services/audit_events.ts";
 import { createServices, type Services } from "../../src/services/container.ts";
 import type { AppDeps } from "../../src/app_types.ts";
-import { VERIFY_SKEW_SECONDS } from "../../src/services/signing_keys.ts";
+import { AlgorithmMismatchError, VERIFY_SKEW_SECONDS } from "../../src/services/signing_keys.ts";
 import { buildTestApp, DENO, RUN_PERMISSIONS, tempDir, type TestApp } from "../support/helpers.ts";
 import {
   asymmetricEnv,
@@ -385,7 +385,7 @@ Deno.test("retire of an unknown kid is 404 key_not_found and changes nothing", a
   }
 });
 
-Deno.test("switching JWT_ALGORITHM from EdDSA to ES256 retires every EdDSA key; their tokens are refused and ES256 signs", async () => {
+Deno.test("switching JWT_ALGORITHM from EdDSA to ES256 at a server's start retires every EdDSA key; their tokens are refused and ES256 signs; anything else with the other algorithm is refused, not switched", async () => {
   await using dir = await tempDir();
   const eddsa = await installation(dir.path);
   const clock = eddsa.t.clock as ManualClock;
@@ -403,6 +403,10 @@ Deno.test("switching JWT_ALGORITHM from EdDSA to ES256 retires every EdDSA key; 
     env: { ENCRYPTION_KEY: encryptionKey },
   });
   try {
+    // Only a starting server switches; before that the ring refuses to guess.
+    await assert.rejects(() => es.services.jwt.prepare(), AlgorithmMismatchError);
+    assert.equal((await rowInState(es.t.deps.db, "current"))!.algorithm, "EdDSA");
+    await es.services.keyAdmin.start();
     const esToken = await mint(es.services, clock);
     const rows = await keyRows(es.t.deps.db);
     const byKid = new Map(rows.map((r) => [r.kid, r]));

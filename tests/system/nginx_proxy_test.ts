@@ -92,6 +92,7 @@ Deno.test("nginx example: TLS at nginx, client address and HTTPS forwarded only 
     APP_ENV: "production",
     PORT: String(ports.citadel),
     JWT_SECRET_KEY: TEST_SECRET,
+    HASH_PEPPER: `${TEST_SECRET}-pepper`,
     DATABASE_URL: `file:${dir.path}/citadel.db`,
     ALLOWED_HOSTS: HOST,
     TRUSTED_PROXIES: "127.0.0.2",

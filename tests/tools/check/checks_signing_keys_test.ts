@@ -26,7 +26,7 @@ async function recordSecret(d: Deployment, at: number): Promise<void> {
       createKeyAdmin(
         { algorithm: "HS256", secret: d.env.JWT_SECRET_KEY },
         { db, clock, signingKeys, keyRing: undefined },
-      ).recordHs256Secret(),
+      ).start(),
   );
 }
 
