@@ -11,6 +11,7 @@ import * as apiKeys from "./0004_api_keys.ts";
 import * as audit from "./0005_audit.ts";
 import * as loginHistory from "./0006_login_history.ts";
 import * as signingKeys from "./0007_signing_keys.ts";
+import * as mfa from "./0008_mfa.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0005_audit", audit],
   ["0006_login_history", loginHistory],
   ["0007_signing_keys", signingKeys],
+  ["0008_mfa", mfa],
 ];

@@ -23,6 +23,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jwksRoutes } from "./routes/jwks.ts";
 import { meRoutes } from "./routes/me.ts";
+import { meMfaRoutes } from "./routes/me_mfa.ts";
 import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
@@ -108,6 +109,8 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     revocations: services.revocations,
     clock,
     apiKeys: (key, c) => services.apiKeys.resolve(key, c.get("clientIp")),
+    stepUpMaxAgeSeconds: config.mfa.stepUpMaxAgeSeconds,
+    requireMfaForAdmins: config.mfa.requireForAdmins,
   });
   const apiLimiter = apiRateLimit({
     counters,
@@ -128,6 +131,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     }),
   );
   for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
+  app.route("/api/v1/me/mfa", meMfaRoutes(services));
   app.route("/api/v1/me", meRoutes(services));
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
   app.route("/api/v1/admin/users", adminUserRoutes(services));

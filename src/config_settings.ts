@@ -154,6 +154,26 @@ export const SETTINGS = {
       { unsetMeans: "generated in development" },
     ),
   },
+  mfa: {
+    issuer: setting(
+      "MFA_ISSUER",
+      text("citadel"),
+      "issuer named in the `otpauth://` URI of a TOTP enrolment (what authenticator apps show)",
+    ),
+    stepUpMaxAgeSeconds: setting(
+      "STEP_UP_MAX_AGE",
+      int(600, 30, DAY),
+      "seconds after a login or reauthentication in which sensitive operations (password, " +
+        "MFA, admin writes, admin-scoped keys) are allowed; older sessions get 403 " +
+        "`reauthentication_required`",
+    ),
+    requireForAdmins: setting(
+      "REQUIRE_MFA_FOR_ADMINS",
+      bool(false),
+      "admins and super admins without a second factor get 403 `mfa_enrollment_required` on " +
+        "`/api/v1/admin/*` (they can still enrol under `/api/v1/me/mfa`)",
+    ),
+  },
   registrationEnabled: setting(
     "REGISTRATION_ENABLED",
     bool(true),

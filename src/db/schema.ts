@@ -2,7 +2,7 @@
  * The database schema as Kysely types: one interface per table, the `Database` they form, and
  * the row types (`User`, `Session`, ...) the code passes around.
  */
-import type { Kysely, Selectable } from "kysely";
+import type { ColumnType, Generated, Kysely, Selectable } from "kysely";
 
 /** Times are stored as epoch milliseconds (UTC) in integer columns. */
 export type EpochMs = number;
@@ -20,6 +20,9 @@ export interface UsersTable {
   created_at: EpochMs;
   updated_at: EpochMs;
   last_login_at: EpochMs | null;
+  /** When the second factor was turned on; null when it is off (and when not inserted). */
+  mfa_enabled_at: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
+  recovery_codes_left: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -32,6 +35,10 @@ export interface SessionsTable {
   revoke_reason: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** JSON array of RFC 8176 methods, e.g. ["pwd","otp"]; null for sessions before 0008. */
+  amr: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the user last proved who they are in this session (login or reauthentication). */
+  auth_time: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
 }
 
 export interface RefreshTokensTable {
@@ -162,6 +169,33 @@ export interface Hs256SecretsTable {
   first_signed_at: EpochMs;
 }
 
+/** A TOTP enrolment: pending until `confirmed_at`; `secret` is a field-encryption envelope. */
+export interface MfaTotpTable {
+  user_id: string;
+  secret: string;
+  created_at: EpochMs;
+  confirmed_at: EpochMs | null;
+  last_step: number | null;
+}
+
+/** A recovery code, stored only as its keyed hash. */
+export interface MfaRecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: EpochMs;
+  used_at: EpochMs | null;
+}
+
+/** The second step of a login with MFA on, by the keyed hash of its `mfa_token`. */
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+  attempts: number;
+  used_at: EpochMs | null;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -179,6 +213,9 @@ export interface Database {
   login_networks: LoginNetworksTable;
   signing_keys: SigningKeysTable;
   hs256_secrets: Hs256SecretsTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -32,6 +32,8 @@ export async function insertUser(db: Db, input: NewUserInput, now: number): Prom
     created_at: now,
     updated_at: now,
     last_login_at: null,
+    mfa_enabled_at: null,
+    recovery_codes_left: 0,
   };
   await db.insertInto("users").values(user).execute();
   return user;

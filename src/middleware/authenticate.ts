@@ -22,7 +22,14 @@ export interface AuthenticateOptions {
   revocations: RevocationList;
   clock: Clock;
   apiKeys?: ApiKeyResolver;
+  /** STEP_UP_MAX_AGE: how long after a proof of identity sensitive operations are allowed. */
+  stepUpMaxAgeSeconds?: number;
+  /** REQUIRE_MFA_FOR_ADMINS. */
+  requireMfaForAdmins?: boolean;
 }
+
+/** The `amr` values that name a second factor. */
+const SECOND_FACTORS: ReadonlySet<string> = new Set(["otp", "rc", "hwk"]);
 
 const invalidToken = () =>
   problem("invalid_token", {
@@ -36,6 +43,8 @@ const invalidToken = () =>
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   const { jwt, revocations, clock, apiKeys } = options;
+  const stepUpMs = (options.stepUpMaxAgeSeconds ?? 600) * 1000;
+  const requireMfa = options.requireMfaForAdmins ?? false;
   return async function authenticateHandler(c, next) {
     const header = c.req.header("authorization");
     const apiKeyHeader = c.req.header("x-api-key");
@@ -50,17 +59,30 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     if (!credential) throw errors.unauthorized();
 
     if (credential.startsWith("ctd_") && apiKeys) {
-      c.set("principal", await apiKeys(credential, c));
+      const principal = await apiKeys(credential, c);
+      // Keys are cached and shared between requests: copied only in the rare case of an
+      // admin's key whose owner lacks the second factor REQUIRE_MFA_FOR_ADMINS asks for.
+      c.set(
+        "principal",
+        requireMfa && isAdminRole(principal.role) && !principal.secondFactor
+          ? { ...principal, adminMfaMissing: true }
+          : principal,
+      );
       return next();
     }
     if (header === undefined) throw invalidToken();
     const claims = await jwt.verify(credential, clock.now());
     if (!claims || await revocations.isRevoked(claims.sid)) throw invalidToken();
+    const secondFactor = claims.amr?.some((m) => SECOND_FACTORS.has(m)) ?? false;
+    const authTimeMs = (claims.auth_time ?? claims.iat) * 1000;
     c.set("principal", {
       kind: "user",
       userId: claims.sub,
       role: claims.role,
       sessionId: claims.sid,
+      secondFactor,
+      freshAuth: clock.now() - authTimeMs <= stepUpMs,
+      adminMfaMissing: requireMfa && isAdminRole(claims.role) && !secondFactor,
     });
     return next();
   };
@@ -76,6 +98,11 @@ export interface AccessRule {
   superAdmin?: boolean;
   /** Only session access tokens pass: API keys are refused whatever their scopes. */
   sessionOnly?: boolean;
+  /**
+   * Step-up: a session must have proved who it is within STEP_UP_MAX_AGE. API keys are
+   * service credentials with no one to ask, and pass.
+   */
+  fresh?: boolean;
 }
 
 const sessionRequired = () =>
@@ -89,32 +116,57 @@ const sessionRequired = () =>
  * kind, its owner's role, and for keys the scope.
  */
 export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
-  const { scope, admin = false, superAdmin = false, sessionOnly = false } = rule;
+  const { scope, admin = false, superAdmin = false, sessionOnly = false, fresh = false } = rule;
   return async function authorizeHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
     if (sessionOnly && principal.kind !== "user") throw sessionRequired();
-    if (admin && !isAdminRole(principal.role)) throw errors.forbidden();
+    if ((admin || superAdmin) && !isAdminRole(principal.role)) throw errors.forbidden();
+    if ((admin || superAdmin) && principal.adminMfaMissing) throw mfaEnrollmentRequired();
     if (superAdmin && principal.role !== "super_admin") throw errors.forbidden();
     if (principal.scopes && !principal.scopes.has(scope)) {
       throw problem("insufficient_scope", {
         detail: `This API key lacks the ${scope} scope`,
       });
     }
+    if (fresh) assertFreshAuthentication(principal);
     await next();
   };
 }
 
-/** Requires an admin or super_admin principal, and for API keys the admin scope. */
+const mfaEnrollmentRequired = () =>
+  problem("mfa_enrollment_required", {
+    detail: "REQUIRE_MFA_FOR_ADMINS is on: enrol a second factor under /api/v1/me/mfa and " +
+      "sign in with it to use the admin API",
+  });
+
+/**
+ * Step-up, for checks that depend on the request body (an API key with an admin scope):
+ * a session whose last proof of identity is older than STEP_UP_MAX_AGE gets 403
+ * `reauthentication_required`; API keys pass.
+ */
+export function assertFreshAuthentication(principal: Principal): void {
+  if (principal.kind === "user" && principal.freshAuth === false) {
+    throw problem("reauthentication_required", {
+      detail: "This operation needs a recent sign-in: POST /api/v1/auth/reauthenticate with " +
+        "your password (and code), then retry with the new access token",
+    });
+  }
+}
+
+/**
+ * Requires an admin or super_admin principal, and for API keys the admin scope; every admin
+ * write also requires a fresh authentication (step-up).
+ */
 export function requireAdmin(scope: "admin:read" | "admin:write"): MiddlewareHandler<AppEnv> {
-  return authorize({ scope, admin: true });
+  return authorize({ scope, admin: true, fresh: scope === "admin:write" });
 }
 
 /** Requires a super_admin principal, and for API keys the admin scope. */
 export function requireSuperAdmin(
   scope: "admin:read" | "admin:write",
 ): MiddlewareHandler<AppEnv> {
-  return authorize({ scope, superAdmin: true });
+  return authorize({ scope, superAdmin: true, fresh: scope === "admin:write" });
 }
 
 /** Requires an API-key principal to hold a scope; user sessions hold every user scope. */

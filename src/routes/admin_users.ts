@@ -7,7 +7,7 @@ import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import type { User } from "../db/schema.ts";
 import { errors } from "../errors.ts";
-import { requireAdmin } from "../middleware/authenticate.ts";
+import { requireAdmin, requireSuperAdmin } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
@@ -104,6 +104,20 @@ export function adminUserRoutes(services: Services) {
           revoked: revoked.sessions.length,
           api_keys_revoked: revoked.apiKeys.length,
         });
+      },
+    )
+    // A lost authenticator: super admins only (and with a fresh sign-in, as every admin write).
+    .post(
+      "/:id/mfa/reset",
+      requireSuperAdmin("admin:write"),
+      validate("param", idParam),
+      async (c) => {
+        const target = await accountAdmin.assertMayActOn(
+          c.get("principal")!.role,
+          c.req.valid("param").id,
+        );
+        await services.mfa.reset(target, auditContext(c));
+        return c.body(null, 204);
       },
     );
 }

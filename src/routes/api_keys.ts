@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { requireScope } from "../middleware/authenticate.ts";
+import { assertFreshAuthentication, requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { API_KEY_SCOPES } from "../services/api_keys.ts";
@@ -35,6 +35,8 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
     .post("/", requireScope("api_keys:write"), validate("json", createBody), async (c) => {
       const principal = c.get("principal")!;
       const body = c.req.valid("json");
+      // A key with admin powers is a sensitive operation: it needs a recent sign-in.
+      if (body.scopes.some((s) => s.startsWith("admin:"))) assertFreshAuthentication(principal);
       const { row, key } = await apiKeys.create(
         { id: principal.userId, role: principal.role },
         {

@@ -1,6 +1,6 @@
 /**
- * Routes of `/api/v1/auth`: register, login, refresh, logout and logout-all, with the refresh
- * and device cookies.
+ * Routes of `/api/v1/auth`: register, login (and its MFA step), reauthenticate, refresh, logout
+ * and logout-all, with the refresh and device cookies.
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -14,6 +14,7 @@ import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
+import type { LoginResult } from "../services/login.ts";
 import type { TokenPair } from "../services/sessions.ts";
 import { userView } from "../services/user_view.ts";
 
@@ -34,6 +35,17 @@ const loginBody = z.object({
   device_token: z.string().max(200).optional(),
 });
 const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
+const mfaCode = z.string().trim().max(16);
+const recoveryCode = z.string().trim().max(64);
+const mfaBody = z.union([
+  z.object({ mfa_token: z.string().min(1).max(128), code: mfaCode }).strict(),
+  z.object({ mfa_token: z.string().min(1).max(128), recovery_code: recoveryCode }).strict(),
+], { error: "send mfa_token with either code or recovery_code" });
+const reauthenticateBody = z.object({
+  password: passwordField,
+  code: mfaCode.optional(),
+  recovery_code: recoveryCode.optional(),
+}).strict();
 
 /** Extra pieces the auth routes call into; wired by createApp. */
 export interface AuthRouteOptions {
@@ -72,6 +84,20 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     return tokens;
   };
 
+  /** The body of every completed login: tokens, user, device credential (also a cookie). */
+  const loggedIn = (c: Context<AppEnv>, result: LoginResult) => {
+    services.users.forget(result.user.id); // last_login_at changed
+    const tokens = respondWithTokens(c, result.tokens);
+    setCookie(c, DEVICE_COOKIE, result.deviceToken, {
+      httpOnly: true,
+      secure: true,
+      sameSite: "Strict",
+      path: "/",
+      maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
+    });
+    return c.json({ ...tokens, user: userView(result.user), device_token: result.deviceToken });
+  };
+
   const logout = async (c: Context<AppEnv>, all: boolean) => {
     await services.sessionEnds.logout(c.get("principal")!, all, auditContext(c));
     if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
@@ -85,22 +111,46 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     })
     .post("/login", limiter, validate("json", loginBody), async (c) => {
       const body = c.req.valid("json");
-      const { tokens, user, deviceToken } = await services.login(body.email, body.password, {
+      const result = await services.login.password(body.email, body.password, {
         ip: c.get("clientIp"),
         userAgent: c.req.header("user-agent"),
         deviceToken: body.device_token ?? getCookie(c, DEVICE_COOKIE),
       }, auditContext(c));
-      services.users.forget(user.id); // last_login_at changed
-      const answer = { ...respondWithTokens(c, tokens), user: userView(user) };
-      setCookie(c, DEVICE_COOKIE, deviceToken, {
-        httpOnly: true,
-        secure: true,
-        sameSite: "Strict",
-        path: "/",
-        maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
-      });
-      return c.json({ ...answer, device_token: deviceToken });
+      // MFA on: the challenge of the second step, and no token.
+      if ("mfa_required" in result) return c.json(result);
+      return loggedIn(c, result);
     })
+    .post("/mfa", limiter, validate("json", mfaBody), async (c) => {
+      const { mfa_token: token, ...factor } = c.req.valid("json");
+      const result = await services.mfaLogin.complete(token, factor, {
+        ip: c.get("clientIp"),
+        userAgent: c.req.header("user-agent"),
+      }, auditContext(c));
+      return loggedIn(c, result);
+    })
+    .post(
+      "/reauthenticate",
+      limiter,
+      ...sessionCaller,
+      validate("json", reauthenticateBody),
+      async (c) => {
+        const principal = c.get("principal")!;
+        const body = c.req.valid("json");
+        const factor = body.code !== undefined
+          ? { code: body.code }
+          : body.recovery_code !== undefined
+          ? { recovery_code: body.recovery_code }
+          : undefined;
+        const answer = await services.login.reauthenticate(
+          principal.userId,
+          principal.sessionId!,
+          { password: body.password, factor },
+          { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") },
+          auditContext(c),
+        );
+        return c.json(answer);
+      },
+    )
     .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
       let presented = c.req.valid("json").refresh_token;
       if (!presented && config.refresh.cookie) {

@@ -6,7 +6,7 @@ import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import type { User } from "../db/schema.ts";
 import { errors } from "../errors.ts";
-import { requireScope } from "../middleware/authenticate.ts";
+import { authorize, requireScope } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
@@ -29,9 +29,23 @@ export function meRoutes(services: Services) {
   const bodies = new WeakMap<User, string>();
   const meBody = (user: User) => {
     let body = bodies.get(user);
-    if (body === undefined) bodies.set(user, body = JSON.stringify({ user: userView(user) }));
+    if (body === undefined) {
+      const view = userView(user);
+      // The MFA state also at the top, where `GET /me` callers look first.
+      bodies.set(
+        user,
+        body = JSON.stringify({
+          user: view,
+          mfa_enabled: view.mfa_enabled,
+          recovery_codes_left: view.recovery_codes_left,
+        }),
+      );
+    }
     return body;
   };
+
+  // Changing the password needs a recent sign-in (step-up), for sessions.
+  const stepUp = authorize({ scope: "me:write", fresh: true });
 
   return new Hono<AppEnv>()
     .get("/", requireScope("me:read"), async (c) => {
@@ -44,7 +58,7 @@ export function meRoutes(services: Services) {
       const updated = await accounts.updateProfile(user, c.req.valid("json").name);
       return c.json({ user: userView(updated) });
     })
-    .post("/password", requireScope("me:write"), validate("json", passwordBody), async (c) => {
+    .post("/password", stepUp, validate("json", passwordBody), async (c) => {
       const principal = c.get("principal")!;
       const user = await accounts.current(principal.userId);
       const body = c.req.valid("json");

@@ -12,7 +12,10 @@ export type AlertKind =
   | "new_network_login"
   | "client_blocked"
   | "account_blocked"
-  | "refresh_token_reused";
+  | "refresh_token_reused"
+  | "mfa_recovery_code_used"
+  | "mfa_blocked"
+  | "mfa_reset";
 
 /** Options of {@linkcode createAlerter}. */
 export interface AlerterOptions {

@@ -117,6 +117,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         "s.retired_at",
         "u.role",
         "u.status",
+        "u.mfa_enabled_at",
       ])
       .where("s.key_hash", "=", hash).executeTakeFirst();
     if (!row || row.revoked_at !== null || row.status !== "active") return undefined;
@@ -131,6 +132,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         scopes: new Set(JSON.parse(row.scopes) as string[]),
         rateLimitPerMinute: row.rate_limit_per_minute ?? config.apiKeys.perMinute,
         expiresAt: row.expires_at,
+        secondFactor: row.mfa_enabled_at !== null,
       },
       validUntil,
       fetchedAt: now,

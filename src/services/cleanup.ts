@@ -1,6 +1,6 @@
 /**
  * Removing what no longer protects anything: expired and old revoked sessions, old login
- * records, expired counters and blocks.
+ * records, dead MFA challenges, expired counters and blocks.
  */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -10,6 +10,7 @@ import type { CounterStore } from "../platform/counter_store.ts";
 export interface CleanupResult {
   sessions: number;
   loginHistory: number;
+  mfaChallenges: number;
   counters: number;
 }
 
@@ -39,10 +40,15 @@ export async function cleanupExpired(
   const history = await deps.db.deleteFrom("login_history")
     .where("last_success_at", "<", now - config.loginGuard.retentionDays * DAY_MS)
     .executeTakeFirst();
+  // An MFA challenge is dead five minutes after it was issued; kept a day, for no reason
+  // beyond making the table's size easy to reason about.
+  const challenges = await deps.db.deleteFrom("mfa_challenges")
+    .where("expires_at", "<", now - DAY_MS).executeTakeFirst();
   const counters = await deps.counters.cleanup();
   return {
     sessions: Number(sessions.numDeletedRows),
     loginHistory: Number(history.numDeletedRows),
+    mfaChallenges: Number(challenges.numDeletedRows),
     counters,
   };
 }

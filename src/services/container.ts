@@ -22,6 +22,8 @@ import { createKeyAdmin } from "./key_admin.ts";
 import { createDeviceTokens } from "./device_tokens.ts";
 import { ACCOUNT_KEY_PREFIX, createLoginService } from "./login.ts";
 import { createLoginGuard, type LoginGuardLimits } from "./login_guard.ts";
+import { createMfaService } from "./mfa.ts";
+import { createMfaLogin } from "./mfa_login.ts";
 import { loggedInFrom } from "./login_networks.ts";
 import { createRevocationList } from "./revocation_list.ts";
 import { createSessionEnds } from "./session_ends.ts";
@@ -42,6 +44,7 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   hashPepper?: string;
   encryption: { key?: string; previousKey?: string };
   loginGuard: LoginGuardLimits & { retentionDays: number };
+  mfa: { issuer: string; stepUpMaxAgeSeconds: number; requireForAdmins: boolean };
   registrationEnabled: boolean;
   passwordMinLength: number;
 }
@@ -113,6 +116,29 @@ export function createServices(deps: ServicesDeps) {
         )
         : Promise.resolve(false),
   });
+  const users = createUserCache({ db, clock });
+  const mfa = createMfaService({
+    db,
+    clock,
+    cipher: fieldCipher,
+    pepper,
+    audit,
+    alerts: deps.alerts,
+    sessions,
+    users,
+    issuer: config.mfa.issuer,
+  });
+  const mfaLogin = createMfaLogin({
+    db,
+    clock,
+    pepper,
+    counters: deps.counters,
+    audit,
+    alerts: deps.alerts,
+    mfa,
+    // Built below; called only once a request completes a login.
+    finish: (...args) => login.finish(...args),
+  });
   const login = createLoginService({
     db,
     clock,
@@ -122,8 +148,8 @@ export function createServices(deps: ServicesDeps) {
     audit,
     alerts: deps.alerts,
     devices: createDeviceTokens({ pepper, clock }),
+    challenges: mfaLogin,
   });
-  const users = createUserCache({ db, clock });
   const accounts = createAccountService({
     db,
     clock,
@@ -148,6 +174,8 @@ export function createServices(deps: ServicesDeps) {
     apiKeys,
     loginGuard,
     login,
+    mfa,
+    mfaLogin,
     audit,
     users,
     accounts,

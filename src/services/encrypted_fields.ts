@@ -18,6 +18,7 @@ export interface EncryptedField {
 /** Every encrypted column of the schema. */
 export const ENCRYPTED_FIELDS: readonly EncryptedField[] = [
   { table: "signing_keys", column: "private_key", idColumn: "kid" },
+  { table: "mfa_totp", column: "secret", idColumn: "user_id" },
 ];
 
 const fieldName = (f: EncryptedField) => `${f.table}.${f.column}`;

@@ -14,6 +14,10 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   role: string;
+  /** RFC 8176 authentication methods (`pwd`, `otp`, `rc`); absent in tokens before 0008. */
+  amr?: string[];
+  /** When the user last proved who they are, epoch seconds; absent before 0008. */
+  auth_time?: number;
 }
 
 /** A key that verifies tokens whose header is exactly the one it is filed under. */
@@ -103,7 +107,10 @@ function isAccessClaims(value: unknown): value is AccessClaims {
   return typeof c === "object" && c !== null && typeof c.sub === "string" &&
     typeof c.sid === "string" && typeof c.jti === "string" && typeof c.role === "string" &&
     typeof c.iss === "string" && typeof c.aud === "string" &&
-    Number.isFinite(c.exp) && Number.isFinite(c.iat);
+    Number.isFinite(c.exp) && Number.isFinite(c.iat) &&
+    (c.amr === undefined ||
+      (Array.isArray(c.amr) && c.amr.every((m) => typeof m === "string"))) &&
+    (c.auth_time === undefined || Number.isFinite(c.auth_time));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The password login: the login guard first, constant-time answers for unknown accounts,
- * rehashing, and a session started with its audit event and alerts.
+ * rehashing, then either the MFA challenge or a session started with its audit event and
+ * alerts (`finish`, which the MFA step completes with too).
  */
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
@@ -12,6 +13,7 @@ import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./audit.ts";
+import type { FactorInput } from "./mfa.ts";
 import {
   guardUnavailable,
   type LoginAttemptOptions,
@@ -21,7 +23,22 @@ import {
 import { networkOf, recordLoginNetwork } from "./login_networks.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
 import { dummyVerify, hashPassword, verifyPassword } from "./passwords.ts";
-import type { ClientMeta, SessionService, TokenPair } from "./sessions.ts";
+import type { AccessTokenAnswer, ClientMeta, SessionService, TokenPair } from "./sessions.ts";
+
+/** What a completed login answers. */
+export interface LoginResult {
+  tokens: TokenPair;
+  user: User;
+  deviceToken: string;
+}
+
+/** What the password step answers when MFA is on. */
+export interface MfaChallenge {
+  mfa_required: true;
+  mfa_token: string;
+  methods: string[];
+  expires_in: number;
+}
 
 /** Dependencies of {@linkcode createLoginService}. */
 export interface LoginDeps {
@@ -33,6 +50,11 @@ export interface LoginDeps {
   audit: Audit;
   alerts: Alerter;
   devices: DeviceTokens;
+  /** The second step (mfa_login.ts): its challenge, and a factor verified under its limits. */
+  challenges: {
+    issue(userId: string): Promise<MfaChallenge>;
+    verify(user: User, input: FactorInput, actor: AuditActor): Promise<string>;
+  };
 }
 
 /** The prefix of login-guard account keys that name an existing account by its id. */
@@ -59,12 +81,67 @@ export function createLoginService(deps: LoginDeps) {
     }
   };
 
-  return async function login(
+  /**
+   * Completes a login whose every factor has been verified: `last_login_at` (and a
+   * rehashed password), the session with its `amr`, the audit event and new-network alert in
+   * one transaction, and a device credential.
+   */
+  async function finish(
+    user: User,
+    meta: ClientMeta,
+    actor: AuditActor,
+    amr: string[],
+    newHash?: string,
+  ): Promise<LoginResult> {
+    const now = clock.now();
+    await sessions.prepare();
+    const started = await db.transaction().execute(async (trx) => {
+      await trx.updateTable("users")
+        .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })
+        .where("id", "=", user.id).execute();
+      const session = await sessions.start(trx, user, meta, amr);
+      const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
+      await audit(trx, {
+        ...actor,
+        actorType: "user",
+        actorId: user.id,
+        action: "auth.login.succeeded",
+        outcome: "success",
+        targetType: "session",
+        targetId: session.sessionId,
+        details: {
+          method: amr.join("+"),
+          session_id: session.sessionId,
+          network: network.network,
+          new_network: network.isNew,
+        },
+      });
+      return { ...session, network };
+    });
+    if (started.network.isNew && started.network.hadHistory) {
+      alerts.alert("new_network_login", {
+        user_id: user.id,
+        network: started.network.network,
+        ip: meta.ip,
+      });
+    }
+    return {
+      tokens: started.tokens,
+      user: { ...user, last_login_at: now },
+      deviceToken: await devices.issue(user.id),
+    };
+  }
+
+  /**
+   * The password step. With MFA off it completes the login; with MFA on it answers the
+   * challenge of the second step instead, and no token.
+   */
+  async function password(
     loginName: string,
     password: string,
     meta: ClientMeta & { deviceToken?: string },
     actor: AuditActor,
-  ): Promise<{ tokens: TokenPair; user: User; deviceToken: string }> {
+  ): Promise<LoginResult | MfaChallenge> {
     const email = normalizeEmail(loginName);
     const ipKey = clientKey(meta.ip);
     // The account is looked up before the guard, so its username and email share one
@@ -110,43 +187,76 @@ export function createLoginService(deps: LoginDeps) {
       throw invalidCredentials();
     }
     await guard.succeeded(decision.ticket);
-    const now = clock.now();
     const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
-    await sessions.prepare();
-    const started = await db.transaction().execute(async (trx) => {
-      await trx.updateTable("users")
-        .set({ last_login_at: now, ...(newHash ? { password_hash: newHash } : {}) })
-        .where("id", "=", user.id).execute();
-      const session = await sessions.start(trx, user, meta);
-      const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
-      await audit(trx, {
+    if (user.mfa_enabled_at !== null) {
+      if (newHash) {
+        await db.updateTable("users").set({ password_hash: newHash })
+          .where("id", "=", user.id).execute();
+      }
+      return await deps.challenges.issue(user.id);
+    }
+    return await finish(user, meta, actor, ["pwd"], newHash);
+  }
+
+  /**
+   * Step-up: the session's user proves who they are again (password, and a factor when MFA
+   * is on, both under the same limits as a login) and the session gets a fresh `auth_time`
+   * and a new access token.
+   */
+  async function reauthenticate(
+    userId: string,
+    sessionId: string,
+    input: { password: string; factor?: FactorInput },
+    meta: ClientMeta,
+    actor: AuditActor,
+  ): Promise<AccessTokenAnswer> {
+    const user = await db.selectFrom("users").selectAll().where("id", "=", userId)
+      .executeTakeFirst();
+    if (!user) throw invalidCredentials();
+    const decision = await reserve(clientKey(meta.ip), ACCOUNT_KEY_PREFIX + user.id, {
+      network: networkOf(meta.ip),
+    });
+    if (!decision.allowed) throw tooManyAttempts(decision.retryAfterSeconds);
+    const result = await verifyPassword(user.password_hash, input.password, hasher);
+    if (!result.ok || user.status !== "active") {
+      await guard.failed(decision.ticket);
+      await audit(db, {
         ...actor,
-        actorType: "user",
-        actorId: user.id,
-        action: "auth.login.succeeded",
-        outcome: "success",
-        targetType: "session",
-        targetId: session.sessionId,
+        action: "auth.login.failed",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
         details: {
-          method: "password",
-          session_id: session.sessionId,
-          network: network.network,
-          new_network: network.isNew,
+          reason: result.ok ? "account_disabled" : "wrong_password",
+          method: "reauthenticate",
         },
       });
-      return { ...session, network };
-    });
-    if (started.network.isNew && started.network.hadHistory) {
-      alerts.alert("new_network_login", {
-        user_id: user.id,
-        network: started.network.network,
-        ip: meta.ip,
-      });
+      throw invalidCredentials();
     }
-    return {
-      tokens: started.tokens,
-      user: { ...user, last_login_at: now },
-      deviceToken: await devices.issue(user.id),
-    };
-  };
+    await guard.succeeded(decision.ticket);
+    const amr = ["pwd"];
+    if (user.mfa_enabled_at !== null) {
+      if (!input.factor) {
+        throw problem("invalid_mfa_code", {
+          detail: "Two-factor authentication is on: send `code` (or `recovery_code`) too",
+        });
+      }
+      amr.push(await deps.challenges.verify(user, input.factor, actor));
+    }
+    await sessions.prepare();
+    return await db.transaction().execute(async (trx) => {
+      const answer = await sessions.reauthenticated(trx, user, sessionId, amr);
+      await audit(trx, {
+        ...actor,
+        action: "auth.reauthenticated",
+        outcome: "success",
+        targetType: "session",
+        targetId: sessionId,
+        details: { session_id: sessionId, amr },
+      });
+      return answer;
+    });
+  }
+
+  return { password, finish, reauthenticate };
 }

@@ -17,4 +17,13 @@ export interface Principal {
   rateLimitPerMinute?: number;
   /** When the key expires, epoch ms (API keys only). */
   expiresAt?: number;
+  /**
+   * Whether a second factor stands behind the credential: for a session, its `amr` names
+   * one; for an API key, its owner has MFA on.
+   */
+  secondFactor?: boolean;
+  /** Sessions only: the last proof of identity is within STEP_UP_MAX_AGE. */
+  freshAuth?: boolean;
+  /** REQUIRE_MFA_FOR_ADMINS is on and this admin has no second factor. */
+  adminMfaMissing?: boolean;
 }

@@ -18,6 +18,32 @@ export interface TokenPair {
   refresh_token: string;
 }
 
+/**
+ * How and when the user proved who they are in a session: RFC 8176 `amr` values (`pwd`,
+ * `otp`, `rc` for a recovery code) and the time, epoch ms. Access tokens carry both.
+ */
+export interface Authentication {
+  amr: string[];
+  authTime: number;
+}
+
+/** An access token on its own, as a reauthentication answers it. */
+export interface AccessTokenAnswer {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+}
+
+/** How a session row remembers its authentication; sessions from before 0008 had none. */
+function authenticationOf(
+  row: { amr: string | null; auth_time: number | null; created_at: number },
+): Authentication {
+  return {
+    amr: row.amr ? JSON.parse(row.amr) as string[] : ["pwd"],
+    authTime: row.auth_time ?? row.created_at,
+  };
+}
+
 /** Where a session was started from. */
 export interface ClientMeta {
   ip: string;
@@ -57,7 +83,12 @@ export function createSessionService(deps: SessionDeps) {
   const successorOf = async (token: string, key?: CryptoKey) =>
     toBase64Url(await hmac(key ?? await pepper.key, `rt-next:${token}`));
 
-  async function accessToken(user: Pick<User, "id" | "role">, sessionId: string, iatMs: number) {
+  async function accessToken(
+    user: Pick<User, "id" | "role">,
+    sessionId: string,
+    iatMs: number,
+    auth: Authentication,
+  ) {
     const iat = Math.floor(iatMs / 1000);
     const jti = hex(await hmac(await pepper.key, `jti:${sessionId}:${iatMs}`)).slice(0, 32);
     return await jwt.sign({
@@ -67,6 +98,8 @@ export function createSessionService(deps: SessionDeps) {
       iat,
       exp: iat + config.jwt.accessTtlSeconds,
       role: user.role,
+      amr: auth.amr,
+      auth_time: Math.floor(auth.authTime / 1000),
     });
   }
 
@@ -75,9 +108,10 @@ export function createSessionService(deps: SessionDeps) {
     sessionId: string,
     refreshToken: string,
     iatMs: number,
+    auth: Authentication,
   ): Promise<TokenPair> {
     return {
-      access_token: await accessToken(user, sessionId, iatMs),
+      access_token: await accessToken(user, sessionId, iatMs, auth),
       token_type: "Bearer",
       expires_in: config.jwt.accessTtlSeconds,
       refresh_token: refreshToken,
@@ -112,8 +146,9 @@ export function createSessionService(deps: SessionDeps) {
     prepare: () => jwt.prepare(),
 
     /** Starts a session for a user and returns its first token pair (see `prepare`). */
-    async start(executor: Executor, user: User, meta: ClientMeta) {
+    async start(executor: Executor, user: User, meta: ClientMeta, amr: string[] = ["pwd"]) {
       const now = clock.now();
+      const auth: Authentication = { amr, authTime: now };
       const sessionId = crypto.randomUUID();
       const refreshToken = randomToken(32);
       await executor.insertInto("sessions").values({
@@ -126,6 +161,8 @@ export function createSessionService(deps: SessionDeps) {
         revoke_reason: null,
         ip: meta.ip,
         user_agent: meta.userAgent?.slice(0, 512) ?? null,
+        amr: JSON.stringify(amr),
+        auth_time: now,
       }).execute();
       await executor.insertInto("refresh_tokens").values({
         token_hash: await hashToken(refreshToken),
@@ -133,7 +170,7 @@ export function createSessionService(deps: SessionDeps) {
         issued_at: now,
         rotated_at: null,
       }).execute();
-      return { sessionId, tokens: await pair(user, sessionId, refreshToken, now) };
+      return { sessionId, tokens: await pair(user, sessionId, refreshToken, now, auth) };
     },
 
     /**
@@ -165,6 +202,9 @@ export function createSessionService(deps: SessionDeps) {
               "sessions.revoked_at",
               "sessions.expires_at",
               "sessions.last_used_at",
+              "sessions.amr",
+              "sessions.auth_time",
+              "sessions.created_at as session_created_at",
             ])
             .selectAll("users")
             .where("refresh_tokens.token_hash", "=", hash)
@@ -189,8 +229,12 @@ export function createSessionService(deps: SessionDeps) {
           revoked_at: _revokedAt,
           expires_at: expiresAt,
           last_used_at: lastUsedAt,
+          amr,
+          auth_time,
+          session_created_at,
           ...user
         } = row;
+        const auth = authenticationOf({ amr, auth_time, created_at: session_created_at });
         const idleLimit = lastUsedAt + config.refresh.idleSeconds * 1000;
         if (expiresAt <= now || idleLimit <= now || user.status !== "active") {
           // Returned, not thrown: the revocation must commit.
@@ -206,7 +250,11 @@ export function createSessionService(deps: SessionDeps) {
             .where("token_hash", "=", successorHash).executeTakeFirst();
           const inGrace = now - rotatedAt <= config.refresh.graceSeconds * 1000;
           if (inGrace && successorRow && successorRow.rotated_at === null) {
-            return { tokens: await pair(user, sessionId, successor, rotatedAt), user, sessionId };
+            return {
+              tokens: await pair(user, sessionId, successor, rotatedAt, auth),
+              user,
+              sessionId,
+            };
           }
           await revokeWhere(trx, { sessionId }, "refresh_token_reused");
           await onReuse?.(trx, { sessionId, userId: user.id });
@@ -224,8 +272,28 @@ export function createSessionService(deps: SessionDeps) {
         }).execute();
         await trx.updateTable("sessions").set({ last_used_at: now })
           .where("id", "=", sessionId).execute();
-        return { tokens: await pair(user, sessionId, successor, now), user, sessionId };
+        return { tokens: await pair(user, sessionId, successor, now, auth), user, sessionId };
       });
+    },
+
+    /**
+     * Records a fresh proof of identity in a session (reauthentication, or a second factor
+     * just enrolled) and answers a new access token carrying it; call `prepare` first.
+     */
+    async reauthenticated(
+      executor: Executor,
+      user: Pick<User, "id" | "role">,
+      sessionId: string,
+      amr: string[],
+    ): Promise<AccessTokenAnswer> {
+      const now = clock.now();
+      await executor.updateTable("sessions").set({ amr: JSON.stringify(amr), auth_time: now })
+        .where("id", "=", sessionId).execute();
+      return {
+        access_token: await accessToken(user, sessionId, now, { amr, authTime: now }),
+        token_type: "Bearer",
+        expires_in: config.jwt.accessTtlSeconds,
+      };
     },
 
     /** Revokes one session; returns whether it was active. */

@@ -188,7 +188,10 @@ Deno.test("serve in production refuses without ENCRYPTION_KEY: with EdDSA at onc
   const refused = await runCli(["serve"], { cwd: dir.path, env, timeoutMs: 20_000 });
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /ENCRYPTION_KEY: is required when APP_ENV=production/);
-  assert.match(refused.stderr, /1 database field\(s\) are encrypted \(signing_keys\.private_key\)/);
+  assert.match(
+    refused.stderr,
+    /1 database field\(s\) are encrypted \(signing_keys\.private_key, mfa_totp\.secret\)/,
+  );
   const back = await startServer({ ...env, ENCRYPTION_KEY: withKey.ENCRYPTION_KEY }, {
     cwd: dir.path,
   });

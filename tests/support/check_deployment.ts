@@ -88,6 +88,7 @@ export async function hardenedDeployment(options: DeploymentOptions = {}): Promi
     TRUSTED_PROXIES: "127.0.0.1",
     LOG_DIR: logDir,
     SUPER_ADMIN_USERNAME: "ops-lead@example.com",
+    REQUIRE_MFA_FOR_ADMINS: "true",
   };
   if (encryptionKey) env.DATABASE_ENCRYPTION_KEY = encryptionKey;
 

@@ -20,6 +20,8 @@ export const TEST_ENV: Record<string, string> = {
   APP_ENV: "test",
   DATABASE_URL: ":memory:",
   JWT_SECRET_KEY: TEST_SECRET,
+  // A fixed field-encryption key (32 bytes): TOTP seeds and signing keys are stored under it.
+  ENCRYPTION_KEY: "dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=",
   ARGON2_MEMORY_KIB: "1024",
   ARGON2_TIME_COST: "1",
   LOG_LEVEL: "warn",

@@ -156,4 +156,19 @@ export const SUPER_ADMIN_CHECKS: CheckDefinition[] = [
       '{"status":"disabled"}), or demote them to role user',
     run: idleAdmins,
   }),
+  defineCheck({
+    id: "CIT-015",
+    severity: "high",
+    group: "super_admin",
+    title: "Administrators may sign in without a second factor",
+    fix: "Set REQUIRE_MFA_FOR_ADMINS=true once every admin has enrolled (POST " +
+      "/api/v1/me/mfa/totp); until then admins without MFA get 403 mfa_enrollment_required",
+    run(context) {
+      return Promise.resolve(
+        context.config.appEnv === "production" && !context.config.mfa.requireForAdmins
+          ? [{ found: "REQUIRE_MFA_FOR_ADMINS is false in production" }]
+          : [],
+      );
+    },
+  }),
 ];

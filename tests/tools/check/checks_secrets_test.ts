@@ -300,7 +300,7 @@ Deno.test("serve refuses to start and check reports CIT-052 for the same encrypt
   const [missing] = only(findings, "CIT-052");
   assert.equal(
     missing.found,
-    "1 database field encrypted (signing_keys.private_key) but ENCRYPTION_KEY is unset, so " +
+    "1 database field encrypted (signing_keys.private_key, mfa_totp.secret) but ENCRYPTION_KEY is unset, so " +
       "`serve` refuses to start",
   );
   assert.equal(missing.setting, "ENCRYPTION_KEY");

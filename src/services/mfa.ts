@@ -1,0 +1,343 @@
+/**
+ * The second factor: TOTP enrolment (seed encrypted under ENCRYPTION_KEY), recovery codes
+ * (keyed hashes, single use), verification of a code or recovery code with replay
+ * protection, and turning MFA off. The login challenge that uses it is mfa_login.ts.
+ */
+import type { Db, User } from "../db/schema.ts";
+import { problem } from "../errors.ts";
+import { hex, hmac } from "../lib/crypto.ts";
+import type { FieldCipher } from "../lib/field_crypto.ts";
+import { generateTotpSecret, matchingStep, otpauthUri, toBase32 } from "../lib/totp.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Alerter } from "./alerts.ts";
+import type { Audit } from "./audit.ts";
+import type { AuditActor } from "./audit_events.ts";
+import type { Pepper } from "./pepper.ts";
+import type { SessionService } from "./sessions.ts";
+import type { UserCache } from "./user_cache.ts";
+
+/** How many recovery codes a set has. */
+export const RECOVERY_CODE_COUNT = 10;
+/** Where a TOTP seed's envelope lives: it decrypts only in its user's row. */
+const SEED_FIELD = { table: "mfa_totp", column: "secret" } as const;
+
+/** What {@linkcode createMfaService} needs. */
+export interface MfaDeps {
+  db: Db;
+  clock: Clock;
+  cipher: () => Promise<FieldCipher>;
+  pepper: Pepper;
+  audit: Audit;
+  alerts: Alerter;
+  sessions: SessionService;
+  users: UserCache;
+  /** MFA_ISSUER. */
+  issuer: string;
+}
+
+/** A presented second factor: a TOTP code or a recovery code. */
+export type FactorInput = { code: string } | { recovery_code: string };
+
+/** Which factor was verified, as its RFC 8176 `amr` value. */
+export type FactorMethod = "otp" | "rc";
+
+export const invalidMfaCode = () =>
+  problem("invalid_mfa_code", { detail: "The code is not valid" });
+
+/** A recovery code: 12 base32 characters (60 bits) in groups of four, e.g. `abcd-efgh-ijkl`. */
+function newRecoveryCode(): string {
+  const text = toBase32(crypto.getRandomValues(new Uint8Array(8))).slice(0, 12).toLowerCase();
+  return `${text.slice(0, 4)}-${text.slice(4, 8)}-${text.slice(8, 12)}`;
+}
+
+/** The form a recovery code is hashed in: case, spaces and dashes do not matter. */
+function normalizeRecoveryCode(code: string): string {
+  return code.toLowerCase().replace(/[\s-]/g, "");
+}
+
+/** TOTP enrolment, recovery codes and factor verification; see the module comment. */
+export function createMfaService(deps: MfaDeps) {
+  const { db, clock, audit } = deps;
+
+  const codeHash = async (userId: string, code: string) =>
+    hex(await hmac(await deps.pepper.key, `rc:${userId}:${normalizeRecoveryCode(code)}`));
+
+  const seedOf = async (row: { user_id: string; secret: string }) =>
+    await (await deps.cipher()).decrypt(row.secret, { ...SEED_FIELD, rowId: row.user_id });
+
+  /** Replaces the user's recovery codes with a new set; returns the codes (shown once). */
+  async function newRecoveryCodes(trx: Db, userId: string, now: number): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", userId).execute();
+    for (const code of codes) {
+      await trx.insertInto("mfa_recovery_codes").values({
+        code_hash: await codeHash(userId, code),
+        user_id: userId,
+        created_at: now,
+        used_at: null,
+      }).execute();
+    }
+    await trx.updateTable("users").set({ recovery_codes_left: codes.length })
+      .where("id", "=", userId).execute();
+    return codes;
+  }
+
+  /**
+   * Accepts a TOTP code of the confirmed (or, for `pending`, the pending) enrolment once:
+   * the step it matches must be later than the last accepted one, and recording it is a
+   * conditional update, so two requests with the same code cannot both pass.
+   */
+  async function acceptTotp(
+    executor: Db,
+    userId: string,
+    code: string,
+    state: "confirmed" | "pending",
+  ): Promise<boolean> {
+    let query = executor.selectFrom("mfa_totp").selectAll().where("user_id", "=", userId);
+    query = state === "confirmed"
+      ? query.where("confirmed_at", "is not", null)
+      : query.where("confirmed_at", "is", null);
+    const row = await query.executeTakeFirst();
+    if (!row) return false;
+    const step = await matchingStep(await seedOf(row), code.trim(), clock.now());
+    if (step === undefined || (row.last_step !== null && step <= row.last_step)) return false;
+    const claimed = await executor.updateTable("mfa_totp").set({ last_step: step })
+      .where("user_id", "=", userId)
+      .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
+      .executeTakeFirst();
+    return claimed.numUpdatedRows > 0n;
+  }
+
+  /** Spends one unused recovery code; true when it was one. */
+  async function spendRecoveryCode(executor: Db, userId: string, code: string) {
+    const spent = await executor.updateTable("mfa_recovery_codes")
+      .set({ used_at: clock.now() })
+      .where("code_hash", "=", await codeHash(userId, code))
+      .where("user_id", "=", userId)
+      .where("used_at", "is", null)
+      .executeTakeFirst();
+    if (spent.numUpdatedRows === 0n) return false;
+    const left = await executor.selectFrom("mfa_recovery_codes")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirstOrThrow();
+    await executor.updateTable("users").set({ recovery_codes_left: Number(left.n) })
+      .where("id", "=", userId).execute();
+    return true;
+  }
+
+  /**
+   * Verifies a second factor of a user with MFA on: a TOTP code (once, one step of skew
+   * either way) or a recovery code (single use; audited and alerted). Returns the method,
+   * or undefined when the factor is wrong.
+   */
+  async function verifyFactor(
+    executor: Db,
+    user: Pick<User, "id">,
+    input: FactorInput,
+    actor: AuditActor,
+  ): Promise<FactorMethod | undefined> {
+    if ("code" in input) {
+      return await acceptTotp(executor, user.id, input.code, "confirmed") ? "otp" : undefined;
+    }
+    if (!await spendRecoveryCode(executor, user.id, input.recovery_code)) return undefined;
+    const { recovery_codes_left: left } = await executor.selectFrom("users")
+      .select("recovery_codes_left").where("id", "=", user.id).executeTakeFirstOrThrow();
+    await audit(executor, {
+      ...actor,
+      action: "mfa.recovery_code_used",
+      outcome: "success",
+      targetType: "user",
+      targetId: user.id,
+      details: { codes_left: left },
+    });
+    deps.alerts.alert("mfa_recovery_code_used", { user_id: user.id, codes_left: left });
+    return "rc";
+  }
+
+  const notEnabled = () =>
+    problem("mfa_not_enabled", { detail: "Two-factor authentication is not on" });
+
+  /** A factor of a user with MFA on, or 401 `invalid_mfa_code`, in its own transaction. */
+  async function requireFactor(user: User, input: FactorInput, actor: AuditActor) {
+    if (user.mfa_enabled_at === null) throw notEnabled();
+    const method = await db.transaction().execute((trx) => verifyFactor(trx, user, input, actor));
+    if (!method) {
+      await audit(db, {
+        ...actor,
+        action: "mfa.challenge_failed",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { method: "code" in input ? "totp" : "recovery_code", reason: "invalid_code" },
+      });
+      throw invalidMfaCode();
+    }
+    return method;
+  }
+
+  return {
+    verifyFactor,
+
+    /**
+     * Starts (or restarts) an enrolment: a new seed, pending until a code confirms it.
+     * 409 `mfa_already_enabled` when MFA is on.
+     */
+    async enrol(user: User): Promise<{ secret: string; otpauth_uri: string }> {
+      if (user.mfa_enabled_at !== null) {
+        throw problem("mfa_already_enabled", {
+          detail: "Two-factor authentication is already on; turn it off first to re-enrol",
+        });
+      }
+      const secret = generateTotpSecret();
+      const cipher = await deps.cipher().catch((cause) => {
+        throw problem("mfa_unavailable", {
+          detail: "This server cannot store second factors yet: its operator must set " +
+            "ENCRYPTION_KEY",
+          cause,
+        });
+      });
+      const envelope = await cipher.encrypt(secret, {
+        ...SEED_FIELD,
+        rowId: user.id,
+      });
+      await db.insertInto("mfa_totp").values({
+        user_id: user.id,
+        secret: envelope,
+        created_at: clock.now(),
+        confirmed_at: null,
+        last_step: null,
+      }).onConflict((oc) =>
+        oc.column("user_id").doUpdateSet({
+          secret: envelope,
+          created_at: clock.now(),
+          confirmed_at: null,
+          last_step: null,
+        })
+      ).execute();
+      return { secret, otpauth_uri: otpauthUri(deps.issuer, user.email, secret) };
+    },
+
+    /**
+     * Confirms the pending enrolment with a code: MFA is on, a set of recovery codes is
+     * returned (shown only here), and the current session now counts as authenticated with
+     * the second factor. 401 `invalid_mfa_code` for a wrong code.
+     */
+    async confirm(
+      user: User,
+      code: string,
+      sessionId: string | undefined,
+      actor: AuditActor,
+    ): Promise<{ recovery_codes: string[] }> {
+      if (user.mfa_enabled_at !== null) {
+        throw problem("mfa_already_enabled", { detail: "Two-factor authentication is already on" });
+      }
+      const pending = await db.selectFrom("mfa_totp").select("user_id")
+        .where("user_id", "=", user.id).where("confirmed_at", "is", null).executeTakeFirst();
+      if (!pending) {
+        throw problem("mfa_enrollment_not_started", {
+          detail: "Start an enrolment with POST /api/v1/me/mfa/totp first",
+        });
+      }
+      await deps.sessions.prepare();
+      const codes = await db.transaction().execute(async (trx) => {
+        if (!await acceptTotp(trx, user.id, code, "pending")) return undefined;
+        const now = clock.now();
+        await trx.updateTable("mfa_totp").set({ confirmed_at: now })
+          .where("user_id", "=", user.id).execute();
+        await trx.updateTable("users").set({ mfa_enabled_at: now })
+          .where("id", "=", user.id).execute();
+        const codes = await newRecoveryCodes(trx, user.id, now);
+        if (sessionId) {
+          await trx.updateTable("sessions").set({ amr: JSON.stringify(["pwd", "otp"]) })
+            .where("id", "=", sessionId).execute();
+        }
+        await audit(trx, {
+          ...actor,
+          action: "mfa.enrolled",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: { method: "totp" },
+        });
+        return codes;
+      });
+      if (!codes) throw invalidMfaCode();
+      deps.users.forget(user.id);
+      return { recovery_codes: codes };
+    },
+
+    /**
+     * Turns MFA off with a current code or a recovery code, and revokes every other session
+     * of the user.
+     */
+    async disable(
+      user: User,
+      input: FactorInput,
+      keepSessionId: string | undefined,
+      actor: AuditActor,
+    ) {
+      await requireFactor(user, input, actor);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
+        await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
+        await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
+          .where("id", "=", user.id).execute();
+        const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_disabled", keepSessionId);
+        await audit(trx, {
+          ...actor,
+          action: "mfa.disabled",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: {
+            method: "code" in input ? "totp" : "recovery_code",
+            sessions_revoked: revoked.length,
+          },
+        });
+      });
+      deps.users.forget(user.id);
+    },
+
+    /** A new set of recovery codes (the old set stops working), with a current factor. */
+    async regenerate(user: User, input: FactorInput, actor: AuditActor) {
+      await requireFactor(user, input, actor);
+      const codes = await db.transaction().execute(async (trx) => {
+        const codes = await newRecoveryCodes(trx, user.id, clock.now());
+        await audit(trx, {
+          ...actor,
+          action: "mfa.recovery_codes_regenerated",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: { count: codes.length },
+        });
+        return codes;
+      });
+      deps.users.forget(user.id);
+      return { recovery_codes: codes };
+    },
+
+    /** An administrator's reset (lost device): MFA off and every session revoked. */
+    async reset(user: User, actor: AuditActor) {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
+        await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
+        await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
+          .where("id", "=", user.id).execute();
+        const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_reset");
+        await audit(trx, {
+          ...actor,
+          action: "mfa.reset",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: { sessions_revoked: revoked.length },
+        });
+      });
+      deps.users.forget(user.id);
+      deps.alerts.alert("mfa_reset", { user_id: user.id, by: actor.actorId });
+    },
+  };
+}
+
+export type MfaService = ReturnType<typeof createMfaService>;

@@ -1,0 +1,191 @@
+/**
+ * The second step of a login with MFA on: the single-use `mfa_token` challenge (stored as a
+ * keyed hash, five minutes) and its completion with a TOTP or recovery code, under two
+ * limits that hold across processes and concurrent requests: five attempts per token and ten
+ * failures per account in fifteen minutes.
+ */
+import type { Db, User } from "../db/schema.ts";
+import { problem } from "../errors.ts";
+import { hex, hmac, randomToken } from "../lib/crypto.ts";
+import type { Clock } from "../platform/clock.ts";
+import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
+import type { Alerter } from "./alerts.ts";
+import type { Audit } from "./audit.ts";
+import type { AuditActor } from "./audit_events.ts";
+import type { LoginResult, MfaChallenge } from "./login.ts";
+import { guardUnavailable, tooManyAttempts } from "./login_guard.ts";
+import { type FactorInput, invalidMfaCode, type MfaService } from "./mfa.ts";
+import type { Pepper } from "./pepper.ts";
+import type { ClientMeta } from "./sessions.ts";
+
+/** How long an `mfa_token` lives. */
+export const MFA_TOKEN_TTL_SECONDS = 300;
+/** Wrong codes one `mfa_token` takes before it is dead. */
+export const MFA_ATTEMPTS_PER_TOKEN = 5;
+/** Wrong codes one account takes in {@linkcode MFA_WINDOW_MS} before it is blocked. */
+export const MFA_FAILURES_PER_ACCOUNT = 10;
+/** The window of the account limit, and how long its block lasts after the last failure. */
+export const MFA_WINDOW_MS = 15 * 60_000;
+const METHODS = ["totp", "recovery_code"];
+
+/** What {@linkcode createMfaLogin} needs. */
+export interface MfaLoginDeps {
+  db: Db;
+  clock: Clock;
+  pepper: Pepper;
+  counters: CounterStore;
+  audit: Audit;
+  alerts: Alerter;
+  mfa: MfaService;
+  /** Completes the login once the factor is verified (login.ts `finish`). */
+  finish(user: User, meta: ClientMeta, actor: AuditActor, amr: string[]): Promise<LoginResult>;
+}
+
+const invalidMfaToken = () =>
+  problem("invalid_mfa_token", {
+    detail: "The MFA token is invalid, expired or already used; log in again",
+  });
+
+/** The MFA challenge and its completion; see the module comment. */
+export function createMfaLogin(deps: MfaLoginDeps) {
+  const { db, clock, counters, audit } = deps;
+  const tokenHash = async (token: string) => hex(await hmac(await deps.pepper.key, `mfa:${token}`));
+  const failuresKey = (userId: string) => `mfa-failures:${userId}`;
+  const blockKey = (userId: string) => `mfa-block:${userId}`;
+
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
+      throw error;
+    }
+  };
+
+  /** Records a wrong code; the tenth in the window blocks the account. Always throws. */
+  async function failed(
+    userId: string,
+    failures: number,
+    input: FactorInput,
+    actor: AuditActor,
+  ): Promise<never> {
+    const now = clock.now();
+    await audit(db, {
+      ...actor,
+      action: "mfa.challenge_failed",
+      outcome: "failure",
+      targetType: "user",
+      targetId: userId,
+      details: {
+        method: "code" in input ? "totp" : "recovery_code",
+        attempts: failures,
+        reason: "invalid_code",
+      },
+    });
+    if (failures >= MFA_FAILURES_PER_ACCOUNT) {
+      const until = now + MFA_WINDOW_MS;
+      await guarded(() => counters.block(blockKey(userId), until));
+      await audit(db, {
+        ...actor,
+        action: "mfa.challenge_blocked",
+        outcome: "denied",
+        targetType: "user",
+        targetId: userId,
+        details: { failures, blocked_until: new Date(until).toISOString() },
+      });
+      deps.alerts.alert("mfa_blocked", { user_id: userId, ip: actor.ip ?? null });
+    }
+    throw invalidMfaCode();
+  }
+
+  /**
+   * Verifies a user's factor under the account limit (the MFA step of a login and a
+   * reauthentication share it): blocked accounts get 429 without a verification, each
+   * attempt is reserved on the shared counter first (at most ten verifications in the
+   * window however many arrive at once), a success gives its reservation back.
+   */
+  async function verify(user: User, input: FactorInput, actor: AuditActor) {
+    const now = clock.now();
+    const blockedUntil = await guarded(() => counters.blockedUntil(blockKey(user.id)));
+    if (blockedUntil !== undefined && blockedUntil > now) {
+      throw tooManyAttempts(Math.ceil((blockedUntil - now) / 1000));
+    }
+    const { count } = await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS));
+    if (count > MFA_FAILURES_PER_ACCOUNT) {
+      await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS, -1));
+      const until = await guarded(() => counters.blockedUntil(blockKey(user.id)));
+      throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
+    }
+    const method = user.status === "active" && user.mfa_enabled_at !== null
+      ? await db.transaction().execute((trx) =>
+        deps.mfa.verifyFactor(trx, user, input, { ...actor, actorType: "user", actorId: user.id })
+      )
+      : undefined;
+    if (!method) return await failed(user.id, count, input, actor);
+    // Not a failure: the reservation on the account is given back.
+    await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS, -1));
+    return method;
+  }
+
+  return {
+    verify,
+
+    /** A new challenge for a user whose password was right. */
+    async issue(userId: string): Promise<MfaChallenge> {
+      const token = randomToken(32);
+      const now = clock.now();
+      await db.insertInto("mfa_challenges").values({
+        token_hash: await tokenHash(token),
+        user_id: userId,
+        created_at: now,
+        expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000,
+        attempts: 0,
+        used_at: null,
+      }).execute();
+      return {
+        mfa_required: true,
+        mfa_token: token,
+        methods: METHODS,
+        expires_in: MFA_TOKEN_TTL_SECONDS,
+      };
+    },
+
+    /**
+     * Completes a challenge. Each attempt is reserved before any verification, on the token
+     * (a conditional update: at most five) and on the account (the shared counter store: at
+     * most ten failures in fifteen minutes, then 429 until fifteen minutes after the last),
+     * so concurrent guesses cannot verify more codes than the limits allow.
+     */
+    async complete(
+      token: string,
+      input: FactorInput,
+      meta: ClientMeta,
+      actor: AuditActor,
+    ): Promise<LoginResult> {
+      const hash = await tokenHash(token);
+      const now = clock.now();
+      const challenge = await db.selectFrom("mfa_challenges").selectAll()
+        .where("token_hash", "=", hash).executeTakeFirst();
+      if (!challenge || challenge.used_at !== null || challenge.expires_at <= now) {
+        throw invalidMfaToken();
+      }
+      const reserved = await db.updateTable("mfa_challenges")
+        .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
+        .where("token_hash", "=", hash)
+        .where("attempts", "<", MFA_ATTEMPTS_PER_TOKEN)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      if (reserved.numUpdatedRows === 0n) throw invalidMfaToken();
+      const user = await db.selectFrom("users").selectAll().where("id", "=", challenge.user_id)
+        .executeTakeFirstOrThrow();
+      const method = await verify(user, input, actor);
+      const claimed = await db.updateTable("mfa_challenges").set({ used_at: clock.now() })
+        .where("token_hash", "=", hash).where("used_at", "is", null).executeTakeFirst();
+      if (claimed.numUpdatedRows === 0n) throw invalidMfaToken();
+      return await deps.finish(user, meta, actor, ["pwd", method]);
+    },
+  };
+}
+
+export type MfaLogin = ReturnType<typeof createMfaLogin>;
