@@ -8,6 +8,7 @@ import type { AppEnv } from "../app_types.ts";
 import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
+import type { FactorMethod } from "../services/mfa.ts";
 import { auditContext } from "./audit_context.ts";
 
 const code = z.string().trim().min(1).max(16);
@@ -26,7 +27,19 @@ function factorOf(body: z.infer<typeof factorBody> | z.infer<typeof anyFactor>) 
 
 /** `/api/v1/me/mfa`: enrol, confirm, turn off, regenerate recovery codes. */
 export function meMfaRoutes(services: Services) {
-  const { accounts, mfa } = services;
+  const { accounts, mfa, mfaLogin } = services;
+  /** The caller's current factor, verified under the same limits as a login's. */
+  const verified = async (
+    c: Parameters<typeof auditContext>[0],
+    body: z.infer<typeof factorBody> | z.infer<typeof anyFactor>,
+  ) => {
+    const user = await accounts.current(c.get("principal")!.userId);
+    mfa.assertEnabled(user);
+    return {
+      user,
+      method: await mfaLogin.verify(user, factorOf(body), auditContext(c)) as FactorMethod,
+    };
+  };
   // API keys are service credentials: the second factor is the owner's, managed in a session.
   const sessionStepUp = authorize({ scope: "me:write", sessionOnly: true, fresh: true });
 
@@ -52,9 +65,8 @@ export function meMfaRoutes(services: Services) {
       },
     )
     .delete("/", sessionStepUp, validate("json", z.union([factorBody, anyFactor])), async (c) => {
-      const principal = c.get("principal")!;
-      const user = await accounts.current(principal.userId);
-      await mfa.disable(user, factorOf(c.req.valid("json")), principal.sessionId, auditContext(c));
+      const { user, method } = await verified(c, c.req.valid("json"));
+      await mfa.disable(user, method, c.get("principal")!.sessionId, auditContext(c));
       return c.body(null, 204);
     })
     .post(
@@ -62,8 +74,8 @@ export function meMfaRoutes(services: Services) {
       sessionStepUp,
       validate("json", z.union([factorBody, anyFactor])),
       async (c) => {
-        const user = await accounts.current(c.get("principal")!.userId);
-        return c.json(await mfa.regenerate(user, factorOf(c.req.valid("json")), auditContext(c)));
+        const { user } = await verified(c, c.req.valid("json"));
+        return c.json(await mfa.regenerate(user, auditContext(c)));
       },
     );
 }

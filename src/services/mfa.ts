@@ -157,24 +157,6 @@ export function createMfaService(deps: MfaDeps) {
   const notEnabled = () =>
     problem("mfa_not_enabled", { detail: "Two-factor authentication is not on" });
 
-  /** A factor of a user with MFA on, or 401 `invalid_mfa_code`, in its own transaction. */
-  async function requireFactor(user: User, input: FactorInput, actor: AuditActor) {
-    if (user.mfa_enabled_at === null) throw notEnabled();
-    const method = await db.transaction().execute((trx) => verifyFactor(trx, user, input, actor));
-    if (!method) {
-      await audit(db, {
-        ...actor,
-        action: "mfa.challenge_failed",
-        outcome: "failure",
-        targetType: "user",
-        targetId: user.id,
-        details: { method: "code" in input ? "totp" : "recovery_code", reason: "invalid_code" },
-      });
-      throw invalidMfaCode();
-    }
-    return method;
-  }
-
   return {
     verifyFactor,
 
@@ -266,17 +248,21 @@ export function createMfaService(deps: MfaDeps) {
       return { recovery_codes: codes };
     },
 
+    /** 409 `mfa_not_enabled` unless the user has MFA on. */
+    assertEnabled(user: Pick<User, "mfa_enabled_at">) {
+      if (user.mfa_enabled_at === null) throw notEnabled();
+    },
+
     /**
-     * Turns MFA off with a current code or a recovery code, and revokes every other session
-     * of the user.
+     * Turns MFA off and revokes every other session of the user. The caller has verified a
+     * current factor (`method`) under the account's limits (mfa_login.ts `verify`).
      */
     async disable(
       user: User,
-      input: FactorInput,
+      method: FactorMethod,
       keepSessionId: string | undefined,
       actor: AuditActor,
     ) {
-      await requireFactor(user, input, actor);
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
         await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
@@ -290,7 +276,7 @@ export function createMfaService(deps: MfaDeps) {
           targetType: "user",
           targetId: user.id,
           details: {
-            method: "code" in input ? "totp" : "recovery_code",
+            method: method === "otp" ? "totp" : "recovery_code",
             sessions_revoked: revoked.length,
           },
         });
@@ -298,9 +284,11 @@ export function createMfaService(deps: MfaDeps) {
       deps.users.forget(user.id);
     },
 
-    /** A new set of recovery codes (the old set stops working), with a current factor. */
-    async regenerate(user: User, input: FactorInput, actor: AuditActor) {
-      await requireFactor(user, input, actor);
+    /**
+     * A new set of recovery codes (the old set stops working). The caller has verified a
+     * current factor under the account's limits.
+     */
+    async regenerate(user: User, actor: AuditActor) {
       const codes = await db.transaction().execute(async (trx) => {
         const codes = await newRecoveryCodes(trx, user.id, clock.now());
         await audit(trx, {
