@@ -85,15 +85,15 @@ export function createMfaService(deps: MfaDeps) {
   /**
    * Accepts a TOTP code of the confirmed (or, for `pending`, the pending) enrolment once:
    * the step it matches must be later than the last accepted one, and recording it is a
-   * conditional update, so two requests with the same code cannot both pass.
+   * conditional update, so two requests with the same code cannot both pass. Outside any
+   * transaction: the update's row count is the verdict, and D1 reports none inside one.
    */
   async function acceptTotp(
-    executor: Db,
     userId: string,
     code: string,
     state: "confirmed" | "pending",
   ): Promise<boolean> {
-    let query = executor.selectFrom("mfa_totp").selectAll().where("user_id", "=", userId);
+    let query = db.selectFrom("mfa_totp").selectAll().where("user_id", "=", userId);
     query = state === "confirmed"
       ? query.where("confirmed_at", "is not", null)
       : query.where("confirmed_at", "is", null);
@@ -101,26 +101,26 @@ export function createMfaService(deps: MfaDeps) {
     if (!row) return false;
     const step = await matchingStep(await seedOf(row), code.trim(), clock.now());
     if (step === undefined || (row.last_step !== null && step <= row.last_step)) return false;
-    const claimed = await executor.updateTable("mfa_totp").set({ last_step: step })
+    const claimed = await db.updateTable("mfa_totp").set({ last_step: step })
       .where("user_id", "=", userId)
       .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
       .executeTakeFirst();
     return claimed.numUpdatedRows > 0n;
   }
 
-  /** Spends one unused recovery code; true when it was one. */
-  async function spendRecoveryCode(executor: Db, userId: string, code: string) {
-    const spent = await executor.updateTable("mfa_recovery_codes")
+  /** Spends one unused recovery code; true when it was one (outside any transaction, too). */
+  async function spendRecoveryCode(userId: string, code: string) {
+    const spent = await db.updateTable("mfa_recovery_codes")
       .set({ used_at: clock.now() })
       .where("code_hash", "=", await codeHash(userId, code))
       .where("user_id", "=", userId)
       .where("used_at", "is", null)
       .executeTakeFirst();
     if (spent.numUpdatedRows === 0n) return false;
-    const left = await executor.selectFrom("mfa_recovery_codes")
+    const left = await db.selectFrom("mfa_recovery_codes")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirstOrThrow();
-    await executor.updateTable("users").set({ recovery_codes_left: Number(left.n) })
+    await db.updateTable("users").set({ recovery_codes_left: Number(left.n) })
       .where("id", "=", userId).execute();
     return true;
   }
@@ -131,18 +131,17 @@ export function createMfaService(deps: MfaDeps) {
    * or undefined when the factor is wrong.
    */
   async function verifyFactor(
-    executor: Db,
     user: Pick<User, "id">,
     input: FactorInput,
     actor: AuditActor,
   ): Promise<FactorMethod | undefined> {
     if ("code" in input) {
-      return await acceptTotp(executor, user.id, input.code, "confirmed") ? "otp" : undefined;
+      return await acceptTotp(user.id, input.code, "confirmed") ? "otp" : undefined;
     }
-    if (!await spendRecoveryCode(executor, user.id, input.recovery_code)) return undefined;
-    const { recovery_codes_left: left } = await executor.selectFrom("users")
+    if (!await spendRecoveryCode(user.id, input.recovery_code)) return undefined;
+    const { recovery_codes_left: left } = await db.selectFrom("users")
       .select("recovery_codes_left").where("id", "=", user.id).executeTakeFirstOrThrow();
-    await audit(executor, {
+    await audit(db, {
       ...actor,
       action: "mfa.recovery_code_used",
       outcome: "success",
@@ -220,9 +219,9 @@ export function createMfaService(deps: MfaDeps) {
           detail: "Start an enrolment with POST /api/v1/me/mfa/totp first",
         });
       }
+      if (!await acceptTotp(user.id, code, "pending")) throw invalidMfaCode();
       await deps.sessions.prepare();
       const codes = await db.transaction().execute(async (trx) => {
-        if (!await acceptTotp(trx, user.id, code, "pending")) return undefined;
         const now = clock.now();
         await trx.updateTable("mfa_totp").set({ confirmed_at: now })
           .where("user_id", "=", user.id).execute();
@@ -243,7 +242,6 @@ export function createMfaService(deps: MfaDeps) {
         });
         return codes;
       });
-      if (!codes) throw invalidMfaCode();
       deps.users.forget(user.id);
       return { recovery_codes: codes };
     },

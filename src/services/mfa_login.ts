@@ -117,9 +117,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
     const method = user.status === "active" && user.mfa_enabled_at !== null
-      ? await db.transaction().execute((trx) =>
-        deps.mfa.verifyFactor(trx, user, input, { ...actor, actorType: "user", actorId: user.id })
-      )
+      ? await deps.mfa.verifyFactor(user, input, { ...actor, actorType: "user", actorId: user.id })
       : undefined;
     if (!method) return await failed(user.id, count, input, actor);
     // Not a failure: the reservation on the account is given back.
@@ -183,7 +181,12 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       const claimed = await db.updateTable("mfa_challenges").set({ used_at: clock.now() })
         .where("token_hash", "=", hash).where("used_at", "is", null).executeTakeFirst();
       if (claimed.numUpdatedRows === 0n) throw invalidMfaToken();
-      return await deps.finish(user, meta, actor, ["pwd", method]);
+      // A spent recovery code changed the `recovery_codes_left` the answer shows.
+      const current = method === "rc"
+        ? await db.selectFrom("users").selectAll().where("id", "=", user.id)
+          .executeTakeFirstOrThrow()
+        : user;
+      return await deps.finish(current, meta, actor, ["pwd", method]);
     },
   };
 }

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import * as OTPAuth from "otpauth";
 import { CONTENT_SECURITY_POLICY } from "../../src/middleware/secure_headers.ts";
-import { tempDir, TEST_SECRET } from "../support/helpers.ts";
+import { tempDir, TEST_ENV, TEST_SECRET } from "../support/helpers.ts";
 import { buildWorker, CLOUDFLARE, startMiniflare } from "../support/miniflare.ts";
 import { postJson as post, waitForLine } from "../support/spawned_server.ts";
 
 const VARS = {
   APP_ENV: "test",
   JWT_SECRET_KEY: TEST_SECRET,
+  // TOTP seeds are stored encrypted under it.
+  ENCRYPTION_KEY: TEST_ENV.ENCRYPTION_KEY,
   ARGON2_MEMORY_KIB: "1024",
   ARGON2_TIME_COST: "1",
   // The per-IP auth limiter is not what these tests are about; the login guard is.
@@ -149,6 +152,45 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
         assert.equal(event.seq, i + 1);
         if (i > 0) assert.equal(event.prev_hash, events[i - 1].hash);
       });
+    });
+
+    await t.step("MFA on D1: enrol, then a login needs the code, accepted once", async () => {
+      const account = { email: "mfa-worker@example.com", password: "Tr1cky-Granite-Lantern" };
+      assert.equal((await post(`${server.url}/api/v1/auth/register`, account)).status, 201);
+      const { access_token: token } = await (await post(`${server.url}/api/v1/auth/login`, account))
+        .json();
+      const bearer = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      const enrol = await fetch(`${server.url}/api/v1/me/mfa/totp`, {
+        method: "POST",
+        headers: bearer,
+      });
+      assert.equal(enrol.status, 200, await enrol.clone().text());
+      const { secret } = await enrol.json();
+      const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+      const now = Date.now();
+      const verified = await fetch(`${server.url}/api/v1/me/mfa/totp/verify`, {
+        method: "POST",
+        headers: bearer,
+        body: JSON.stringify({ code: totp.generate({ timestamp: now - 30_000 }) }),
+      });
+      assert.equal(verified.status, 200, await verified.clone().text());
+      assert.equal((await verified.json()).recovery_codes.length, 10);
+      const challenge = await (await post(`${server.url}/api/v1/auth/login`, account)).json();
+      assert.equal(challenge.mfa_required, true);
+      const code = totp.generate({ timestamp: now });
+      const done = await post(`${server.url}/api/v1/auth/mfa`, {
+        mfa_token: challenge.mfa_token,
+        code,
+      });
+      assert.equal(done.status, 200, await done.clone().text());
+      assert.ok((await done.json()).access_token);
+      const again = await (await post(`${server.url}/api/v1/auth/login`, account)).json();
+      const replay = await post(`${server.url}/api/v1/auth/mfa`, {
+        mfa_token: again.mfa_token,
+        code,
+      });
+      assert.equal(replay.status, 401);
+      assert.equal((await replay.json()).code, "invalid_mfa_code");
     });
 
     await t.step("requests are logged as JSON lines on the Worker console", async () => {
