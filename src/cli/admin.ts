@@ -1,6 +1,6 @@
 /**
- * The `citadel admin` command: create an administrator and reset a user's password from the
- * server's shell.
+ * The `citadel admin` command: create an administrator and reset a user's password or second
+ * factor from the server's shell.
  */
 import { parseArgs } from "node:util";
 import * as z from "zod";
@@ -17,11 +17,15 @@ import {
   resetPassword as replacePassword,
 } from "../services/account_maintenance.ts";
 import { badArgument, usageError } from "./usage_error.ts";
+import { createServices } from "../services/container.ts";
+import { SYSTEM_ACTOR } from "../services/audit_events.ts";
+import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
 
 /** Usage of `citadel admin`, printed by `--help` and after a usage error. */
 export const USAGE =
   `usage: citadel admin create --email EMAIL [--name NAME] [--role admin|super_admin]
        citadel admin reset-password --email EMAIL [--revoke-api-keys]
+       citadel admin reset-mfa --email EMAIL
 
 The password is read from the terminal (typed twice, not echoed) or, when standard
 input is not a terminal, from its first line. It is never taken from the command line.`;
@@ -124,16 +128,60 @@ async function resetPassword(options: ReturnType<typeof parse>): Promise<number>
 }
 
 /**
- * `citadel admin create` and `citadel admin reset-password`: manage administrators (and
- * reset any user's password) from the server's shell, e.g. after losing the last login.
+ * `citadel admin reset-mfa --email EMAIL`: turns a user's second factor off and revokes their
+ * sessions (audited as mfa.reset by the system, alerted): the way back for a super admin
+ * who lost both the authenticator and the recovery codes, with no other super admin.
+ */
+async function resetMfa(options: ReturnType<typeof parse>): Promise<number> {
+  const login = options.email?.trim();
+  if (options.positionals.length > 1) {
+    throw badArgument("admin reset-mfa", options.positionals[1], USAGE);
+  }
+  const extra = options.name !== undefined
+    ? "--name"
+    : options.role !== undefined
+    ? "--role"
+    : options["revoke-api-keys"] !== undefined
+    ? "--revoke-api-keys"
+    : "";
+  if (extra) throw usageError("admin reset-mfa", `${extra} is not an option of it`, USAGE);
+  if (!login) throw usageError("admin reset-mfa", "--email is required", USAGE);
+  const config = await resolveDataDirSecrets(
+    await loadConfig(),
+    (m) => console.error(`warning: ${m}`),
+  );
+  const runtime = await openCommandRuntime(config);
+  try {
+    const user = await findUserByLogin(runtime.deps.db, login);
+    if (!user) throw new ExitError(1, `No user has the email or username ${normalizeEmail(login)}`);
+    if (user.mfa_enabled_at === null) {
+      console.log(`${user.email} has no second factor; nothing changed`);
+      return 0;
+    }
+    await createServices(runtime.deps).mfa.reset(user, SYSTEM_ACTOR);
+    console.log(
+      `Second factor removed for ${user.email}; their sessions are revoked. They sign in with ` +
+        "the password and enrol again (POST /api/v1/me/mfa/totp)",
+    );
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/**
+ * `citadel admin create`, `reset-password` and `reset-mfa`: manage administrators (and reset
+ * any user's password or second factor) from the server's shell, e.g. after losing the last
+ * login.
  */
 export async function admin(args: string[]): Promise<number> {
   const options = parse(args);
   const [sub] = options.positionals;
   if (sub === "create") return await create(options);
   if (sub === "reset-password") return await resetPassword(options);
+  if (sub === "reset-mfa") return await resetMfa(options);
   const problem = sub === undefined
-    ? "missing subcommand: create or reset-password"
+    ? "missing subcommand: create, reset-password or reset-mfa"
     : `unknown subcommand "${sub}"`;
   throw usageError("admin", problem, USAGE);
 }

@@ -77,6 +77,11 @@ export const FORMS: readonly CommandForm[] = [
     "Set a user's password, revoke their sessions (and API keys)",
   ),
   form(
+    "admin reset-mfa",
+    "--email EMAIL",
+    "Turn a user's second factor off and revoke their sessions",
+  ),
+  form(
     "users prune-inactive",
     "--days N [--delete] [--dry-run]",
     "Disable or delete idle accounts",

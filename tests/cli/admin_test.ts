@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { nativeArgon2 } from "../../src/platform/argon2_native.ts";
 import { verifyPassword } from "../../src/services/passwords.ts";
-import { DENO, MAIN, RUN_PERMISSIONS } from "../support/helpers.ts";
+import { connect } from "../../src/db/connect.ts";
+import { ManualClock } from "../../src/platform/clock.ts";
+import {
+  buildTestApp,
+  DENO,
+  MAIN,
+  RUN_PERMISSIONS,
+  runCli,
+  tempDir,
+  TEST_ENV,
+} from "../support/helpers.ts";
+import { type MfaUser, mfaUser, midStepMs } from "../support/mfa_support.ts";
 import { cliDb, seedSession, seedUser } from "../support/cli_db.ts";
 
 const PASSWORD = "Vq7$kR2#pL9m";
@@ -244,4 +255,49 @@ Deno.test("admin create on a terminal prompts twice with echo off", async () => 
   assert.match(cancelled.screen, /Cancelled/);
   const emails = (await t.db.selectFrom("users").select("email").execute()).map((u) => u.email);
   assert.deepEqual(emails, ["tty@example.com"]);
+});
+
+Deno.test("admin reset-mfa turns a user's second factor off, revokes their sessions and audits it as the system; a user without MFA is left alone", async () => {
+  await using dir = await tempDir();
+  const databaseUrl = `file:${dir.path}/c.db`;
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp({ DATABASE_URL: databaseUrl }, { clock });
+  let enrolled: MfaUser;
+  try {
+    enrolled = await mfaUser(t, clock);
+  } finally {
+    await t.close();
+  }
+  const env = { ...TEST_ENV, DATABASE_URL: databaseUrl };
+  const reset = await runCli(["admin", "reset-mfa", "--email", enrolled.email], { env });
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /Second factor removed/);
+  const again = await runCli(["admin", "reset-mfa", "--email", enrolled.email], { env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /has no second factor; nothing changed/);
+  const unknown = await runCli(["admin", "reset-mfa", "--email", "nobody@example.com"], { env });
+  assert.equal(unknown.code, 1);
+  const usage = await runCli(["admin", "reset-mfa"], { env });
+  assert.equal(usage.code, 2);
+
+  const { db } = await connect({ databaseUrl });
+  try {
+    const user = await db.selectFrom("users").selectAll().where("id", "=", enrolled.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(user.mfa_enabled_at, null);
+    assert.equal(user.recovery_codes_left, 0);
+    const open = await db.selectFrom("sessions").select("id").where("user_id", "=", enrolled.id)
+      .where("revoked_at", "is", null).execute();
+    assert.deepEqual(open, []);
+    assert.deepEqual(
+      await db.selectFrom("mfa_totp").select("user_id").where("user_id", "=", enrolled.id)
+        .execute(),
+      [],
+    );
+    const events = await db.selectFrom("audit_events").select(["actor_type", "target_id"])
+      .where("action", "=", "mfa.reset").execute();
+    assert.deepEqual(events, [{ actor_type: "system", target_id: enrolled.id }]);
+  } finally {
+    await db.destroy();
+  }
 });
