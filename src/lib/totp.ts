@@ -105,15 +105,19 @@ export async function matchingStep(
   return matched;
 }
 
-/** The `otpauth://totp/...` URI an authenticator app scans. */
+/**
+ * The `otpauth://totp/...` URI an authenticator app scans. Every part is percent-encoded as
+ * RFC 3986 (the Key URI Format asks for it): form encoding's `+` for a space would reach
+ * apps that decode per RFC 3986 as a literal `+` in the issuer.
+ */
 export function otpauthUri(issuer: string, account: string, secret: string): string {
   const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
-  const params = new URLSearchParams({
+  const params = Object.entries({
     secret,
     issuer,
     algorithm: "SHA1",
     digits: String(TOTP_DIGITS),
     period: String(TOTP_PERIOD_SECONDS),
-  });
+  }).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("&");
   return `otpauth://totp/${label}?${params}`;
 }
