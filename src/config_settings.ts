@@ -157,7 +157,8 @@ export const SETTINGS = {
   mfa: {
     issuer: setting(
       "MFA_ISSUER",
-      text("citadel"),
+      // Authenticator apps split the label's issuer and account on the first colon.
+      text("citadel").refine((v) => !v.includes(":"), "must not contain a colon"),
       "issuer named in the `otpauth://` URI of a TOTP enrolment (what authenticator apps show)",
     ),
     stepUpMaxAgeSeconds: setting(

@@ -163,3 +163,13 @@ Deno.test("parseConfig() leaves ALLOWED_HOSTS in the form the host guard compare
   const config = parseConfig({ ALLOWED_HOSTS: "API.Example.com:8443, .Example.org., [::1]" });
   assert.deepEqual(config.allowedHosts, ["api.example.com", ".example.org", "[::1]"]);
 });
+
+Deno.test("parseConfig() refuses an MFA_ISSUER with a colon (authenticator apps split issuer and account on it)", () => {
+  assert.throws(
+    () => parseConfig({ MFA_ISSUER: "Acme: Prod" }),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.problems.some((p) => p.variable === "MFA_ISSUER" && /colon/.test(p.problem)),
+  );
+  assert.equal(parseConfig({ MFA_ISSUER: "Acme Corp" }).mfa.issuer, "Acme Corp");
+});

@@ -183,7 +183,8 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
   const policies = windows.map(([name, windowSeconds, limit]) =>
     createPolicy({
       name,
-      explanation: `per ${name} per client address on register, login and refresh ` +
+      explanation:
+        `per ${name} per client address on register, login, its MFA step, reauthenticate and refresh ` +
         `(RATE_LIMIT_AUTH_PER_${setting[name]})`,
       windowSeconds,
       limit,
