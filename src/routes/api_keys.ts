@@ -67,6 +67,10 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
       async (c) => {
         const principal = c.get("principal")!;
         const row = await apiKeys.findOwn(principal.userId, c.req.valid("param").id);
+        // A new secret for a key with admin powers is as sensitive as creating one.
+        if ((JSON.parse(row.scopes) as string[]).some((s) => s.startsWith("admin:"))) {
+          assertFreshAuthentication(principal);
+        }
         const key = await apiKeys.rotate(
           row,
           c.req.valid("json").overlap_hours,

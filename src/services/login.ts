@@ -17,6 +17,7 @@ import type { FactorInput } from "./mfa.ts";
 import {
   guardUnavailable,
   type LoginAttemptOptions,
+  type LoginDecision,
   type LoginGuard,
   tooManyAttempts,
 } from "./login_guard.ts";
@@ -71,6 +72,28 @@ const invalidCredentials = () =>
  */
 export function createLoginService(deps: LoginDeps) {
   const { db, clock, hasher, sessions, guard, audit, alerts, devices } = deps;
+
+  /** A blocked attempt (login or reauthenticate): audited, alerted, 429 with Retry-After. */
+  const refuseBlocked = async (
+    decision: Extract<LoginDecision, { allowed: false }>,
+    meta: ClientMeta,
+    actor: AuditActor,
+  ): Promise<never> => {
+    const scope = decision.reason === "ip" ? "client" : "account";
+    const retryAfter = decision.retryAfterSeconds;
+    await audit(db, {
+      ...actor,
+      action: "auth.login.blocked",
+      outcome: "denied",
+      details: { reason: decision.reason, scope, retry_after_seconds: retryAfter },
+    });
+    alerts.alert(scope === "client" ? "client_blocked" : "account_blocked", {
+      reason: decision.reason,
+      ip: meta.ip,
+      retry_after_seconds: retryAfter,
+    });
+    throw tooManyAttempts(retryAfter);
+  };
 
   const reserve = async (ipKey: string, account: string, options: LoginAttemptOptions) => {
     try {
@@ -154,22 +177,7 @@ export function createLoginService(deps: LoginDeps) {
       network: networkOf(meta.ip),
       device,
     });
-    if (!decision.allowed) {
-      const scope = decision.reason === "ip" ? "client" : "account";
-      const retryAfter = decision.retryAfterSeconds;
-      await audit(db, {
-        ...actor,
-        action: "auth.login.blocked",
-        outcome: "denied",
-        details: { reason: decision.reason, scope, retry_after_seconds: retryAfter },
-      });
-      alerts.alert(scope === "client" ? "client_blocked" : "account_blocked", {
-        reason: decision.reason,
-        ip: meta.ip,
-        retry_after_seconds: retryAfter,
-      });
-      throw tooManyAttempts(retryAfter);
-    }
+    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
     const result = user
       ? await verifyPassword(user.password_hash, password, hasher)
       : await dummyVerify(password, hasher);
@@ -216,7 +224,7 @@ export function createLoginService(deps: LoginDeps) {
     const decision = await reserve(clientKey(meta.ip), ACCOUNT_KEY_PREFIX + user.id, {
       network: networkOf(meta.ip),
     });
-    if (!decision.allowed) throw tooManyAttempts(decision.retryAfterSeconds);
+    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
     const result = await verifyPassword(user.password_hash, input.password, hasher);
     if (!result.ok || user.status !== "active") {
       await guard.failed(decision.ticket);
