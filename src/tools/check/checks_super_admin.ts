@@ -166,7 +166,10 @@ export const SUPER_ADMIN_CHECKS: CheckDefinition[] = [
     run(context) {
       return Promise.resolve(
         context.config.appEnv === "production" && !context.config.mfa.requireForAdmins
-          ? [{ found: "REQUIRE_MFA_FOR_ADMINS is false in production" }]
+          ? [{
+            found: "REQUIRE_MFA_FOR_ADMINS is false in production",
+            setting: "REQUIRE_MFA_FOR_ADMINS",
+          }]
           : [],
       );
     },
