@@ -1,6 +1,7 @@
 /**
  * Migration 0008: the second factor: TOTP enrolments (seed as a field-encryption envelope),
- * recovery codes (keyed hashes), login challenges (hashed `mfa_token`s), the account's MFA
+ * recovery codes (keyed hashes), login challenges (hashed `mfa_token`s), the attempts the
+ * per-account limit counts, the account's MFA
  * state on `users`, and how each session was authenticated (`amr`, `auth_time`). Frozen
  * once released.
  */
@@ -49,4 +50,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("mfa_challenges_expires_idx").on("mfa_challenges")
     .column("expires_at").execute();
+
+  // One row per verification in flight or failed, for the per-account limit over a sliding
+  // window: a row is written before the code is checked and removed when it was right.
+  await db.schema.createTable("mfa_attempts")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+    .addColumn("at", "integer", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("mfa_attempts_user_at_idx").on("mfa_attempts")
+    .columns(["user_id", "at"]).execute();
 }

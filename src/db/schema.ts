@@ -196,6 +196,13 @@ export interface MfaChallengesTable {
   used_at: EpochMs | null;
 }
 
+/** A second-factor verification in flight or failed; see migration 0008. */
+export interface MfaAttemptsTable {
+  id: string;
+  user_id: string;
+  at: EpochMs;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -216,6 +223,7 @@ export interface Database {
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  mfa_attempts: MfaAttemptsTable;
 }
 
 export type Db = Kysely<Database>;

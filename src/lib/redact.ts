@@ -8,7 +8,7 @@
 export const REDACTED = "[REDACTED]";
 
 const SECRET_KEY =
-  /pass(word)?|secret|token|api[-_]?key|(private|signing|encryption|master)[-_]?key|^key$|_key$|^jwt$|authorization|cookie|pepper|credential|otp|^code$/i;
+  /pass(word)?|secret|token|api[-_]?key|(private|signing|encryption|master)[-_]?key|^key$|_key$|^jwt$|authorization|cookie|pepper|credential|otp|^code$|recovery[-_]?codes?/i;
 
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key)$/i;
 
@@ -36,7 +36,7 @@ const SECRET_VALUES: Rule[] = [
   },
   // secrets in query strings and key=value text
   {
-    pattern: /\b([a-z_]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)|code)=([^&\s"']+)/gi,
+    pattern: /\b([a-z_]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)|[a-z_]*code)=([^&\s"']+)/gi,
     replace: (_m, name) => `${name}=${REDACTED}`,
   },
 ];

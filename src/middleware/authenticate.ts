@@ -74,7 +74,8 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     const claims = await jwt.verify(credential, clock.now());
     if (!claims || await revocations.isRevoked(claims.sid)) throw invalidToken();
     const secondFactor = claims.amr?.some((m) => SECOND_FACTORS.has(m)) ?? false;
-    const authTimeMs = (claims.auth_time ?? claims.iat) * 1000;
+    // A token without auth_time (issued before 0008) never counts as a recent sign-in.
+    const authTimeMs = claims.auth_time === undefined ? -Infinity : claims.auth_time * 1000;
     c.set("principal", {
       kind: "user",
       userId: claims.sub,

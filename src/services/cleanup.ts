@@ -44,6 +44,8 @@ export async function cleanupExpired(
   // beyond making the table's size easy to reason about.
   const challenges = await deps.db.deleteFrom("mfa_challenges")
     .where("expires_at", "<", now - DAY_MS).executeTakeFirst();
+  // Second-factor attempts count for fifteen minutes.
+  await deps.db.deleteFrom("mfa_attempts").where("at", "<", now - DAY_MS).execute();
   const counters = await deps.counters.cleanup();
   return {
     sessions: Number(sessions.numDeletedRows),

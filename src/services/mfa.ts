@@ -267,6 +267,11 @@ export function createMfaService(deps: MfaDeps) {
         await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
           .where("id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_disabled", keepSessionId);
+        // The kept session no longer stands on a second factor: its next tokens say so.
+        if (keepSessionId) {
+          await trx.updateTable("sessions").set({ amr: JSON.stringify(["pwd"]) })
+            .where("id", "=", keepSessionId).execute();
+        }
         await audit(trx, {
           ...actor,
           action: "mfa.disabled",

@@ -50,7 +50,6 @@ const invalidMfaToken = () =>
 export function createMfaLogin(deps: MfaLoginDeps) {
   const { db, clock, counters, audit } = deps;
   const tokenHash = async (token: string) => hex(await hmac(await deps.pepper.key, `mfa:${token}`));
-  const failuresKey = (userId: string) => `mfa-failures:${userId}`;
   const blockKey = (userId: string) => `mfa-block:${userId}`;
 
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -99,10 +98,11 @@ export function createMfaLogin(deps: MfaLoginDeps) {
   }
 
   /**
-   * Verifies a user's factor under the account limit (the MFA step of a login and a
-   * reauthentication share it): blocked accounts get 429 without a verification, each
-   * attempt is reserved on the shared counter first (at most ten verifications in the
-   * window however many arrive at once), a success gives its reservation back.
+   * Verifies a user's factor under the account limit (every route that checks a code shares
+   * it): a blocked account gets 429 without a verification. Each attempt is first written
+   * down (`mfa_attempts`) and counted over the last fifteen minutes, a sliding window: at
+   * most ten attempts can be in flight or failed however many arrive at once, and those
+   * beyond are refused unverified. A right code removes its row; a wrong one stays a failure.
    */
   async function verify(user: User, input: FactorInput, actor: AuditActor) {
     const now = clock.now();
@@ -110,9 +110,20 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     if (blockedUntil !== undefined && blockedUntil > now) {
       throw tooManyAttempts(Math.ceil((blockedUntil - now) / 1000));
     }
-    const { count } = await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS));
+    const attempt = crypto.randomUUID();
+    await db.insertInto("mfa_attempts").values({ id: attempt, user_id: user.id, at: now })
+      .execute();
+    const { n } = await db.selectFrom("mfa_attempts")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("user_id", "=", user.id).where("at", ">", now - MFA_WINDOW_MS)
+      .executeTakeFirstOrThrow();
+    const count = Number(n);
+    const forget = () => db.deleteFrom("mfa_attempts").where("id", "=", attempt).execute();
     if (count > MFA_FAILURES_PER_ACCOUNT) {
-      await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS, -1));
+      // More guesses than the limit at once: refused unverified, and the account is blocked
+      // as if the tenth had failed (the block keeps the later end of two).
+      await forget();
+      await guarded(() => counters.block(blockKey(user.id), now + MFA_WINDOW_MS));
       const until = await guarded(() => counters.blockedUntil(blockKey(user.id)));
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
@@ -120,8 +131,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       ? await deps.mfa.verifyFactor(user, input, { ...actor, actorType: "user", actorId: user.id })
       : undefined;
     if (!method) return await failed(user.id, count, input, actor);
-    // Not a failure: the reservation on the account is given back.
-    await guarded(() => counters.hit(failuresKey(user.id), MFA_WINDOW_MS, -1));
+    await forget(); // not a failure
     return method;
   }
 

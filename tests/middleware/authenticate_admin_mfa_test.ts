@@ -185,3 +185,35 @@ Deno.test("with REQUIRE_MFA_FOR_ADMINS false (the default), admins without MFA a
     await t.close();
   }
 });
+
+Deno.test("REQUIRE_MFA_FOR_ADMINS: an admin who turns MFA off keeps no admin access through the kept session: its next tokens say amr [pwd]", async () => {
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp(REQUIRED, { clock });
+  try {
+    const { user, tokens } = await adminSession(t, "admin");
+    const { secret } = await enrolTotp(t, clock, tokens.access_token);
+    const signedIn = await loginWithTotp(t, clock, user.email, secret);
+    clock.advance(30_000);
+    assert.equal(
+      (await authed(t, "GET", "/api/v1/admin/users", signedIn.access_token)).status,
+      200,
+    );
+    const off = await authed(t, "DELETE", "/api/v1/me/mfa", signedIn.access_token, {
+      code: totp(secret, clock.now()),
+    });
+    assert.equal(off.status, 204, await off.clone().text());
+    const refreshed = await request(t.app, "POST", "/api/v1/auth/refresh", {
+      body: { refresh_token: signedIn.refresh_token },
+    });
+    assert.equal(refreshed.status, 200);
+    const { access_token } = await refreshed.json();
+    assert.deepEqual(jwtClaims(access_token).amr, ["pwd"]);
+    await assertProblem(
+      await authed(t, "GET", "/api/v1/admin/users", access_token),
+      403,
+      "mfa_enrollment_required",
+    );
+  } finally {
+    await t.close();
+  }
+});

@@ -510,3 +510,34 @@ Deno.test("20 concurrent wrong codes on one token: 5 are verified, 15 are invali
     await t.close();
   }
 });
+
+Deno.test("the account limit is a sliding window: 9 wrong codes, 10 minutes later 1 more blocks (a fixed window that ended between them would not)", async () => {
+  const { t, clock } = await app();
+  try {
+    const user = await mfaUser(t, clock);
+    const fail = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        // A fresh token every 4 codes keeps each under its own limit of 5.
+        const challenge = await passwordStep(t, user.email, `198.51.100.${i + 1}`);
+        const res = await mfaStep(t, challenge.mfa_token, {
+          code: wrongCode(user.secret, clock.now(), i),
+        });
+        await assertProblem(res, 401, "invalid_mfa_code");
+      }
+    };
+    await fail(9);
+    clock.advance(10 * MINUTE);
+    await fail(1);
+    const challenge = await passwordStep(t, user.email, "192.0.2.60");
+    const right = await mfaStep(t, challenge.mfa_token, { code: totp(user.secret, clock.now()) });
+    await assertProblem(right, 429, "too_many_attempts");
+    // Once the first nine are more than 15 minutes old (and the block after the tenth has
+    // run out), one failure in the window is not a block.
+    clock.advance(15 * MINUTE + 1000);
+    const later = await passwordStep(t, user.email, "192.0.2.61");
+    const ok = await mfaStep(t, later.mfa_token, { code: totp(user.secret, clock.now()) });
+    assert.equal(ok.status, 200, await ok.clone().text());
+  } finally {
+    await t.close();
+  }
+});

@@ -17,6 +17,9 @@ export const SECRETS = {
   queryToken: "qtok-5e6f7a8b9c0d1e2f3a4b5c6d",
   basicCredentials: "YWRtaW46aHVudGVyMi1zdXBlcnNlY3JldA==",
   webhookSecret: "whsec-0a1b2c3d4e5f6a7b8c9d0e1f",
+  recoveryCode: "q7m2-x4kd-9pzt",
+  mfaToken: "mfa-Hq3Lw8Zt5Rb2Vn7Kx4Cp9Jd6",
+  totpSeed: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
 } as const;
 
 export const SECRET_VALUES: string[] = Object.values(SECRETS);
@@ -33,6 +36,7 @@ export const SECRET_TEXT = [
   `GET /download?token=${SECRETS.queryToken}&file=report.pdf`,
   `Cookie: refresh_token=${SECRETS.refreshToken}; sid=${SECRETS.sessionCookie}`,
   `upstream said Basic ${SECRETS.basicCredentials}`,
+  `POST /api/v1/auth/mfa?recovery_code=${SECRETS.recoveryCode}&mfa_token=${SECRETS.mfaToken}`,
 ].join("\n");
 
 /** Structured fields a careless caller might log. */
@@ -45,6 +49,10 @@ export function secretFields(): Record<string, unknown> {
     api_key: SECRETS.apiKey,
     apiKey: SECRETS.apiKey,
     client_secret: SECRETS.webhookSecret,
+    recovery_code: SECRETS.recoveryCode,
+    recovery_codes: [SECRETS.recoveryCode],
+    mfa_token: SECRETS.mfaToken,
+    secret: SECRETS.totpSeed,
     signingKey: SECRETS.webhookSecret,
     headers: {
       authorization: `Bearer ${SECRETS.jwt}`,

@@ -20,4 +20,8 @@ create table "mfa_challenges" ("token_hash" text primary key, "user_id" text not
 
 create index "mfa_challenges_expires_idx" on "mfa_challenges" ("expires_at");
 
-insert into "citadel_migrations" ("name", "checksum", "applied_at") values ('0008_mfa', '9810f5720659a2852a3dfd762d71429d070dd70c4ee27874f032da6aa35c00e2', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+create table "mfa_attempts" ("id" text primary key, "user_id" text not null references "users" ("id") on delete cascade, "at" integer not null);
+
+create index "mfa_attempts_user_at_idx" on "mfa_attempts" ("user_id", "at");
+
+insert into "citadel_migrations" ("name", "checksum", "applied_at") values ('0008_mfa', 'f459ec4cb8d0546f0bfe67891be0f081b08302c66410625d6ce000a870a1ed98', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
