@@ -36,7 +36,8 @@ const SECRET_VALUES: Rule[] = [
   },
   // secrets in query strings and key=value text
   {
-    pattern: /\b([a-z_]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)|[a-z_]*code)=([^&\s"']+)/gi,
+    pattern:
+      /\b([a-z_]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)|[a-z_]*code)=([^&\s"']+)/gi,
     replace: (_m, name) => `${name}=${REDACTED}`,
   },
 ];
