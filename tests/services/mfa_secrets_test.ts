@@ -26,6 +26,7 @@ import {
   STEP_MS,
   totp,
 } from "../support/mfa_support.ts";
+import { bytesContain, databaseFiles } from "../support/database_files.ts";
 
 const text = new TextEncoder();
 
@@ -51,28 +52,6 @@ function seedNeedles(base32: string): Map<string, Uint8Array> {
 function recoveryCodeSpellings(code: string): string[] {
   const bare = code.replaceAll("-", "");
   return [code, bare, code.toUpperCase(), bare.toUpperCase()];
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  for (let i = haystack.indexOf(first); i !== -1; i = haystack.indexOf(first, i + 1)) {
-    if (i + needle.length > haystack.length) return false;
-    let j = 1;
-    while (j < needle.length && haystack[i + j] === needle[j]) j++;
-    if (j === needle.length) return true;
-  }
-  return false;
-}
-
-/** The database file and every file beside it (WAL, shared memory). */
-async function databaseFiles(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.startsWith("citadel.db")) {
-      files.set(entry.name, await Deno.readFile(`${dir}/${entry.name}`));
-    }
-  }
-  return files;
 }
 
 /** A six-digit code standing alone (not inside a longer number, hash or id). */
@@ -242,7 +221,7 @@ Deno.test("no TOTP seed, recovery code or mfa_token can be found in the database
       assert.ok(files.has("citadel.db"));
       for (const [name, bytes] of files) {
         for (const [what, needle] of needles) {
-          assert.ok(!contains(bytes, needle), `${what} found in ${name} ${when}`);
+          assert.ok(!bytesContain(bytes, needle), `${what} found in ${name} ${when}`);
         }
       }
       return files;
@@ -265,7 +244,7 @@ Deno.test("no TOTP seed, recovery code or mfa_token can be found in the database
     await search("after closing");
     // The control: the search finds what is stored in clear (an account's email).
     const file = (await databaseFiles(dir.path)).get("citadel.db")!;
-    assert.ok(contains(file, text.encode(secrets.email)), "the search would have found it");
+    assert.ok(bytesContain(file, text.encode(secrets.email)), "the search would have found it");
   } finally {
     if (!closed) await t.close();
   }

@@ -15,6 +15,7 @@ import { createServices } from "../../src/services/container.ts";
 import { PRIVATE_KEY_FIELD } from "../../src/services/signing_keys.ts";
 import { buildTestApp, tempDir } from "../support/helpers.ts";
 import { asymmetricEnv, keyRows, privateKeyOfRow } from "../support/signing_key_support.ts";
+import { bytesContain, databaseFiles } from "../support/database_files.ts";
 
 const ADMIN = { actorType: "user" as const, actorId: crypto.randomUUID() };
 
@@ -41,28 +42,6 @@ function encodings(bytes: Uint8Array): Map<string, Uint8Array> {
     ["hex", text.encode(hex(bytes))],
     ["HEX", text.encode(hex(bytes).toUpperCase())],
   ]);
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  for (let i = haystack.indexOf(first); i !== -1; i = haystack.indexOf(first, i + 1)) {
-    if (i + needle.length > haystack.length) return false;
-    let j = 1;
-    while (j < needle.length && haystack[i + j] === needle[j]) j++;
-    if (j === needle.length) return true;
-  }
-  return false;
-}
-
-/** The bytes of the database file and of every file beside it (WAL, shared memory). */
-async function databaseBytes(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.startsWith("citadel.db")) {
-      files.set(entry.name, await Deno.readFile(`${dir}/${entry.name}`));
-    }
-  }
-  return files;
 }
 
 /** The secret parts of a PKCS #8 private key: the whole DER, and the bare private scalar. */
@@ -100,11 +79,11 @@ for (const alg of ["EdDSA", "ES256"] as AsymmetricAlgorithm[]) {
       needles.set(`${row.state} scalar prefix`, scalar.slice(0, 16));
     }
     const search = async (when: string) => {
-      const files = await databaseBytes(dir.path);
+      const files = await databaseFiles(dir.path);
       assert.ok(files.has("citadel.db"));
       for (const [name, bytes] of files) {
         for (const [what, needle] of needles) {
-          assert.ok(!contains(bytes, needle), `${what} found in ${name} ${when}`);
+          assert.ok(!bytesContain(bytes, needle), `${what} found in ${name} ${when}`);
         }
       }
       return files;
@@ -125,8 +104,8 @@ for (const alg of ["EdDSA", "ES256"] as AsymmetricAlgorithm[]) {
     await search("after closing");
     // The control: the search finds what is there (the public key, stored in clear).
     const publicX = new TextEncoder().encode(JSON.parse(rows[0].public_jwk).x);
-    const file = (await databaseBytes(dir.path)).get("citadel.db")!;
-    assert.ok(contains(file, publicX), "the search would have found the key");
+    const file = (await databaseFiles(dir.path)).get("citadel.db")!;
+    assert.ok(bytesContain(file, publicX), "the search would have found the key");
   });
 }
 
