@@ -26,8 +26,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("secret", "text", (c) => c.notNull())
     .addColumn("created_at", "integer", (c) => c.notNull())
     .addColumn("confirmed_at", "integer")
-    // The last accepted time step: a code is accepted once, and never an older one.
-    .addColumn("last_step", "integer")
+    .execute();
+  // The last time step accepted for each purpose (login, reauthenticate, disable, ...): within
+  // a purpose a code is accepted once and never an older one; a code typed to sign in may
+  // still confirm the next operation the user does in the same 30 s.
+  await db.schema.createTable("mfa_totp_steps")
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+    .addColumn("purpose", "text", (c) => c.notNull())
+    .addColumn("last_step", "integer", (c) => c.notNull())
+    .addPrimaryKeyConstraint("mfa_totp_steps_pk", ["user_id", "purpose"])
     .execute();
 
   await db.schema.createTable("mfa_recovery_codes")

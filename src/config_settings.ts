@@ -163,7 +163,7 @@ export const SETTINGS = {
     ),
     stepUpMaxAgeSeconds: setting(
       "STEP_UP_MAX_AGE",
-      int(600, 30, DAY),
+      int(600, 1, DAY),
       "seconds after a login or reauthentication in which sensitive operations (password, " +
         "MFA, admin writes, admin-scoped keys) are allowed; older sessions get 403 " +
         "`reauthentication_required`",

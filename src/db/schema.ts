@@ -175,7 +175,13 @@ export interface MfaTotpTable {
   secret: string;
   created_at: EpochMs;
   confirmed_at: EpochMs | null;
-  last_step: number | null;
+}
+
+/** The last TOTP time step accepted for one purpose of one user (replay protection). */
+export interface MfaTotpStepsTable {
+  user_id: string;
+  purpose: string;
+  last_step: number;
 }
 
 /** A recovery code, stored only as its keyed hash. */
@@ -221,6 +227,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   hs256_secrets: Hs256SecretsTable;
   mfa_totp: MfaTotpTable;
+  mfa_totp_steps: MfaTotpStepsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   mfa_attempts: MfaAttemptsTable;

@@ -32,13 +32,17 @@ export function meMfaRoutes(services: Services) {
   const verified = async (
     c: Parameters<typeof auditContext>[0],
     body: z.infer<typeof factorBody> | z.infer<typeof anyFactor>,
+    purpose: "disable" | "regenerate",
   ) => {
     const user = await accounts.current(c.get("principal")!.userId);
     mfa.assertEnabled(user);
-    return {
+    const method: FactorMethod = await mfaLogin.verify(
       user,
-      method: await mfaLogin.verify(user, factorOf(body), auditContext(c)) as FactorMethod,
-    };
+      factorOf(body),
+      auditContext(c),
+      purpose,
+    );
+    return { user, method };
   };
   // API keys are service credentials: the second factor is the owner's, managed in a session.
   const sessionStepUp = authorize({ scope: "me:write", sessionOnly: true, fresh: true });
@@ -65,7 +69,7 @@ export function meMfaRoutes(services: Services) {
       },
     )
     .delete("/", sessionStepUp, validate("json", z.union([factorBody, anyFactor])), async (c) => {
-      const { user, method } = await verified(c, c.req.valid("json"));
+      const { user, method } = await verified(c, c.req.valid("json"), "disable");
       await mfa.disable(user, method, c.get("principal")!.sessionId, auditContext(c));
       return c.body(null, 204);
     })
@@ -74,7 +78,7 @@ export function meMfaRoutes(services: Services) {
       sessionStepUp,
       validate("json", z.union([factorBody, anyFactor])),
       async (c) => {
-        const { user } = await verified(c, c.req.valid("json"));
+        const { user } = await verified(c, c.req.valid("json"), "regenerate");
         return c.json(await mfa.regenerate(user, auditContext(c)));
       },
     );

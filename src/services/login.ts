@@ -54,7 +54,12 @@ export interface LoginDeps {
   /** The second step (mfa_login.ts): its challenge, and a factor verified under its limits. */
   challenges: {
     issue(userId: string): Promise<MfaChallenge>;
-    verify(user: User, input: FactorInput, actor: AuditActor): Promise<string>;
+    verify(
+      user: User,
+      input: FactorInput,
+      actor: AuditActor,
+      purpose: "reauthenticate",
+    ): Promise<string>;
   };
 }
 
@@ -249,7 +254,7 @@ export function createLoginService(deps: LoginDeps) {
           detail: "Two-factor authentication is on: send `code` (or `recovery_code`) too",
         });
       }
-      amr.push(await deps.challenges.verify(user, input.factor, actor));
+      amr.push(await deps.challenges.verify(user, input.factor, actor, "reauthenticate"));
     }
     await sessions.prepare();
     return await db.transaction().execute(async (trx) => {

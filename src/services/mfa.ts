@@ -38,6 +38,13 @@ export interface MfaDeps {
 /** A presented second factor: a TOTP code or a recovery code. */
 export type FactorInput = { code: string } | { recovery_code: string };
 
+/**
+ * What a code is verified for. A TOTP code is accepted once per purpose: a replayed sign-in
+ * code is refused, while the code a user just signed in with may still confirm the
+ * operation they do next within the same 30 s.
+ */
+export type FactorPurpose = "login" | "reauthenticate" | "confirm" | "disable" | "regenerate";
+
 /** Which factor was verified, as its RFC 8176 `amr` value. */
 export type FactorMethod = "otp" | "rc";
 
@@ -83,15 +90,17 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   /**
-   * Accepts a TOTP code of the confirmed (or, for `pending`, the pending) enrolment once:
-   * the step it matches must be later than the last accepted one, and recording it is a
-   * conditional update, so two requests with the same code cannot both pass. Outside any
-   * transaction: the update's row count is the verdict, and D1 reports none inside one.
+   * Accepts a TOTP code of the confirmed (or, for `pending`, the pending) enrolment once per
+   * purpose: the step it matches must be later than the last one accepted for that purpose,
+   * and recording it is one conditional upsert, so two requests with the same code cannot
+   * both pass. Outside any transaction: the row count is the verdict, and D1 reports none
+   * inside one.
    */
   async function acceptTotp(
     userId: string,
     code: string,
     state: "confirmed" | "pending",
+    purpose: FactorPurpose,
   ): Promise<boolean> {
     let query = db.selectFrom("mfa_totp").selectAll().where("user_id", "=", userId);
     query = state === "confirmed"
@@ -100,13 +109,20 @@ export function createMfaService(deps: MfaDeps) {
     const row = await query.executeTakeFirst();
     if (!row) return false;
     const step = await matchingStep(await seedOf(row), code.trim(), clock.now());
-    if (step === undefined || (row.last_step !== null && step <= row.last_step)) return false;
-    const claimed = await db.updateTable("mfa_totp").set({ last_step: step })
-      .where("user_id", "=", userId)
-      .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
+    if (step === undefined) return false;
+    const claimed = await db.insertInto("mfa_totp_steps")
+      .values({ user_id: userId, purpose, last_step: step })
+      .onConflict((oc) =>
+        oc.columns(["user_id", "purpose"]).doUpdateSet({ last_step: step })
+          .where("mfa_totp_steps.last_step", "<", step)
+      )
       .executeTakeFirst();
-    return claimed.numUpdatedRows > 0n;
+    return (claimed.numInsertedOrUpdatedRows ?? 0n) > 0n;
   }
+
+  /** Forgets the accepted steps of a user's enrolment (it is replaced or removed). */
+  const forgetSteps = (executor: Db, userId: string) =>
+    executor.deleteFrom("mfa_totp_steps").where("user_id", "=", userId).execute();
 
   /** Spends one unused recovery code; true when it was one (outside any transaction, too). */
   async function spendRecoveryCode(userId: string, code: string) {
@@ -134,9 +150,10 @@ export function createMfaService(deps: MfaDeps) {
     user: Pick<User, "id">,
     input: FactorInput,
     actor: AuditActor,
+    purpose: FactorPurpose,
   ): Promise<FactorMethod | undefined> {
     if ("code" in input) {
-      return await acceptTotp(user.id, input.code, "confirmed") ? "otp" : undefined;
+      return await acceptTotp(user.id, input.code, "confirmed", purpose) ? "otp" : undefined;
     }
     if (!await spendRecoveryCode(user.id, input.recovery_code)) return undefined;
     const { recovery_codes_left: left } = await db.selectFrom("users")
@@ -181,19 +198,20 @@ export function createMfaService(deps: MfaDeps) {
         ...SEED_FIELD,
         rowId: user.id,
       });
+      await forgetSteps(db, user.id);
+      // A confirmed enrolment is never replaced here (MFA is off, checked above; the
+      // condition also holds against a concurrent confirmation).
       await db.insertInto("mfa_totp").values({
         user_id: user.id,
         secret: envelope,
         created_at: clock.now(),
         confirmed_at: null,
-        last_step: null,
       }).onConflict((oc) =>
         oc.column("user_id").doUpdateSet({
           secret: envelope,
           created_at: clock.now(),
           confirmed_at: null,
-          last_step: null,
-        })
+        }).where("mfa_totp.confirmed_at", "is", null)
       ).execute();
       return { secret, otpauth_uri: otpauthUri(deps.issuer, user.email, secret) };
     },
@@ -219,7 +237,7 @@ export function createMfaService(deps: MfaDeps) {
           detail: "Start an enrolment with POST /api/v1/me/mfa/totp first",
         });
       }
-      if (!await acceptTotp(user.id, code, "pending")) throw invalidMfaCode();
+      if (!await acceptTotp(user.id, code, "pending", "confirm")) throw invalidMfaCode();
       await deps.sessions.prepare();
       const codes = await db.transaction().execute(async (trx) => {
         const now = clock.now();
@@ -263,6 +281,7 @@ export function createMfaService(deps: MfaDeps) {
     ) {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
+        await forgetSteps(trx, user.id);
         await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
         await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
           .where("id", "=", user.id).execute();
@@ -312,6 +331,7 @@ export function createMfaService(deps: MfaDeps) {
     async reset(user: User, actor: AuditActor) {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
+        await forgetSteps(trx, user.id);
         await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
         await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
           .where("id", "=", user.id).execute();

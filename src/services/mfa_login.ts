@@ -14,7 +14,7 @@ import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { LoginResult, MfaChallenge } from "./login.ts";
 import { guardUnavailable, tooManyAttempts } from "./login_guard.ts";
-import { type FactorInput, invalidMfaCode, type MfaService } from "./mfa.ts";
+import { type FactorInput, type FactorPurpose, invalidMfaCode, type MfaService } from "./mfa.ts";
 import type { Pepper } from "./pepper.ts";
 import type { ClientMeta } from "./sessions.ts";
 
@@ -104,7 +104,12 @@ export function createMfaLogin(deps: MfaLoginDeps) {
    * most ten attempts can be in flight or failed however many arrive at once, and those
    * beyond are refused unverified. A right code removes its row; a wrong one stays a failure.
    */
-  async function verify(user: User, input: FactorInput, actor: AuditActor) {
+  async function verify(
+    user: User,
+    input: FactorInput,
+    actor: AuditActor,
+    purpose: FactorPurpose,
+  ) {
     const now = clock.now();
     const blockedUntil = await guarded(() => counters.blockedUntil(blockKey(user.id)));
     if (blockedUntil !== undefined && blockedUntil > now) {
@@ -128,7 +133,12 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
     const method = user.status === "active" && user.mfa_enabled_at !== null
-      ? await deps.mfa.verifyFactor(user, input, { ...actor, actorType: "user", actorId: user.id })
+      ? await deps.mfa.verifyFactor(
+        user,
+        input,
+        { ...actor, actorType: "user", actorId: user.id },
+        purpose,
+      )
       : undefined;
     if (!method) return await failed(user.id, count, input, actor);
     await forget(); // not a failure
@@ -187,7 +197,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       if (reserved.numUpdatedRows === 0n) throw invalidMfaToken();
       const user = await db.selectFrom("users").selectAll().where("id", "=", challenge.user_id)
         .executeTakeFirstOrThrow();
-      const method = await verify(user, input, actor);
+      const method = await verify(user, input, actor, "login");
       const claimed = await db.updateTable("mfa_challenges").set({ used_at: clock.now() })
         .where("token_hash", "=", hash).where("used_at", "is", null).executeTakeFirst();
       if (claimed.numUpdatedRows === 0n) throw invalidMfaToken();

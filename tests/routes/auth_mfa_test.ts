@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { authed, login, registerUser } from "../support/auth_support.ts";
+import { authed, login, registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
 import {
   assertProblem,
@@ -537,6 +537,46 @@ Deno.test("the account limit is a sliding window: 9 wrong codes, 10 minutes late
     const later = await passwordStep(t, user.email, "192.0.2.61");
     const ok = await mfaStep(t, later.mfa_token, { code: totp(user.secret, clock.now()) });
     assert.equal(ok.status, 200, await ok.clone().text());
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a TOTP code is single-use per purpose: the code that just signed in also confirms the next operation in the same step (reauthenticate, new recovery codes, turning MFA off), but signs in only once", async () => {
+  const { t, clock } = await app();
+  try {
+    const user = await mfaUser(t, clock);
+    const code = totp(user.secret, clock.now());
+    const challenge = await passwordStep(t, user.email);
+    const signedIn = await mfaStep(t, challenge.mfa_token, { code });
+    assert.equal(signedIn.status, 200, await signedIn.clone().text());
+    const { access_token } = await signedIn.json();
+
+    const reauth = await authed(t, "POST", "/api/v1/auth/reauthenticate", access_token, {
+      password: STRONG_PASSWORD,
+      code,
+    });
+    assert.equal(reauth.status, 200, await reauth.clone().text());
+    const again = await authed(t, "POST", "/api/v1/auth/reauthenticate", access_token, {
+      password: STRONG_PASSWORD,
+      code,
+    });
+    await assertProblem(again, 401, "invalid_mfa_code");
+
+    const regenerated = await authed(t, "POST", "/api/v1/me/mfa/recovery-codes", access_token, {
+      code,
+    });
+    assert.equal(regenerated.status, 200, await regenerated.clone().text());
+
+    const replay = await passwordStep(t, user.email);
+    await assertProblem(
+      await mfaStep(t, replay.mfa_token, { code }),
+      401,
+      "invalid_mfa_code",
+    );
+
+    const off = await authed(t, "DELETE", "/api/v1/me/mfa", access_token, { code });
+    assert.equal(off.status, 204, await off.clone().text());
   } finally {
     await t.close();
   }

@@ -10,7 +10,9 @@ alter table "sessions" add column "amr" text;
 
 alter table "sessions" add column "auth_time" integer;
 
-create table "mfa_totp" ("user_id" text primary key references "users" ("id") on delete cascade, "secret" text not null, "created_at" integer not null, "confirmed_at" integer, "last_step" integer);
+create table "mfa_totp" ("user_id" text primary key references "users" ("id") on delete cascade, "secret" text not null, "created_at" integer not null, "confirmed_at" integer);
+
+create table "mfa_totp_steps" ("user_id" text not null references "users" ("id") on delete cascade, "purpose" text not null, "last_step" integer not null, constraint "mfa_totp_steps_pk" primary key ("user_id", "purpose"));
 
 create table "mfa_recovery_codes" ("code_hash" text primary key, "user_id" text not null references "users" ("id") on delete cascade, "created_at" integer not null, "used_at" integer);
 
@@ -24,4 +26,4 @@ create table "mfa_attempts" ("id" text primary key, "user_id" text not null refe
 
 create index "mfa_attempts_user_at_idx" on "mfa_attempts" ("user_id", "at");
 
-insert into "citadel_migrations" ("name", "checksum", "applied_at") values ('0008_mfa', 'f459ec4cb8d0546f0bfe67891be0f081b08302c66410625d6ce000a870a1ed98', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+insert into "citadel_migrations" ("name", "checksum", "applied_at") values ('0008_mfa', 'f95d7aecc1c087b1f9acca411b7f77aa9d7c06fec5c3f3ba23d6ef9ac9a12f98', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
