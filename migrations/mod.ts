@@ -12,6 +12,7 @@ import * as audit from "./0005_audit.ts";
 import * as loginHistory from "./0006_login_history.ts";
 import * as signingKeys from "./0007_signing_keys.ts";
 import * as mfa from "./0008_mfa.ts";
+import * as email from "./0009_email.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -31,4 +32,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0006_login_history", loginHistory],
   ["0007_signing_keys", signingKeys],
   ["0008_mfa", mfa],
+  ["0009_email", email],
 ];

@@ -405,6 +405,53 @@ export const SETTINGS = {
       "HMAC key of the alert signature",
     ),
   },
+  email: {
+    smtpUrl: setting(
+      "SMTP_URL",
+      optionalText,
+      "`smtp://user:pass@host:587` (STARTTLS, required) or `smtps://user:pass@host:465` " +
+        "(implicit TLS); the certificate is verified",
+      {
+        finish: checkSmtpUrl,
+        unsetMeans: "messages are written to `DATA_DIR/mail/*.eml` in " +
+          "development; email endpoints answer 503 in production",
+      },
+    ),
+    from: setting(
+      "SMTP_FROM",
+      text("citadel <no-reply@citadel.localhost>"),
+      "`From` of every message",
+    ),
+    caFile: setting(
+      "SMTP_CA_FILE",
+      optionalText,
+      "PEM file of an extra CA trusted for the SMTP server's certificate",
+    ),
+    allowInsecure: setting(
+      "SMTP_ALLOW_INSECURE",
+      bool(false),
+      "`true` sends without TLS (a local test server only); refused in production",
+    ),
+    publicUrl: setting(
+      "PUBLIC_URL",
+      optionalText,
+      "where users reach citadel, the base of links in messages; required in production " +
+        "with `SMTP_URL`",
+    ),
+    linkBaseUrl: setting(
+      "EMAIL_LINK_BASE_URL",
+      optionalText,
+      "base of the links in messages (`.../verify-email#token=...`), so an app can point them " +
+        "at its own pages",
+      { unsetMeans: "`${PUBLIC_URL}/account`" },
+    ),
+    verification: setting(
+      "EMAIL_VERIFICATION",
+      oneOf(["off", "optional", "required"], "optional"),
+      "`required`: an unverified account's right password gets 403 `email_not_verified`; " +
+        "`optional`: unverified accounts sign in; `off`: no verification messages",
+    ),
+  },
 };
 
 /**
@@ -446,6 +493,25 @@ function checkFieldKey(variable: string) {
     }
     return text;
   };
+}
+
+/** SMTP_URL: smtp:// (STARTTLS) or smtps:// (implicit TLS), with a host. */
+function checkSmtpUrl(url: string | undefined, problems: ConfigProblem[]): string | undefined {
+  if (url === undefined) return url;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !["smtp:", "smtps:"].includes(parsed.protocol) || !parsed.hostname) {
+    problems.push({
+      variable: "SMTP_URL",
+      problem: "must be smtp://[user:pass@]host[:587] or smtps://[user:pass@]host[:465]",
+      fix: "Set SMTP_URL=smtp://user:password@mail.example.com:587, or unset it",
+    });
+  }
+  return url;
 }
 
 /** ALERT_WEBHOOK_URL: alerts are POSTed over http(s) only. */

@@ -61,6 +61,22 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
     violatedBy: (config) => config.jwt.algorithm !== "HS256" && !config.encryption.key,
   },
   {
+    id: "smtp-tls-required",
+    variable: "SMTP_ALLOW_INSECURE",
+    message: "must not be true when APP_ENV=production (messages would travel in plaintext)",
+    fix: "Unset SMTP_ALLOW_INSECURE and use an SMTP server with STARTTLS or implicit TLS",
+    severity: "critical",
+    violatedBy: (config) => config.email.allowInsecure,
+  },
+  {
+    id: "public-url-for-email",
+    variable: "PUBLIC_URL",
+    message: "is required when APP_ENV=production and SMTP_URL is set (links in messages)",
+    fix: "Set PUBLIC_URL to the address users reach citadel at, e.g. https://auth.example.com",
+    severity: "high",
+    violatedBy: (config) => config.email.smtpUrl !== undefined && !config.email.publicUrl,
+  },
+  {
     id: "debug-off",
     variable: "DEBUG",
     message: "must not be true when APP_ENV=production",

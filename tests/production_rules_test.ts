@@ -23,6 +23,8 @@ const BREAKS: Record<string, Record<string, string>> = {
   "allowed-hosts-required": { ALLOWED_HOSTS: "" },
   "plain-http-explicit": { TRUSTED_PROXIES: "" },
   "encryption-key-for-signing-keys": { JWT_ALGORITHM: "EdDSA" },
+  "smtp-tls-required": { SMTP_ALLOW_INSECURE: "true" },
+  "public-url-for-email": { SMTP_URL: "smtp://mail.example.com:587" },
 };
 
 function refusals(env: Record<string, string>): string[] {

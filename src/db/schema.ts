@@ -23,6 +23,8 @@ export interface UsersTable {
   /** When the second factor was turned on; null when it is off (and when not inserted). */
   mfa_enabled_at: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
   recovery_codes_left: Generated<number>;
+  /** When the address was proven (a verification link); null while unverified. */
+  email_verified_at: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
 }
 
 export interface SessionsTable {
@@ -209,6 +211,36 @@ export interface MfaAttemptsTable {
   at: EpochMs;
 }
 
+/** A message waiting to be sent, sent, or given up on; see migration 0009. */
+export interface EmailOutboxTable {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  /** What the message is about, e.g. `verify_email`; for logs and the audit. */
+  kind: string;
+  created_at: EpochMs;
+  attempts: Generated<number>;
+  next_attempt_at: EpochMs;
+  lease_until: EpochMs | null;
+  sent_at: EpochMs | null;
+  failed_at: EpochMs | null;
+  last_error: string | null;
+  message_id: string | null;
+}
+
+/** A single-use email token (verification, reset, email change, unlock), by keyed hash. */
+export interface EmailTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: string;
+  new_email: string | null;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+  used_at: EpochMs | null;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -231,6 +263,8 @@ export interface Database {
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   mfa_attempts: MfaAttemptsTable;
+  email_outbox: EmailOutboxTable;
+  email_tokens: EmailTokensTable;
 }
 
 export type Db = Kysely<Database>;

@@ -34,6 +34,7 @@ export async function insertUser(db: Db, input: NewUserInput, now: number): Prom
     last_login_at: null,
     mfa_enabled_at: null,
     recovery_codes_left: 0,
+    email_verified_at: null,
   };
   await db.insertInto("users").values(user).execute();
   return user;

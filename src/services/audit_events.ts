@@ -36,6 +36,7 @@ export const AUDIT_ACTIONS = {
   "mfa.recovery_codes_regenerated": ["count"],
   "mfa.reset": ["sessions_revoked"],
   "auth.reauthenticated": ["session_id", "amr"],
+  "email.delivery_failed": ["kind", "attempts", "given_up"],
   "signing_key.created": ["algorithm", "state", "reason"],
   "signing_key.promoted": ["algorithm", "previous_kid", "next_kid", "forced"],
   "signing_key.retired": ["algorithm", "state", "replaced_by"],

@@ -1,0 +1,179 @@
+/**
+ * The email outbox: a message is written in the transaction of the change that causes it
+ * (`enqueue`), and a background sender delivers due messages with retries and exponential
+ * backoff. A row is leased before it is sent, so two senders (workers, hosts) never send
+ * the same message at once, and a sender that dies mid-send leaves a lease that runs out.
+ */
+import type { Db } from "../db/schema.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Logger } from "../platform/logger.ts";
+import type { MailTransport } from "../platform/mail_transport.ts";
+import type { Audit } from "./audit.ts";
+import { SYSTEM_ACTOR } from "./audit_events.ts";
+
+/** A message to queue. */
+export interface QueuedMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** What it is about (`verify_email`, `password_reset`, ...), for logs and the audit. */
+  kind: string;
+}
+
+/** Attempts before a message is given up (about a day of backoff). */
+export const MAX_ATTEMPTS = 12;
+/** How long a sender holds a message it is sending. */
+const LEASE_MS = 120_000;
+const FIRST_RETRY_MS = 5_000;
+const LONGEST_RETRY_MS = 3_600_000;
+const BATCH = 20;
+
+/** The wait before attempt `attempts + 1`: 5 s, 10 s, 20 s, ... at most an hour. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+/** Queues a message in the caller's transaction; it is sent only if that transaction commits. */
+export async function enqueueEmail(
+  executor: Pick<Db, "insertInto">,
+  message: QueuedMessage,
+  now: number,
+): Promise<string> {
+  const id = crypto.randomUUID();
+  await executor.insertInto("email_outbox").values({
+    id,
+    recipient: message.to,
+    subject: message.subject,
+    text_body: message.text,
+    html_body: message.html,
+    kind: message.kind,
+    created_at: now,
+    next_attempt_at: now,
+    lease_until: null,
+    sent_at: null,
+    failed_at: null,
+    last_error: null,
+    message_id: null,
+  }).execute();
+  return id;
+}
+
+/** What {@linkcode createOutboxSender} needs. */
+export interface OutboxSenderDeps {
+  db: Db;
+  clock: Clock;
+  transport: MailTransport;
+  logger: Logger;
+  audit: Audit;
+  /** The domain of Message-IDs, e.g. the host of PUBLIC_URL. */
+  messageIdDomain: string;
+}
+
+/** Delivers the outbox; `runOnce` for tests and the CLI, `start` for a server. */
+export function createOutboxSender(deps: OutboxSenderDeps) {
+  const { db, clock, transport, logger } = deps;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<number> | undefined;
+
+  /** Leases one due row; false when another sender has it. */
+  async function lease(id: string, now: number): Promise<boolean> {
+    const leased = await db.updateTable("email_outbox").set({ lease_until: now + LEASE_MS })
+      .where("id", "=", id).where("sent_at", "is", null).where("failed_at", "is", null)
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .executeTakeFirst();
+    return leased.numUpdatedRows > 0n;
+  }
+
+  async function deliver(row: {
+    id: string;
+    recipient: string;
+    subject: string;
+    text_body: string;
+    html_body: string;
+    kind: string;
+    attempts: number;
+  }) {
+    const messageId = `<${row.id}@${deps.messageIdDomain}>`;
+    try {
+      const result = await transport.send({
+        to: row.recipient,
+        subject: row.subject,
+        text: row.text_body,
+        html: row.html_body,
+        messageId,
+      });
+      await db.updateTable("email_outbox")
+        .set({ sent_at: clock.now(), lease_until: null, message_id: result.messageId })
+        .where("id", "=", row.id).execute();
+      logger.info("email sent", { id: row.id, kind: row.kind, response: result.response });
+      return true;
+    } catch (error) {
+      const attempts = row.attempts + 1;
+      const now = clock.now();
+      const givenUp = attempts >= MAX_ATTEMPTS;
+      const reason = error instanceof Error ? error.message : String(error);
+      await db.updateTable("email_outbox").set({
+        attempts,
+        lease_until: null,
+        last_error: reason.slice(0, 500),
+        next_attempt_at: now + retryDelayMs(attempts),
+        failed_at: givenUp ? now : null,
+      }).where("id", "=", row.id).execute();
+      logger.warn("email delivery failed", {
+        id: row.id,
+        kind: row.kind,
+        attempts,
+        given_up: givenUp,
+        error: reason,
+      });
+      await deps.audit(db, {
+        ...SYSTEM_ACTOR,
+        action: "email.delivery_failed",
+        outcome: "failure",
+        targetType: "email",
+        targetId: row.id,
+        details: { kind: row.kind, attempts, given_up: givenUp },
+      });
+      return false;
+    }
+  }
+
+  /** Sends every due message once; returns how many were sent. */
+  async function runOnce(): Promise<number> {
+    const now = clock.now();
+    const due = await db.selectFrom("email_outbox")
+      .select(["id", "recipient", "subject", "text_body", "html_body", "kind", "attempts"])
+      .where("sent_at", "is", null).where("failed_at", "is", null)
+      .where("next_attempt_at", "<=", now)
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .orderBy("next_attempt_at").limit(BATCH).execute();
+    let sent = 0;
+    for (const row of due) {
+      if (!await lease(row.id, now)) continue;
+      if (await deliver(row)) sent++;
+    }
+    return sent;
+  }
+
+  return {
+    runOnce,
+    /** Polls every `everyMs` (default 1 s), one run at a time, until `stop`. */
+    start(everyMs = 1000) {
+      timer ??= setInterval(() => {
+        running ??= runOnce().catch((error) => {
+          logger.error("email outbox failed", { error });
+          return 0;
+        }).finally(() => running = undefined);
+      }, everyMs);
+    },
+    /** Stops polling and waits for a run in progress. */
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
+
+export type OutboxSender = ReturnType<typeof createOutboxSender>;
