@@ -8,6 +8,7 @@ import { audit, USAGE as AUDIT_USAGE } from "./audit.ts";
 import { backup, BACKUP_USAGE, restore, RESTORE_USAGE } from "./backup.ts";
 import { check, USAGE as CHECK_USAGE } from "./check.ts";
 import { cleanup, USAGE as CLEANUP_USAGE } from "./cleanup.ts";
+import { email, USAGE as EMAIL_USAGE } from "./email.ts";
 import { USAGE as IMPORT_USERS_USAGE } from "./import_users.ts";
 import { keys, USAGE as KEYS_USAGE } from "./keys.ts";
 import { migrate, USAGE as MIGRATE_USAGE } from "./migrate.ts";
@@ -51,6 +52,7 @@ export const COMMANDS: Record<string, Command> = {
   backup: { run: backup, usage: BACKUP_USAGE },
   restore: { run: restore, usage: RESTORE_USAGE },
   cleanup: { run: cleanup, usage: CLEANUP_USAGE },
+  email: { run: email, usage: EMAIL_USAGE },
 };
 
 const form = (words: string, args: string, summary: string): CommandForm => ({
@@ -98,6 +100,7 @@ export const FORMS: readonly CommandForm[] = [
   form("backup", "[--out FILE]", "Write a verified copy of the database (mode 600)"),
   form("restore", "FILE [--yes]", "Replace the database with a verified backup"),
   form("cleanup", "", "Remove expired sessions, old login records and counters"),
+  form("email test", "--to ADDRESS", "Send a test message and report the SMTP outcome"),
 ];
 
 /** The synopsis of a form after `citadel`: `migrate uuid --database FILE [options]`. */

@@ -118,3 +118,31 @@ export function fileTransport(dir: string, from: string): MailTransport {
     close: () => transport.close(),
   };
 }
+
+/** The settings {@linkcode transportFor} reads; `Config["email"]` fits. */
+export interface MailSettings {
+  smtpUrl?: string;
+  from: string;
+  caFile?: string;
+  allowInsecure: boolean;
+}
+
+/**
+ * The transport a configuration asks for: SMTP when SMTP_URL is set (SMTP_CA_FILE read
+ * here), `.eml` files under `mailDir` in development, none in production without SMTP (the
+ * email endpoints then answer 503 `email_not_configured`).
+ */
+export async function transportFor(
+  settings: MailSettings,
+  options: { production: boolean; mailDir: string },
+): Promise<MailTransport | undefined> {
+  if (settings.smtpUrl) {
+    return smtpTransport({
+      url: settings.smtpUrl,
+      from: settings.from,
+      ca: settings.caFile ? await Deno.readTextFile(settings.caFile) : undefined,
+      allowInsecure: settings.allowInsecure,
+    });
+  }
+  return options.production ? undefined : fileTransport(options.mailDir, settings.from);
+}
