@@ -1,0 +1,83 @@
+/**
+ * Single-use email tokens (verify an address, reset a password, confirm an email change,
+ * unlock an account): 32 random bytes in base64url, stored only as a keyed hash under the
+ * pepper, with an expiry; issuing one for a purpose retires the user's earlier ones, so only
+ * the newest link works.
+ */
+import type { Db } from "../db/schema.ts";
+import { hex, hmac, randomToken } from "../lib/crypto.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Pepper } from "./pepper.ts";
+
+/** What a token is for, and how long it lives. */
+export const EMAIL_TOKEN_TTL_MS = {
+  verify_email: 24 * 3_600_000,
+  password_reset: 30 * 60_000,
+  email_change: 24 * 3_600_000,
+  unlock: 60 * 60_000,
+} as const;
+
+/** A purpose of {@linkcode EMAIL_TOKEN_TTL_MS}. */
+export type EmailTokenPurpose = keyof typeof EMAIL_TOKEN_TTL_MS;
+
+/** What a consumed token stood for. */
+export interface ConsumedToken {
+  userId: string;
+  newEmail: string | null;
+}
+
+/** Issues and consumes email tokens; see the module comment. */
+export function createEmailTokens(deps: { db: Db; clock: Clock; pepper: Pepper }) {
+  const { db, clock } = deps;
+  const hashOf = async (purpose: EmailTokenPurpose, token: string) =>
+    hex(await hmac(await deps.pepper.key, `email-token:${purpose}:${token}`));
+
+  return {
+    /**
+     * A new token for `userId`, in the caller's transaction (with the message that carries
+     * it); the user's unused tokens of the same purpose stop working.
+     */
+    async issue(
+      executor: Pick<Db, "insertInto" | "updateTable">,
+      userId: string,
+      purpose: EmailTokenPurpose,
+      newEmail: string | null = null,
+    ): Promise<string> {
+      const now = clock.now();
+      await executor.updateTable("email_tokens").set({ used_at: now })
+        .where("user_id", "=", userId).where("purpose", "=", purpose)
+        .where("used_at", "is", null).execute();
+      const token = randomToken(32);
+      await executor.insertInto("email_tokens").values({
+        token_hash: await hashOf(purpose, token),
+        user_id: userId,
+        purpose,
+        new_email: newEmail,
+        created_at: now,
+        expires_at: now + EMAIL_TOKEN_TTL_MS[purpose],
+        used_at: null,
+      }).execute();
+      return token;
+    },
+
+    /**
+     * Spends a token of `purpose`: undefined when unknown, expired or already used. One
+     * conditional update outside any transaction, so two requests cannot both spend it.
+     */
+    async consume(token: string, purpose: EmailTokenPurpose): Promise<ConsumedToken | undefined> {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+      const hash = await hashOf(purpose, token);
+      const now = clock.now();
+      const spent = await db.updateTable("email_tokens").set({ used_at: now })
+        .where("token_hash", "=", hash).where("purpose", "=", purpose)
+        .where("used_at", "is", null).where("expires_at", ">", now)
+        .executeTakeFirst();
+      if (spent.numUpdatedRows === 0n) return undefined;
+      const row = await db.selectFrom("email_tokens").select(["user_id", "new_email"])
+        .where("token_hash", "=", hash).executeTakeFirstOrThrow();
+      return { userId: row.user_id, newEmail: row.new_email };
+    },
+  };
+}
+
+export type EmailTokens = ReturnType<typeof createEmailTokens>;
