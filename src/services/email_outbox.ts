@@ -34,6 +34,21 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
 }
 
+/**
+ * A failure as text for `last_error` and the log. A refused connection to a name with
+ * several addresses (`localhost`: ::1 and 127.0.0.1) is an AggregateError with an empty
+ * message; its inner errors say what happened.
+ */
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && !error.message && error.errors.length > 0) {
+    return error.errors.map(describeError).join("; ");
+  }
+  if (error instanceof Error) {
+    return error.message || String((error as { code?: unknown }).code ?? error.name);
+  }
+  return String(error);
+}
+
 /** Queues a message in the caller's transaction; it is sent only if that transaction commits. */
 export async function enqueueEmail(
   executor: Pick<Db, "insertInto">,
@@ -112,7 +127,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       const attempts = row.attempts + 1;
       const now = clock.now();
       const givenUp = attempts >= MAX_ATTEMPTS;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeError(error);
       await db.updateTable("email_outbox").set({
         attempts,
         lease_until: null,
