@@ -20,6 +20,7 @@ import { adminUserRoutes } from "./routes/admin_users.ts";
 import { apiKeyRoutes } from "./routes/api_keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { authEmailRoutes } from "./routes/auth_email.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jwksRoutes } from "./routes/jwks.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -130,6 +131,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
       checkCsrf: csrfCheck({ origins: config.corsOrigins }),
     }),
   );
+  app.route("/api/v1/auth", authEmailRoutes(services, authLimiter));
   for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
   app.route("/api/v1/me/mfa", meMfaRoutes(services));
   app.route("/api/v1/me", meRoutes(services));

@@ -451,6 +451,12 @@ export const SETTINGS = {
       "`required`: an unverified account's right password gets 403 `email_not_verified`; " +
         "`optional`: unverified accounts sign in; `off`: no verification messages",
     ),
+    securityNotices: setting(
+      "EMAIL_SECURITY_NOTICES",
+      bool(true),
+      "email the owner when their password, email or MFA changes, when they sign in from a " +
+        "new network and when an API key is created",
+    ),
   },
 };
 

@@ -62,6 +62,7 @@ export const PROBLEM_STATUS = {
   insufficient_scope: 403,
   mfa_enrollment_required: 403,
   reauthentication_required: 403,
+  email_not_verified: 403,
   registration_disabled: 403,
   session_required: 403,
   not_found: 404,
@@ -81,6 +82,7 @@ export const PROBLEM_STATUS = {
   rate_limited: 429,
   too_many_attempts: 429,
   internal_error: 500,
+  email_not_configured: 503,
   guard_unavailable: 503,
   mfa_unavailable: 503,
   not_ready: 503,
@@ -172,4 +174,13 @@ export const errors = {
   ) => problem(code, { detail, headers: { "www-authenticate": 'Bearer realm="citadel"' } }),
   forbidden: (detail = "You do not have permission to do this") => problem("forbidden", { detail }),
   notFound: (detail = "The requested resource does not exist") => problem("not_found", { detail }),
+  /**
+   * A token from an email link that is unknown, expired or used: 400 `invalid_token`. The code
+   * is the one a bad access token has (401), but here no credential of the caller failed:
+   * the request's content did, so it is a 400 (the email issue's contract).
+   */
+  invalidLinkToken: () =>
+    new AppError(400, "invalid_token", {
+      detail: "The link is unknown, expired or already used; ask for a new one",
+    }),
 };

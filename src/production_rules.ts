@@ -77,6 +77,15 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
     violatedBy: (config) => config.email.smtpUrl !== undefined && !config.email.publicUrl,
   },
   {
+    id: "smtp-for-required-verification",
+    variable: "EMAIL_VERIFICATION",
+    message: "is `required` but SMTP_URL is not set: no account could ever be verified",
+    fix: "Set SMTP_URL, or EMAIL_VERIFICATION=optional",
+    severity: "high",
+    violatedBy: (config) =>
+      config.email.verification === "required" && config.email.smtpUrl === undefined,
+  },
+  {
     id: "debug-off",
     variable: "DEBUG",
     message: "must not be true when APP_ENV=production",

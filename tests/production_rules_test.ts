@@ -25,6 +25,7 @@ const BREAKS: Record<string, Record<string, string>> = {
   "encryption-key-for-signing-keys": { JWT_ALGORITHM: "EdDSA" },
   "smtp-tls-required": { SMTP_ALLOW_INSECURE: "true" },
   "public-url-for-email": { SMTP_URL: "smtp://mail.example.com:587" },
+  "smtp-for-required-verification": { EMAIL_VERIFICATION: "required" },
 };
 
 function refusals(env: Record<string, string>): string[] {

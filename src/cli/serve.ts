@@ -11,6 +11,7 @@ import { VERSION } from "../version.ts";
 import { bootstrapForServe, prepareSigningKeys } from "./bootstrap.ts";
 import { holdServingLock } from "../server/database_lock.ts";
 import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
+import { startEmailSender } from "../server/email_sender.ts";
 import { listen } from "../server/listen.ts";
 import { loadConfig } from "./load_config.ts";
 import { openLogRelay } from "../server/log_relay.ts";
@@ -88,6 +89,7 @@ export async function serve(args: string[]): Promise<number> {
     });
   // Workers do this in their own isolates.
   if (!relay) warmUpInBackground(deps.hasher, logger);
+  const emailSender = await startEmailSender(deps);
 
   const redirect = config.tls.httpRedirectPort && config.tls.certFile
     ? redirectServer({
@@ -102,6 +104,7 @@ export async function serve(args: string[]): Promise<number> {
   const signal = await shutdownRequested;
   logger.info("shutting down", { signal });
   await Promise.all([server.stop(SHUTDOWN_GRACE_MS), redirect?.shutdown()]);
+  await emailSender?.stop();
   clearInterval(cleanupTimer);
   logger.info("stopped");
   await runtime.close();

@@ -17,6 +17,8 @@ export interface NewUserInput {
   name?: string | null;
   role?: Role;
   status?: UserStatus;
+  /** The operator vouches for the address (bootstrap, `citadel admin create`). */
+  emailVerified?: boolean;
 }
 
 /** Inserts a user with a fresh UUID v4 and returns it. */
@@ -34,7 +36,7 @@ export async function insertUser(db: Db, input: NewUserInput, now: number): Prom
     last_login_at: null,
     mfa_enabled_at: null,
     recovery_codes_left: 0,
-    email_verified_at: null,
+    email_verified_at: input.emailVerified ? now : null,
   };
   await db.insertInto("users").values(user).execute();
   return user;

@@ -23,6 +23,22 @@ export const REFRESH_COOKIE = "__Host-citadel_refresh";
 /** Name of the device-credential cookie set by every successful login. */
 export const DEVICE_COOKIE = "__Host-citadel_device";
 
+/** The 202 of a registration under EMAIL_VERIFICATION=required, for new and known addresses. */
+const REGISTRATION_ACCEPTED = {
+  message: "Check your inbox: follow the link in the message we sent to finish registering",
+};
+
+/** Sets the device credential (login, unlock) as an HttpOnly `__Host-` cookie. */
+export function setDeviceCookie(c: Context<AppEnv>, deviceToken: string): void {
+  setCookie(c, DEVICE_COOKIE, deviceToken, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
+  });
+}
+
 const email = z.string().trim().max(320);
 const registerBody = z.object({
   email: email.pipe(z.email("must be a valid email address")),
@@ -88,13 +104,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
   const loggedIn = (c: Context<AppEnv>, result: LoginResult) => {
     services.users.forget(result.user.id); // last_login_at changed
     const tokens = respondWithTokens(c, result.tokens);
-    setCookie(c, DEVICE_COOKIE, result.deviceToken, {
-      httpOnly: true,
-      secure: true,
-      sameSite: "Strict",
-      path: "/",
-      maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
-    });
+    setDeviceCookie(c, result.deviceToken);
     return c.json({ ...tokens, user: userView(result.user), device_token: result.deviceToken });
   };
 
@@ -106,8 +116,10 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
 
   return new Hono<AppEnv>()
     .post("/register", limiter, validate("json", registerBody), async (c) => {
-      const user = await services.accounts.register(c.req.valid("json"), auditContext(c));
-      return c.json({ user: userView(user) }, 201);
+      const registered = await services.accounts.register(c.req.valid("json"), auditContext(c));
+      // EMAIL_VERIFICATION=required: the same answer whether or not the address had an account.
+      if ("accepted" in registered) return c.json(REGISTRATION_ACCEPTED, 202);
+      return c.json({ user: userView(registered.user) }, 201);
     })
     .post("/login", limiter, validate("json", loginBody), async (c) => {
       const body = c.req.valid("json");

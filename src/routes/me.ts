@@ -1,5 +1,5 @@
 /**
- * Routes of `/api/v1/me`: the caller's profile, password change and sessions.
+ * Routes of `/api/v1/me`: the caller's profile, password and email changes, and sessions.
  */
 import { Hono } from "hono";
 import * as z from "zod";
@@ -20,6 +20,14 @@ const passwordBody = z.object({
   revoke_api_keys: z.boolean().default(false),
 });
 const sessionParam = z.object({ id: z.string().max(64) });
+const emailBody = z.object({
+  new_email: z.string().trim().max(320).pipe(z.email("must be a valid email address")),
+  password: passwordField,
+}).strict();
+/** The 202 of an email change: the new address must confirm it. */
+const EMAIL_CHANGE_ACCEPTED = {
+  message: "Confirm the change with the link sent to the new address",
+};
 const JSON_CONTENT = { "content-type": "application/json" };
 
 /** `/api/v1/me`: the caller's profile, password and sessions. */
@@ -69,6 +77,16 @@ export function meRoutes(services: Services) {
         keepSessionId: principal.sessionId,
       }, auditContext(c));
       return c.body(null, 204);
+    })
+    .post("/email", stepUp, validate("json", emailBody), async (c) => {
+      const user = await accounts.current(c.get("principal")!.userId);
+      const body = c.req.valid("json");
+      await services.emailChange.request(
+        user,
+        { newEmail: body.new_email, password: body.password },
+        auditContext(c),
+      );
+      return c.json(EMAIL_CHANGE_ACCEPTED, 202);
     })
     .get("/sessions", requireScope("me:read"), async (c) => {
       const principal = c.get("principal")!;

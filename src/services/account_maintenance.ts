@@ -67,6 +67,7 @@ export async function createAdministrator(
       name: input.name,
       role: input.role,
       passwordHash,
+      emailVerified: true,
     }, { audit: systemAudit(deps.clock), now: deps.clock.now(), actor, method: "cli" })
   );
 }

@@ -17,6 +17,11 @@ import { checkPassword } from "./password_policy.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { SessionService } from "./sessions.ts";
 import type { UserCache } from "./user_cache.ts";
+import { isUniqueViolation } from "../db/unique_violation.ts";
+import { messages } from "./email_messages.ts";
+import type { EmailVerification } from "./email_verification.ts";
+import type { Mail } from "./mail.ts";
+import type { SecurityNotices } from "./security_notices.ts";
 
 /** Dependencies and policy of {@linkcode createAccountService}. */
 export interface AccountDeps {
@@ -31,7 +36,14 @@ export interface AccountDeps {
   registrationEnabled: boolean;
   /** PASSWORD_MIN_LENGTH. */
   passwordMinLength: number;
+  mail: Mail;
+  /** Queues the verification message of a new account. */
+  verification: Pick<EmailVerification, "queueFor">;
+  notices: SecurityNotices;
 }
+
+/** What registration answers: the account, or (EMAIL_VERIFICATION=required) only that it was taken in. */
+export type Registration = { user: User } | { accepted: true };
 
 /**
  * Inserts an account and its `user.registered` event inside the caller's transaction:
@@ -54,6 +66,8 @@ export async function insertRegistered(
   return created;
 }
 
+const emailTaken = () => problem("email_taken", { detail: "This email is already registered" });
+
 /** Builds the account service; one per app. */
 export function createAccountService(deps: AccountDeps) {
   const { db, clock, hasher, sessions, apiKeys, audit, users } = deps;
@@ -70,28 +84,80 @@ export function createAccountService(deps: AccountDeps) {
       field,
     });
 
+  /** Registration under EMAIL_VERIFICATION=required; see `register`. */
+  async function registerQuietly(
+    input: { email: string; password: string; name?: string },
+    actor: AuditActor,
+  ): Promise<Registration> {
+    const passwordHash = await hashPassword(input.password, hasher);
+    // Counted for new and known addresses alike; it only limits notices to a known one.
+    const allowed = await deps.mail.allowTo(input.email, "registration");
+    try {
+      await db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom("users").select(["id", "email", "status"])
+          .where("email", "=", input.email).executeTakeFirst();
+        if (existing) {
+          if (allowed && existing.status === "active") {
+            const notice = messages.registrationAttempt(
+              existing.email,
+              deps.mail.context(actor.ip),
+            );
+            await deps.mail.queue(trx, notice);
+          }
+          return;
+        }
+        const user = await insertRegistered(
+          trx,
+          { email: input.email, passwordHash, name: input.name },
+          { audit, now: clock.now(), actor, method: "password" },
+        );
+        await deps.verification.queueFor(trx, user, actor.ip);
+      });
+    } catch (error) {
+      // A concurrent registration of the same address won: the same answer.
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return { accepted: true };
+  }
+
   return {
-    /** Self-service registration with a password that passes the policy. */
-    async register(input: { email: string; password: string; name?: string }, actor: AuditActor) {
+    /**
+     * Self-service registration with a password that passes the policy. With
+     * EMAIL_VERIFICATION=required the answer never tells whether the address had an account:
+     * a new one gets its verification message, an existing one's owner a notice, and both
+     * callers the same `{accepted}` in the same time.
+     */
+    async register(
+      input: { email: string; password: string; name?: string },
+      actor: AuditActor,
+    ): Promise<Registration> {
       if (!deps.registrationEnabled) {
         throw problem("registration_disabled", { detail: "Registration is disabled" });
       }
       const problems = await policyProblems(input.password, input);
       if (problems.length > 0) throw errors.validation(problems);
       const email = normalizeEmail(input.email);
+      if (deps.mail.settings.verification === "required") {
+        return await deps.mail.evenly(() => registerQuietly({ ...input, email }, actor));
+      }
       const passwordHash = await hashPassword(input.password, hasher);
-      return await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom("users").select("id")
-          .where("email", "=", email).executeTakeFirst();
-        if (existing) {
-          throw problem("email_taken", { detail: "This email is already registered" });
-        }
-        return await insertRegistered(
-          trx,
-          { email, passwordHash, name: input.name },
-          { audit, now: clock.now(), actor, method: "password" },
-        );
-      });
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const existing = await trx.selectFrom("users").select("id")
+            .where("email", "=", email).executeTakeFirst();
+          if (existing) throw emailTaken();
+          const user = await insertRegistered(
+            trx,
+            { email, passwordHash, name: input.name },
+            { audit, now: clock.now(), actor, method: "password" },
+          );
+          await deps.verification.queueFor(trx, user, actor.ip);
+          return { user };
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw emailTaken();
+        throw error;
+      }
     },
 
     /**
@@ -153,6 +219,7 @@ export function createAccountService(deps: AccountDeps) {
         const keys = input.revokeApiKeys
           ? await apiKeys.revokeAllOf(trx, user.id, actor, "password_changed")
           : [];
+        await deps.notices.passwordChanged(trx, user.email, actor.ip);
         await audit(trx, {
           ...actor,
           action: "user.password_changed",

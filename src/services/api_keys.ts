@@ -2,6 +2,7 @@
  * The API key service: creation, listing, rotation with overlap, revocation, and the fast
  * verification of a presented key (cached, hashed with the pepper).
  */
+import type { SecurityNotices } from "./security_notices.ts";
 import type { Principal } from "./principal.ts";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";
@@ -41,6 +42,8 @@ export interface ApiKeyDeps {
   config: ApiKeySettings;
   pepper: Pepper;
   audit: Audit;
+  /** The "an API key was created" notice to the owner. */
+  notices?: SecurityNotices;
 }
 
 /** What a verified key stands for, cached briefly per process. */
@@ -243,6 +246,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
             prefix: row.prefix,
           },
         });
+        await deps.notices?.apiKeyCreated(trx, owner.id, row.name, actor.ip);
       });
       return { row, key };
     },

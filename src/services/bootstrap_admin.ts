@@ -113,6 +113,7 @@ export async function bootstrapSuperAdmin(
     passwordHash: await hashPassword(password, hasher),
     name: "Super admin",
     role: "super_admin",
+    emailVerified: true,
   }, options.now);
   return { created: true, login, generatedPassword };
 }

@@ -29,6 +29,14 @@ import { createRevocationList } from "./revocation_list.ts";
 import { createSessionEnds } from "./session_ends.ts";
 import { createSessionService, type SessionSettings } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
+import type { Logger } from "../platform/logger.ts";
+import { createAccountUnlock } from "./account_unlock.ts";
+import { createEmailChange } from "./email_change.ts";
+import { createEmailTokens } from "./email_tokens.ts";
+import { createEmailVerification } from "./email_verification.ts";
+import { createMail, type MailConfig, mailSettings } from "./mail.ts";
+import { createPasswordReset } from "./password_reset.ts";
+import { createSecurityNotices } from "./security_notices.ts";
 
 /** The settings the services read; `Config` fits. */
 export interface ServicesSettings extends SessionSettings, ApiKeySettings {
@@ -49,14 +57,19 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   passwordMinLength: number;
 }
 
+/** The settings the services read, the email ones included; `Config` fits. */
+export type AllServicesSettings = ServicesSettings & MailConfig;
+
 /** What {@linkcode createServices} builds on; `AppDeps` fits. */
 export interface ServicesDeps {
-  config: ServicesSettings;
+  config: AllServicesSettings;
   db: Db;
   clock: Clock;
   hasher: PasswordHasher;
   counters: CounterStore;
   alerts: Alerter;
+  /** Where failures off the request's own path are logged (an unlock link not queued). */
+  logger?: Logger;
 }
 
 /** The services built once per app from its deps. */
@@ -99,7 +112,12 @@ export function createServices(deps: ServicesDeps) {
     accessTtlMs: config.jwt.accessTtlSeconds * 1000,
   });
   const sessions = createSessionService({ db, clock, config, jwt, pepper, revocations });
-  const apiKeys = createApiKeyService({ db, clock, config, pepper, audit });
+  const users = createUserCache({ db, clock });
+  const mail = createMail({ settings: mailSettings(config), clock, counters: deps.counters });
+  const notices = createSecurityNotices(mail);
+  const emailTokens = createEmailTokens({ db, clock, pepper });
+  const devices = createDeviceTokens({ pepper, clock });
+  const apiKeys = createApiKeyService({ db, clock, config, pepper, audit, notices });
   const retentionMs = config.loginGuard.retentionDays * 86_400_000;
   const loginGuard = createLoginGuard({
     counters: deps.counters,
@@ -116,7 +134,6 @@ export function createServices(deps: ServicesDeps) {
         )
         : Promise.resolve(false),
   });
-  const users = createUserCache({ db, clock });
   const mfa = createMfaService({
     db,
     clock,
@@ -127,6 +144,7 @@ export function createServices(deps: ServicesDeps) {
     sessions,
     users,
     issuer: config.mfa.issuer,
+    notices,
   });
   const mfaLogin = createMfaLogin({
     db,
@@ -147,8 +165,31 @@ export function createServices(deps: ServicesDeps) {
     guard: loginGuard,
     audit,
     alerts: deps.alerts,
-    devices: createDeviceTokens({ pepper, clock }),
+    devices,
     challenges: mfaLogin,
+    requireVerifiedEmail: mail.settings.verification === "required",
+    notices,
+    onEmailBudgetSpent: (userId, actor) =>
+      unlock.offer(userId, actor).catch((error) =>
+        deps.logger?.error("unlock link not queued", { user_id: userId, error })
+      ),
+  });
+  const unlock = createAccountUnlock({
+    db,
+    counters: deps.counters,
+    mail,
+    tokens: emailTokens,
+    audit,
+    devices,
+    windowMinutes: config.loginGuard.windowMinutes,
+  });
+  const verification = createEmailVerification({
+    db,
+    clock,
+    mail,
+    tokens: emailTokens,
+    audit,
+    users,
   });
   const accounts = createAccountService({
     db,
@@ -160,6 +201,31 @@ export function createServices(deps: ServicesDeps) {
     users,
     registrationEnabled: config.registrationEnabled,
     passwordMinLength: config.passwordMinLength,
+    mail,
+    verification,
+    notices,
+  });
+  const passwordReset = createPasswordReset({
+    db,
+    clock,
+    hasher: deps.hasher,
+    mail,
+    tokens: emailTokens,
+    audit,
+    sessions,
+    guard: loginGuard,
+    users,
+    passwordMinLength: config.passwordMinLength,
+  });
+  const emailChange = createEmailChange({
+    db,
+    clock,
+    hasher: deps.hasher,
+    mail,
+    tokens: emailTokens,
+    audit,
+    notices,
+    users,
   });
   const accountAdmin = createAccountAdmin({ db, clock, sessions, audit, users });
   const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });
@@ -181,6 +247,11 @@ export function createServices(deps: ServicesDeps) {
     accounts,
     accountAdmin,
     sessionEnds,
+    mail,
+    verification,
+    passwordReset,
+    emailChange,
+    unlock,
   };
 }
 

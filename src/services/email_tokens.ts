@@ -61,6 +61,19 @@ export function createEmailTokens(deps: { db: Db; clock: Clock; pepper: Pepper }
     },
 
     /**
+     * What a live token of `purpose` stands for, without spending it (to check a new password
+     * before the token is spent); undefined when unknown, expired or used.
+     */
+    async peek(token: string, purpose: EmailTokenPurpose): Promise<ConsumedToken | undefined> {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+      const row = await db.selectFrom("email_tokens").select(["user_id", "new_email"])
+        .where("token_hash", "=", await hashOf(purpose, token)).where("purpose", "=", purpose)
+        .where("used_at", "is", null).where("expires_at", ">", clock.now())
+        .executeTakeFirst();
+      return row && { userId: row.user_id, newEmail: row.new_email };
+    },
+
+    /**
      * Spends a token of `purpose`: undefined when unknown, expired or already used. One
      * conditional update outside any transaction, so two requests cannot both spend it.
      */

@@ -23,6 +23,7 @@ import {
 } from "./login_guard.ts";
 import { networkOf, recordLoginNetwork } from "./login_networks.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
+import type { SecurityNotices } from "./security_notices.ts";
 import { dummyVerify, hashPassword, verifyPassword } from "./passwords.ts";
 import type { AccessTokenAnswer, ClientMeta, SessionService, TokenPair } from "./sessions.ts";
 
@@ -51,6 +52,15 @@ export interface LoginDeps {
   audit: Audit;
   alerts: Alerter;
   devices: DeviceTokens;
+  /** EMAIL_VERIFICATION=required: an unverified account's right password gets 403. */
+  requireVerifiedEmail: boolean;
+  /** Notices of sign-ins from new networks. */
+  notices: SecurityNotices;
+  /**
+   * Called when an existing account is refused for its spent per-email budget (the unlock
+   * link, account_unlock.ts); must not throw.
+   */
+  onEmailBudgetSpent?: (userId: string, actor: AuditActor) => Promise<void>;
   /** The second step (mfa_login.ts): its challenge, and a factor verified under its limits. */
   challenges: {
     issue(userId: string): Promise<MfaChallenge>;
@@ -83,6 +93,7 @@ export function createLoginService(deps: LoginDeps) {
     decision: Extract<LoginDecision, { allowed: false }>,
     meta: ClientMeta,
     actor: AuditActor,
+    userId?: string,
   ): Promise<never> => {
     const scope = decision.reason === "ip" ? "client" : "account";
     const retryAfter = decision.retryAfterSeconds;
@@ -97,6 +108,7 @@ export function createLoginService(deps: LoginDeps) {
       ip: meta.ip,
       retry_after_seconds: retryAfter,
     });
+    if (decision.reason === "email" && userId) await deps.onEmailBudgetSpent?.(userId, actor);
     throw tooManyAttempts(retryAfter);
   };
 
@@ -129,6 +141,9 @@ export function createLoginService(deps: LoginDeps) {
         .where("id", "=", user.id).execute();
       const session = await sessions.start(trx, user, meta, amr);
       const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
+      if (network.isNew && network.hadHistory) {
+        await deps.notices.newNetwork(trx, user.email, network.network, meta.ip);
+      }
       await audit(trx, {
         ...actor,
         actorType: "user",
@@ -182,7 +197,7 @@ export function createLoginService(deps: LoginDeps) {
       network: networkOf(meta.ip),
       device,
     });
-    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
+    if (!decision.allowed) return await refuseBlocked(decision, meta, actor, user?.id);
     const result = user
       ? await verifyPassword(user.password_hash, password, hasher)
       : await dummyVerify(password, hasher);
@@ -200,6 +215,20 @@ export function createLoginService(deps: LoginDeps) {
       throw invalidCredentials();
     }
     await guard.succeeded(decision.ticket);
+    if (deps.requireVerifiedEmail && user.email_verified_at === null) {
+      await audit(db, {
+        ...actor,
+        action: "auth.login.failed",
+        outcome: "denied",
+        targetType: "user",
+        targetId: user.id,
+        details: { reason: "email_not_verified", method: "password" },
+      });
+      throw problem("email_not_verified", {
+        detail: "Confirm your email address first: follow the link in the message we sent, " +
+          "or ask for a new one (POST /api/v1/auth/verify-email/request)",
+      });
+    }
     const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
     if (user.mfa_enabled_at !== null) {
       if (newHash) {

@@ -69,6 +69,11 @@ export interface LoginGuard {
   succeeded(ticket: LoginTicket): Promise<void>;
   /** Keeps the reservation as a failure. */
   failed(ticket: LoginTicket): Promise<void>;
+  /**
+   * Forgets the failures counted against `account` (across addresses) and, with `ipKey`, those
+   * of that address on it: after a password reset the owner signs in at once.
+   */
+  clear(account: string, ipKey?: string): Promise<void>;
 }
 
 interface Reservation extends LoginTicket {
@@ -212,6 +217,15 @@ export function createLoginGuard(options: LoginGuardOptions): LoginGuard {
     failed(ticket) {
       claim(ticket);
       return Promise.resolve();
+    },
+    async clear(account, ipKey) {
+      const email = normalizeEmail(account);
+      await Promise.all([
+        store(() => counters.reset(`login:email:${email}`)),
+        ipKey === undefined
+          ? undefined
+          : store(() => counters.reset(`login:pair:${ipKey}|${email}`)),
+      ]);
     },
   };
 }

@@ -3,6 +3,7 @@
  * (keyed hashes, single use), verification of a code or recovery code with replay
  * protection, and turning MFA off. The login challenge that uses it is mfa_login.ts.
  */
+import type { SecurityNotices } from "./security_notices.ts";
 import type { Db, User } from "../db/schema.ts";
 import { problem } from "../errors.ts";
 import { hex, hmac } from "../lib/crypto.ts";
@@ -33,6 +34,8 @@ export interface MfaDeps {
   users: UserCache;
   /** MFA_ISSUER. */
   issuer: string;
+  /** "Two-factor authentication was turned on/off" to the owner. */
+  notices: SecurityNotices;
 }
 
 /** A presented second factor: a TOTP code or a recovery code. */
@@ -258,6 +261,7 @@ export function createMfaService(deps: MfaDeps) {
           targetId: user.id,
           details: { method: "totp" },
         });
+        await deps.notices.mfaChanged(trx, user.email, true, actor.ip);
         return codes;
       });
       deps.users.forget(user.id);
@@ -302,6 +306,7 @@ export function createMfaService(deps: MfaDeps) {
             sessions_revoked: revoked.length,
           },
         });
+        await deps.notices.mfaChanged(trx, user.email, false, actor.ip);
       });
       deps.users.forget(user.id);
     },
@@ -344,6 +349,7 @@ export function createMfaService(deps: MfaDeps) {
           targetId: user.id,
           details: { sessions_revoked: revoked.length },
         });
+        await deps.notices.mfaChanged(trx, user.email, false, actor.ip);
       });
       deps.users.forget(user.id);
       deps.alerts.alert("mfa_reset", { user_id: user.id, by: actor.actorId });

@@ -8,6 +8,7 @@
  * before it is used; `current` signs; `previous` verifies until every token it signed
  * has expired (`expires_at`), then drops out by itself; `retired` verifies nothing.
  */
+import { isUniqueViolation } from "../db/unique_violation.ts";
 import type { Db, SigningKeysTable } from "../db/schema.ts";
 import { problem } from "../errors.ts";
 import { toBase64Url } from "../lib/crypto.ts";
@@ -73,11 +74,6 @@ export function signingKeyView(row: SigningKeyRow): SigningKeyView {
 /** The public JWK of a row, exactly as the JWKS publishes it. */
 export function publicJwkOf(row: Pick<SigningKeyRow, "public_jwk">): PublicJwk {
   return JSON.parse(row.public_jwk) as PublicJwk;
-}
-
-/** True when a unique index refused the write: another process created the same state. */
-function isUniqueViolation(error: unknown): boolean {
-  return /unique/i.test(String((error as Error)?.message ?? error));
 }
 
 /** JWT_ALGORITHM differs from the current key's and this caller may not switch. */

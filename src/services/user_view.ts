@@ -16,6 +16,7 @@ export function userView(user: User) {
     created_at: iso(user.created_at),
     updated_at: iso(user.updated_at),
     last_login_at: iso(user.last_login_at),
+    email_verified: user.email_verified_at !== null,
     mfa_enabled: user.mfa_enabled_at !== null,
     recovery_codes_left: user.recovery_codes_left,
   };

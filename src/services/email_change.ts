@@ -1,0 +1,113 @@
+/**
+ * Changing the email address: the owner asks with their password, the new address gets a
+ * confirmation link (24 h) and the old one a notice; the change happens when the link is
+ * used, and the old address hears of it again.
+ */
+import type { Db, User } from "../db/schema.ts";
+import { isUniqueViolation } from "../db/unique_violation.ts";
+import { normalizeEmail } from "../db/users_repo.ts";
+import { errors, problem } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { PasswordHasher } from "../platform/password_hasher.ts";
+import type { Audit } from "./audit.ts";
+import type { AuditActor } from "./audit_events.ts";
+import { messages } from "./email_messages.ts";
+import type { EmailTokens } from "./email_tokens.ts";
+import type { Mail } from "./mail.ts";
+import { verifyPassword } from "./passwords.ts";
+import type { SecurityNotices } from "./security_notices.ts";
+import type { UserCache } from "./user_cache.ts";
+
+/** What {@linkcode createEmailChange} needs. */
+export interface EmailChangeDeps {
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  mail: Mail;
+  tokens: EmailTokens;
+  audit: Audit;
+  notices: SecurityNotices;
+  users: UserCache;
+}
+
+const emailTaken = () => problem("email_taken", { detail: "This email is already registered" });
+
+/** Email change requests and confirmations; see the module comment. */
+export function createEmailChange(deps: EmailChangeDeps) {
+  const { db, clock, mail, tokens, audit } = deps;
+
+  const taken = async (executor: Db, email: string) =>
+    (await executor.selectFrom("users").select("id").where("email", "=", email)
+      .executeTakeFirst()) !== undefined;
+
+  return {
+    /**
+     * The owner asks to move the account to `newEmail`. An address in use is 409
+     * `email_taken`, except with EMAIL_VERIFICATION=required, where no answer may tell which
+     * addresses have accounts: then nothing is sent and the answer is the same 202.
+     */
+    async request(user: User, input: { newEmail: string; password: string }, actor: AuditActor) {
+      mail.requireEnabled();
+      const checked = await verifyPassword(user.password_hash, input.password, deps.hasher);
+      if (!checked.ok) throw errors.validation([{ field: "password", message: "is incorrect" }]);
+      const newEmail = normalizeEmail(input.newEmail);
+      if (newEmail === user.email) {
+        throw errors.validation([{ field: "new_email", message: "is already your address" }]);
+      }
+      if (await taken(db, newEmail)) {
+        if (mail.settings.verification === "required") return;
+        throw emailTaken();
+      }
+      if (!await mail.allowTo(newEmail, "email_change")) return;
+      const context = mail.context(actor.ip);
+      await db.transaction().execute(async (trx) => {
+        const token = await tokens.issue(trx, user.id, "email_change", newEmail);
+        await mail.queue(trx, messages.emailChangeConfirm(newEmail, token, context));
+        await mail.queue(trx, messages.emailChangeNotice(user.email, newEmail, context));
+        await audit(trx, {
+          ...actor,
+          action: "user.email_change_requested",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+        });
+      });
+    },
+
+    /** Spends a confirmation link: the account's address becomes the new one, verified. */
+    async confirm(token: string, actor: AuditActor): Promise<User> {
+      mail.requireEnabled();
+      const spent = await tokens.consume(token, "email_change");
+      const user = spent && await db.selectFrom("users").selectAll()
+        .where("id", "=", spent.userId).where("status", "=", "active").executeTakeFirst();
+      if (!spent?.newEmail || !user) throw errors.invalidLinkToken();
+      const newEmail = spent.newEmail;
+      const now = clock.now();
+      try {
+        await db.transaction().execute(async (trx) => {
+          if (await taken(trx, newEmail)) throw emailTaken();
+          await trx.updateTable("users")
+            .set({ email: newEmail, email_verified_at: now, updated_at: now })
+            .where("id", "=", user.id).execute();
+          await audit(trx, {
+            ...actor,
+            action: "user.email_changed",
+            outcome: "success",
+            targetType: "user",
+            targetId: user.id,
+          });
+          await deps.notices.emailChanged(trx, user.email, newEmail, actor.ip);
+        });
+      } catch (error) {
+        // Another account took the address between the check and the write.
+        if (isUniqueViolation(error)) throw emailTaken();
+        throw error;
+      }
+      deps.users.forget(user.id);
+      return { ...user, email: newEmail, email_verified_at: now, updated_at: now };
+    },
+  };
+}
+
+/** Email change; see {@linkcode createEmailChange}. */
+export type EmailChange = ReturnType<typeof createEmailChange>;

@@ -1,0 +1,119 @@
+/**
+ * Password reset by email: a request queues a single-use link (30 min, only the newest one
+ * works) and answers the same, in the same time, whether or not an account uses the address;
+ * the reset sets a password that passes the policy, ends every session, clears the login
+ * guard's counters for the account and tells the address its password changed.
+ */
+import type { Db, User } from "../db/schema.ts";
+import { normalizeEmail } from "../db/users_repo.ts";
+import { errors } from "../errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { PasswordHasher } from "../platform/password_hasher.ts";
+import type { Audit } from "./audit.ts";
+import type { AuditActor } from "./audit_events.ts";
+import { messages } from "./email_messages.ts";
+import type { EmailTokens } from "./email_tokens.ts";
+import { clientKey } from "../lib/client_ip.ts";
+import { ACCOUNT_KEY_PREFIX } from "./login.ts";
+import type { LoginGuard } from "./login_guard.ts";
+import type { Mail } from "./mail.ts";
+import { checkPassword } from "./password_policy.ts";
+import { hashPassword } from "./passwords.ts";
+import type { SessionService } from "./sessions.ts";
+import type { UserCache } from "./user_cache.ts";
+
+/** What {@linkcode createPasswordReset} needs. */
+export interface PasswordResetDeps {
+  db: Db;
+  clock: Clock;
+  hasher: PasswordHasher;
+  mail: Mail;
+  tokens: EmailTokens;
+  audit: Audit;
+  sessions: SessionService;
+  guard: Pick<LoginGuard, "clear">;
+  users: UserCache;
+  /** PASSWORD_MIN_LENGTH. */
+  passwordMinLength: number;
+}
+
+/** Reset links and resets; see the module comment. */
+export function createPasswordReset(deps: PasswordResetDeps) {
+  const { db, clock, mail, tokens, audit } = deps;
+
+  const findActive = (where: { id: string } | { email: string }) => {
+    const query = db.selectFrom("users").selectAll().where("status", "=", "active");
+    return ("id" in where
+      ? query.where("id", "=", where.id)
+      : query.where("email", "=", where.email))
+      .executeTakeFirst();
+  };
+
+  return {
+    /** Queues a reset link to an active account of `email`; nothing otherwise, same answer. */
+    async request(email: string, actor: AuditActor): Promise<void> {
+      mail.requireEnabled();
+      await mail.evenly(async () => {
+        const address = normalizeEmail(email);
+        const allowed = await mail.allowTo(address, "password_reset");
+        const user = await findActive({ email: address });
+        if (!user || !allowed) return;
+        await db.transaction().execute(async (trx) => {
+          const token = await tokens.issue(trx, user.id, "password_reset");
+          await mail.queue(
+            trx,
+            messages.passwordReset(user.email, token, mail.context(actor.ip)),
+          );
+        });
+      });
+    },
+
+    /**
+     * Sets the new password of the link's account. The password is checked before the link is
+     * spent, so a refused password (422) leaves the link usable.
+     */
+    async reset(token: string, newPassword: string, actor: AuditActor): Promise<User> {
+      mail.requireEnabled();
+      const live = await tokens.peek(token, "password_reset");
+      const user = live && await findActive({ id: live.userId });
+      if (!user) throw errors.invalidLinkToken();
+      const problems = await checkPassword(newPassword, {
+        email: user.email,
+        name: user.name ?? undefined,
+        minLength: deps.passwordMinLength,
+        field: "new_password",
+      });
+      if (problems.length > 0) throw errors.validation(problems);
+      const hash = await hashPassword(newPassword, deps.hasher);
+      if (!await tokens.consume(token, "password_reset")) throw errors.invalidLinkToken();
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        // The link reached the address, which proves it as well as a verification link does.
+        await trx.updateTable("users").set({
+          password_hash: hash,
+          updated_at: now,
+          email_verified_at: user.email_verified_at ?? now,
+        }).where("id", "=", user.id).execute();
+        const revoked = await deps.sessions.revokeAll(trx, user.id, "password_reset");
+        await audit(trx, {
+          ...actor,
+          action: "user.password_reset",
+          outcome: "success",
+          targetType: "user",
+          targetId: user.id,
+          details: { sessions_revoked: revoked.length },
+        });
+        await mail.queue(trx, messages.passwordChanged(user.email, mail.context(actor.ip)));
+      });
+      deps.users.forget(user.id);
+      await deps.guard.clear(
+        ACCOUNT_KEY_PREFIX + user.id,
+        actor.ip ? clientKey(actor.ip) : undefined,
+      );
+      return { ...user, password_hash: hash, updated_at: now };
+    },
+  };
+}
+
+/** Password reset; see {@linkcode createPasswordReset}. */
+export type PasswordReset = ReturnType<typeof createPasswordReset>;

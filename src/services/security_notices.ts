@@ -1,0 +1,58 @@
+/**
+ * Security notices by email: the owner hears of a changed password, email address or second
+ * factor, a sign-in from a new network and a new API key, in the transaction of the change
+ * (so a notice is queued exactly when the change commits). On by default when email is
+ * configured; EMAIL_SECURITY_NOTICES=false turns them off.
+ */
+import type { Db } from "../db/schema.ts";
+import { messages } from "./email_messages.ts";
+import type { Mail } from "./mail.ts";
+
+type Executor = Pick<Db, "insertInto" | "selectFrom">;
+
+/** Queues the notices; each call is a no-op when email or notices are off. */
+export interface SecurityNotices {
+  passwordChanged(trx: Executor, to: string, ip?: string | null): Promise<void>;
+  emailChanged(
+    trx: Executor,
+    oldEmail: string,
+    newEmail: string,
+    ip?: string | null,
+  ): Promise<void>;
+  mfaChanged(trx: Executor, to: string, on: boolean, ip?: string | null): Promise<void>;
+  newNetwork(trx: Executor, to: string, network: string, ip?: string | null): Promise<void>;
+  /** To the key's owner, whose address is read in the transaction. */
+  apiKeyCreated(trx: Executor, ownerId: string, name: string, ip?: string | null): Promise<void>;
+}
+
+/** Notices that are never sent: the default of services built without email. */
+export const NO_NOTICES: SecurityNotices = {
+  passwordChanged: () => Promise.resolve(),
+  emailChanged: () => Promise.resolve(),
+  mfaChanged: () => Promise.resolve(),
+  newNetwork: () => Promise.resolve(),
+  apiKeyCreated: () => Promise.resolve(),
+};
+
+/** The notices, queued through `mail`. */
+export function createSecurityNotices(mail: Mail): SecurityNotices {
+  const on = mail.settings.enabled && mail.settings.notices;
+  if (!on) return NO_NOTICES;
+  const notice = (trx: Executor, to: string, what: string, ip?: string | null) =>
+    mail.queue(trx, messages.securityNotice(to, what, mail.context(ip)));
+  return {
+    passwordChanged: (trx, to, ip) =>
+      mail.queue(trx, messages.passwordChanged(to, mail.context(ip))),
+    emailChanged: (trx, oldEmail, newEmail, ip) =>
+      notice(trx, oldEmail, `Your account's email address was changed to ${newEmail}`, ip),
+    mfaChanged: (trx, to, enabled, ip) =>
+      notice(trx, to, `Two-factor authentication was turned ${enabled ? "on" : "off"}`, ip),
+    newNetwork: (trx, to, network, ip) =>
+      notice(trx, to, `A sign-in from a network not seen before (${network})`, ip),
+    apiKeyCreated: async (trx, ownerId, name, ip) => {
+      const owner = await trx.selectFrom("users").select("email").where("id", "=", ownerId)
+        .executeTakeFirst();
+      if (owner) await notice(trx, owner.email, `An API key named "${name}" was created`, ip);
+    },
+  };
+}
