@@ -101,6 +101,7 @@ export const FORMS: readonly CommandForm[] = [
   form("restore", "FILE [--yes]", "Replace the database with a verified backup"),
   form("cleanup", "", "Remove expired sessions, old login records and counters"),
   form("email test", "--to ADDRESS", "Send a test message and report the SMTP outcome"),
+  form("email send", "", "Deliver the outbox's due messages once (cron on the edge)"),
 ];
 
 /** The synopsis of a form after `citadel`: `migrate uuid --database FILE [options]`. */

@@ -11,7 +11,7 @@ import type { Db } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import { ExitError } from "../lib/exit_error.ts";
 import { type FieldCipher, FieldCryptoError } from "../lib/field_crypto.ts";
-import { createLogger, type LogSink } from "../platform/logger.ts";
+import { createLogger, stderrSink } from "../platform/logger.ts";
 import { openRuntime } from "../server/runtime.ts";
 import { SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { createServices, type Services } from "../services/container.ts";
@@ -69,12 +69,6 @@ function parseOptions(sub: Subcommand, args: string[]): KeysOptions {
     if (positionals.length > 1) throw badArgument("keys retire", positionals[1], USAGE);
   }
   return { json: raw.json === true, force: raw.force === true, kid: positionals[0] };
-}
-
-/** Warnings of the runtime go to stderr, so `list --json` prints nothing but JSON. */
-function stderrSink(): LogSink {
-  const encoder = new TextEncoder();
-  return { write: (lines) => void Deno.stderr.writeSync(encoder.encode(lines)) };
 }
 
 const orDash = (value: string | null) => value ?? "-";
@@ -242,6 +236,7 @@ export async function keys(args: string[]): Promise<number> {
     await loadConfig(),
     (m) => console.error(`warning: ${m}`),
   );
+  // Warnings of the runtime go to stderr, so `list --json` prints nothing but JSON.
   const logger = createLogger({ level: "warn", sinks: [stderrSink()] });
   const runtime = await openRuntime(config, { migrate: false, logger });
   try {

@@ -35,6 +35,12 @@ export interface LoggerOptions {
   flushIntervalMs?: number;
 }
 
+/** A sink writing to standard error: a command's warnings, so its stdout stays its answer. */
+export function stderrSink(): LogSink {
+  const encoder = new TextEncoder();
+  return { write: (lines) => void Deno.stderr.writeSync(encoder.encode(lines)) };
+}
+
 /** A sink writing to standard output. */
 export function stdoutSink(): LogSink {
   const encoder = new TextEncoder();

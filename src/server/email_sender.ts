@@ -5,10 +5,10 @@
  * each row keeps two hosts from sending one message at once.
  */
 import type { AppDeps } from "../app_types.ts";
-import { transportFor } from "../platform/mail_transport.ts";
+import { type MailTransport, transportFor } from "../platform/mail_transport.ts";
 import { dataDirectory } from "../platform/secret_files.ts";
 import { recordAudit } from "../services/audit.ts";
-import { createOutboxSender } from "../services/email_outbox.ts";
+import { createOutboxSender, type OutboxSender } from "../services/email_outbox.ts";
 import { messageIdDomain } from "../services/mail.ts";
 
 /** A running sender; `stop` waits for a send in progress and closes the transport. */
@@ -16,8 +16,13 @@ export interface RunningSender {
   stop(): Promise<void>;
 }
 
-/** Starts the sender, or answers undefined in production without SMTP_URL. */
-export async function startEmailSender(deps: AppDeps): Promise<RunningSender | undefined> {
+/**
+ * The outbox sender over the configured transport, not started, and the transport to close
+ * after; undefined in production without SMTP_URL.
+ */
+export async function buildEmailSender(
+  deps: AppDeps,
+): Promise<{ sender: OutboxSender; transport: MailTransport } | undefined> {
   const { config, db, clock, logger } = deps;
   const transport = await transportFor(config.email, {
     production: config.appEnv === "production",
@@ -32,8 +37,16 @@ export async function startEmailSender(deps: AppDeps): Promise<RunningSender | u
     audit: (executor, event) => recordAudit(executor, event, { clock }),
     messageIdDomain: messageIdDomain(config),
   });
+  return { sender, transport };
+}
+
+/** Starts the sender, or answers undefined in production without SMTP_URL. */
+export async function startEmailSender(deps: AppDeps): Promise<RunningSender | undefined> {
+  const built = await buildEmailSender(deps);
+  if (!built) return undefined;
+  const { sender, transport } = built;
   sender.start();
-  logger.info("email sender started", { transport: transport.kind });
+  deps.logger.info("email sender started", { transport: transport.kind });
   return {
     async stop() {
       await sender.stop();

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { cliDb } from "../support/cli_db.ts";
 import { runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
+import { enqueueEmail } from "../../src/services/email_outbox.ts";
 
 Deno.test("citadel email test writes an .eml file (mode 600) in development without SMTP_URL", async () => {
   await using dir = await tempDir();
@@ -40,14 +42,53 @@ Deno.test("citadel email test reports an SMTP failure with exit 1 and the reason
   assert.match(production.stderr, /SMTP_URL: is not set/);
 
   for (
-    const args of [["email"], ["email", "send"], ["email", "test"], [
-      "email",
-      "test",
-      "--to",
-      "nobody",
-    ]]
+    const args of [
+      ["email"],
+      ["email", "resend"],
+      ["email", "send", "now"],
+      ["email", "send", "--to", "a@example.com"],
+      ["email", "test"],
+      ["email", "test", "--to", "nobody"],
+    ]
   ) {
     const refused = await runCli(args, { cwd: dir.path, env: base });
     assert.equal(refused.code, 2, `${args.join(" ")}: ${refused.stderr}`);
   }
+});
+
+Deno.test("citadel email send delivers the due outbox once, and exits 1 with the message kept when the server refuses", async () => {
+  await using d = await cliDb();
+  const message = (to: string) => ({
+    to,
+    subject: "Reset your password",
+    text: "text\n",
+    html: "<p>html</p>\n",
+    kind: "password_reset",
+  });
+  await enqueueEmail(d.db, message("ada@example.com"), Date.now());
+
+  const sent = await d.run(["email", "send"]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(
+    sent.stdout.trim(),
+    "sent 1; 0 waiting (0 failed just now and will be retried); 0 given up",
+  );
+  const files = [...Deno.readDirSync(`${d.dir}/mail`)];
+  assert.equal(files.length, 1, "one .eml in DATA_DIR/mail");
+  const again = await d.run(["email", "send"]);
+  assert.match(again.stdout, /^sent 0;/, "nothing is sent twice");
+  assert.equal([...Deno.readDirSync(`${d.dir}/mail`)].length, 1);
+
+  const id = await enqueueEmail(d.db, message("bob@example.com"), Date.now());
+  const down = await runCli(["email", "send"], {
+    cwd: d.dir,
+    env: { ...d.env, SMTP_URL: "smtp://127.0.0.1:9" },
+  });
+  assert.equal(down.code, 1, down.stdout);
+  assert.match(down.stdout, /sent 0; 1 waiting \(1 failed just now and will be retried\)/);
+  const row = await d.db.selectFrom("email_outbox").selectAll().where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  assert.equal(row.sent_at, null);
+  assert.equal(row.attempts, 1);
+  assert.match(row.last_error ?? "", /ECONNREFUSED/);
 });
