@@ -11,7 +11,7 @@ import type { CounterStore } from "../platform/counter_store.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
-import { messages } from "./email_messages.ts";
+import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 
@@ -41,12 +41,15 @@ export function createAccountUnlock(deps: AccountUnlockDeps) {
       const windowMs = deps.windowMinutes * 60_000;
       const sent = await deps.counters.hit(`mail:unlock:${userId}`, windowMs);
       if (sent.count > 1) return;
-      const user = await db.selectFrom("users").select(["id", "email"])
+      const user = await db.selectFrom("users").select(["id", "email", "name"])
         .where("id", "=", userId).where("status", "=", "active").executeTakeFirst();
       if (!user) return;
       await db.transaction().execute(async (trx) => {
         const token = await tokens.issue(trx, user.id, "unlock");
-        await mail.queue(trx, messages.unlock(user.email, token, mail.context(actor.ip)));
+        await mail.queue(
+          trx,
+          messages.unlock(recipientOf(user), token, mail.context(actor.ip)),
+        );
         await audit(trx, {
           ...actor,
           action: "auth.unlock_offered",

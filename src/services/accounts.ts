@@ -18,7 +18,7 @@ import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { SessionService } from "./sessions.ts";
 import type { UserCache } from "./user_cache.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
-import { messages } from "./email_messages.ts";
+import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailVerification } from "./email_verification.ts";
 import type { Mail } from "./mail.ts";
 import type { SecurityNotices } from "./security_notices.ts";
@@ -94,12 +94,12 @@ export function createAccountService(deps: AccountDeps) {
     const allowed = await deps.mail.allowTo(input.email, "registration");
     try {
       await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom("users").select(["id", "email", "status"])
+        const existing = await trx.selectFrom("users").select(["id", "email", "name", "status"])
           .where("email", "=", input.email).executeTakeFirst();
         if (existing) {
           if (allowed && existing.status === "active") {
             const notice = messages.registrationAttempt(
-              existing.email,
+              recipientOf(existing),
               deps.mail.context(actor.ip),
             );
             await deps.mail.queue(trx, notice);
@@ -219,7 +219,7 @@ export function createAccountService(deps: AccountDeps) {
         const keys = input.revokeApiKeys
           ? await apiKeys.revokeAllOf(trx, user.id, actor, "password_changed")
           : [];
-        await deps.notices.passwordChanged(trx, user.email, actor.ip);
+        await deps.notices.passwordChanged(trx, recipientOf(user), actor.ip);
         await audit(trx, {
           ...actor,
           action: "user.password_changed",

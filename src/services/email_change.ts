@@ -11,7 +11,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
-import { messages } from "./email_messages.ts";
+import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 import { verifyPassword } from "./passwords.ts";
@@ -63,7 +63,10 @@ export function createEmailChange(deps: EmailChangeDeps) {
       await db.transaction().execute(async (trx) => {
         const token = await tokens.issue(trx, user.id, "email_change", newEmail);
         await mail.queue(trx, messages.emailChangeConfirm(newEmail, token, context));
-        await mail.queue(trx, messages.emailChangeNotice(user.email, newEmail, context));
+        await mail.queue(
+          trx,
+          messages.emailChangeNotice(recipientOf(user), newEmail, context),
+        );
         await audit(trx, {
           ...actor,
           action: "user.email_change_requested",
@@ -96,7 +99,12 @@ export function createEmailChange(deps: EmailChangeDeps) {
             targetType: "user",
             targetId: user.id,
           });
-          await deps.notices.emailChanged(trx, user.email, newEmail, actor.ip);
+          await deps.notices.emailChanged(
+            trx,
+            recipientOf(user),
+            newEmail,
+            actor.ip,
+          );
         });
       } catch (error) {
         // Another account took the address between the check and the write.

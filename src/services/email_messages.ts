@@ -38,14 +38,26 @@ export function oneLine(text: string): string {
 
 const NOT_YOU = "If this was not you, change your password now and contact your administrator.";
 
+/** Who a message goes to: an address, or an account's address and display name. */
+export type Recipient = string | { address: string; name?: string | null };
+
+/** An account as the recipient of a message: its address, greeted by its name. */
+export function recipientOf(user: { email: string; name: string | null }): Recipient {
+  return { address: user.email, name: user.name };
+}
+
 /** A message of paragraphs, with an optional action link (text and HTML forms). */
 function compose(
   kind: string,
-  to: string,
+  recipient: Recipient,
   subject: string,
-  paragraphs: string[],
+  body: string[],
   action?: { label: string; url: string; token?: string },
 ): QueuedMessage {
+  const to = typeof recipient === "string" ? recipient : recipient.address;
+  const name = typeof recipient === "string" ? undefined : oneLine(recipient.name ?? "");
+  // The name is the account's own text: one line here, escaped in the HTML below.
+  const paragraphs = name ? [`Hello ${name},`, ...body] : body;
   const text = [
     ...paragraphs,
     ...(action ? [`${action.label}: ${action.url}`] : []),
@@ -71,13 +83,13 @@ const link = (context: MessageContext, page: string, token: string) =>
 
 /** The messages, by kind. */
 export const messages = {
-  verifyEmail: (to: string, token: string, context: MessageContext) =>
+  verifyEmail: (to: Recipient, token: string, context: MessageContext) =>
     compose("verify_email", to, "Confirm your email address", [
       "Confirm that this address belongs to your account. The link works once, for 24 hours.",
       "If you did not create an account, ignore this message.",
     ], { label: "Confirm your address", url: link(context, "verify-email", token), token }),
 
-  passwordReset: (to: string, token: string, context: MessageContext) =>
+  passwordReset: (to: Recipient, token: string, context: MessageContext) =>
     compose("password_reset", to, "Reset your password", [
       `Someone asked to reset the password of this account at ${where(context)}.`,
       "The link works once, for 30 minutes; only the newest link works. Resetting signs out " +
@@ -85,7 +97,7 @@ export const messages = {
       "If you did not ask for it, ignore this message: your password stays as it is.",
     ], { label: "Choose a new password", url: link(context, "reset-password", token), token }),
 
-  passwordChanged: (to: string, context: MessageContext) =>
+  passwordChanged: (to: Recipient, context: MessageContext) =>
     compose("password_changed", to, "Your password was changed", [
       `The password of your account was changed at ${where(context)}.`,
       NOT_YOU,
@@ -102,7 +114,7 @@ export const messages = {
       token,
     }),
 
-  emailChangeNotice: (to: string, newEmail: string, context: MessageContext) =>
+  emailChangeNotice: (to: Recipient, newEmail: string, context: MessageContext) =>
     compose("email_change_notice", to, "Your account's email address is changing", [
       `At ${where(context)} a change of your account's email address to ${
         oneLine(newEmail)
@@ -110,21 +122,21 @@ export const messages = {
       NOT_YOU,
     ]),
 
-  registrationAttempt: (to: string, context: MessageContext) =>
+  registrationAttempt: (to: Recipient, context: MessageContext) =>
     compose("registration_attempt", to, "Someone tried to register with your address", [
       `At ${where(context)} someone tried to create an account with this address, which ` +
       "already has one. Nothing was changed.",
       "If it was you, sign in instead, or reset your password if you forgot it.",
     ]),
 
-  unlock: (to: string, token: string, context: MessageContext) =>
+  unlock: (to: Recipient, token: string, context: MessageContext) =>
     compose("unlock", to, "Sign-in attempts on your account are being blocked", [
       "Many failed sign-ins on your account were blocked. To sign in from a new device while " +
       "this goes on, use the link below once; it works for one hour.",
       NOT_YOU,
     ], { label: "Unlock sign-in on this device", url: link(context, "unlock", token), token }),
 
-  securityNotice: (to: string, what: string, context: MessageContext) =>
+  securityNotice: (to: Recipient, what: string, context: MessageContext) =>
     compose("security_notice", to, `Security notice: ${oneLine(what)}`, [
       `${oneLine(what)} on your account at ${where(context)}.`,
       NOT_YOU,

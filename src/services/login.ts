@@ -3,6 +3,7 @@
  * rehashing, then either the MFA challenge or a session started with its audit event and
  * alerts (`finish`, which the MFA step completes with too).
  */
+import { recipientOf } from "./email_messages.ts";
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
 import { problem } from "../errors.ts";
@@ -142,7 +143,12 @@ export function createLoginService(deps: LoginDeps) {
       const session = await sessions.start(trx, user, meta, amr);
       const network = await recordLoginNetwork(trx, user.id, meta.ip, now);
       if (network.isNew && network.hadHistory) {
-        await deps.notices.newNetwork(trx, user.email, network.network, meta.ip);
+        await deps.notices.newNetwork(
+          trx,
+          recipientOf(user),
+          network.network,
+          meta.ip,
+        );
       }
       await audit(trx, {
         ...actor,

@@ -3,6 +3,7 @@
  * (keyed hashes, single use), verification of a code or recovery code with replay
  * protection, and turning MFA off. The login challenge that uses it is mfa_login.ts.
  */
+import { recipientOf } from "./email_messages.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 import type { Db, User } from "../db/schema.ts";
 import { problem } from "../errors.ts";
@@ -261,7 +262,12 @@ export function createMfaService(deps: MfaDeps) {
           targetId: user.id,
           details: { method: "totp" },
         });
-        await deps.notices.mfaChanged(trx, user.email, true, actor.ip);
+        await deps.notices.mfaChanged(
+          trx,
+          recipientOf(user),
+          true,
+          actor.ip,
+        );
         return codes;
       });
       deps.users.forget(user.id);
@@ -306,7 +312,12 @@ export function createMfaService(deps: MfaDeps) {
             sessions_revoked: revoked.length,
           },
         });
-        await deps.notices.mfaChanged(trx, user.email, false, actor.ip);
+        await deps.notices.mfaChanged(
+          trx,
+          recipientOf(user),
+          false,
+          actor.ip,
+        );
       });
       deps.users.forget(user.id);
     },
@@ -349,7 +360,12 @@ export function createMfaService(deps: MfaDeps) {
           targetId: user.id,
           details: { sessions_revoked: revoked.length },
         });
-        await deps.notices.mfaChanged(trx, user.email, false, actor.ip);
+        await deps.notices.mfaChanged(
+          trx,
+          recipientOf(user),
+          false,
+          actor.ip,
+        );
       });
       deps.users.forget(user.id);
       deps.alerts.alert("mfa_reset", { user_id: user.id, by: actor.actorId });

@@ -11,7 +11,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
-import { messages } from "./email_messages.ts";
+import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailTokens } from "./email_tokens.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import { ACCOUNT_KEY_PREFIX } from "./login.ts";
@@ -62,7 +62,11 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           const token = await tokens.issue(trx, user.id, "password_reset");
           await mail.queue(
             trx,
-            messages.passwordReset(user.email, token, mail.context(actor.ip)),
+            messages.passwordReset(
+              recipientOf(user),
+              token,
+              mail.context(actor.ip),
+            ),
           );
         });
       });
@@ -103,7 +107,13 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           targetId: user.id,
           details: { sessions_revoked: revoked.length },
         });
-        await mail.queue(trx, messages.passwordChanged(user.email, mail.context(actor.ip)));
+        await mail.queue(
+          trx,
+          messages.passwordChanged(
+            recipientOf(user),
+            mail.context(actor.ip),
+          ),
+        );
       });
       deps.users.forget(user.id);
       await deps.guard.clear(

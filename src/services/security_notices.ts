@@ -5,22 +5,22 @@
  * configured; EMAIL_SECURITY_NOTICES=false turns them off.
  */
 import type { Db } from "../db/schema.ts";
-import { messages } from "./email_messages.ts";
+import { messages, type Recipient, recipientOf } from "./email_messages.ts";
 import type { Mail } from "./mail.ts";
 
 type Executor = Pick<Db, "insertInto" | "selectFrom">;
 
 /** Queues the notices; each call is a no-op when email or notices are off. */
 export interface SecurityNotices {
-  passwordChanged(trx: Executor, to: string, ip?: string | null): Promise<void>;
+  passwordChanged(trx: Executor, to: Recipient, ip?: string | null): Promise<void>;
   emailChanged(
     trx: Executor,
-    oldEmail: string,
+    oldEmail: Recipient,
     newEmail: string,
     ip?: string | null,
   ): Promise<void>;
-  mfaChanged(trx: Executor, to: string, on: boolean, ip?: string | null): Promise<void>;
-  newNetwork(trx: Executor, to: string, network: string, ip?: string | null): Promise<void>;
+  mfaChanged(trx: Executor, to: Recipient, on: boolean, ip?: string | null): Promise<void>;
+  newNetwork(trx: Executor, to: Recipient, network: string, ip?: string | null): Promise<void>;
   /** To the key's owner, whose address is read in the transaction. */
   apiKeyCreated(trx: Executor, ownerId: string, name: string, ip?: string | null): Promise<void>;
 }
@@ -38,7 +38,7 @@ export const NO_NOTICES: SecurityNotices = {
 export function createSecurityNotices(mail: Mail): SecurityNotices {
   const on = mail.settings.enabled && mail.settings.notices;
   if (!on) return NO_NOTICES;
-  const notice = (trx: Executor, to: string, what: string, ip?: string | null) =>
+  const notice = (trx: Executor, to: Recipient, what: string, ip?: string | null) =>
     mail.queue(trx, messages.securityNotice(to, what, mail.context(ip)));
   return {
     passwordChanged: (trx, to, ip) =>
@@ -50,9 +50,20 @@ export function createSecurityNotices(mail: Mail): SecurityNotices {
     newNetwork: (trx, to, network, ip) =>
       notice(trx, to, `A sign-in from a network not seen before (${network})`, ip),
     apiKeyCreated: async (trx, ownerId, name, ip) => {
-      const owner = await trx.selectFrom("users").select("email").where("id", "=", ownerId)
+      const owner = await trx.selectFrom("users").select(["email", "name"]).where(
+        "id",
+        "=",
+        ownerId,
+      )
         .executeTakeFirst();
-      if (owner) await notice(trx, owner.email, `An API key named "${name}" was created`, ip);
+      if (owner) {
+        await notice(
+          trx,
+          recipientOf(owner),
+          `An API key named "${name}" was created`,
+          ip,
+        );
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeHtml, messages, oneLine } from "../../src/services/email_messages.ts";
+import { escapeHtml, messages, oneLine, recipientOf } from "../../src/services/email_messages.ts";
 
 const CONTEXT = { linkBase: "https://auth.example.com/account/", at: "2026-12-03T10:00:00Z" };
 const TOKEN = "a".repeat(43);
@@ -60,4 +60,21 @@ Deno.test("no message references a remote resource", () => {
     assert.doesNotMatch(m.html, /<img|<script|<link|src=|url\(/i, m.kind);
     assert.ok(m.text.endsWith("\n"));
   }
+});
+
+Deno.test("an account's name greets it on one line in the text and escaped in the HTML, never in a header", () => {
+  const name = '<b>Eve</b>\r\nBcc: evil@example.com\r\n\r\n"x"';
+  const m = messages.passwordChanged(recipientOf({ email: "eve@example.com", name }), CONTEXT);
+  assert.equal(m.to, "eve@example.com");
+  assert.ok(m.text.startsWith('Hello <b>Eve</b> Bcc: evil@example.com "x",\n'), m.text);
+  assert.match(
+    m.html,
+    /<p>Hello &lt;b&gt;Eve&lt;\/b&gt; Bcc: evil@example\.com &quot;x&quot;,<\/p>/,
+  );
+  assert.doesNotMatch(m.subject + m.to, /Eve|evil/);
+  const unnamed = messages.passwordChanged(
+    recipientOf({ email: "a@example.com", name: null }),
+    CONTEXT,
+  );
+  assert.doesNotMatch(unnamed.text, /Hello/);
 });
