@@ -25,6 +25,13 @@ export interface QueuedMessage {
 export const MAX_ATTEMPTS = 12;
 /** How long a sender holds a message it is sending. */
 const LEASE_MS = 120_000;
+/**
+ * The longest a send may take: well inside the lease, so no other sender can lease a message
+ * while this one may still be delivering it. A send cut off here counts as failed and is
+ * retried (SMTP cannot tell whether the server kept it; the stable Message-ID lets a receiver
+ * drop the copy).
+ */
+const SEND_DEADLINE_MS = 90_000;
 const FIRST_RETRY_MS = 5_000;
 const LONGEST_RETRY_MS = 3_600_000;
 const BATCH = 20;
@@ -111,13 +118,23 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   }) {
     const messageId = `<${row.id}@${deps.messageIdDomain}>`;
     try {
-      const result = await transport.send({
-        to: row.recipient,
-        subject: row.subject,
-        text: row.text_body,
-        html: row.html_body,
-        messageId,
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${SEND_DEADLINE_MS / 1000} s`)),
+          SEND_DEADLINE_MS,
+        );
       });
+      const result = await Promise.race([
+        transport.send({
+          to: row.recipient,
+          subject: row.subject,
+          text: row.text_body,
+          html: row.html_body,
+          messageId,
+        }),
+        deadline,
+      ]).finally(() => clearTimeout(timer));
       await db.updateTable("email_outbox")
         .set({ sent_at: clock.now(), lease_until: null, message_id: result.messageId })
         .where("id", "=", row.id).execute();
