@@ -8,6 +8,7 @@ import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
 import { enqueueEmail, type QueuedMessage } from "./email_outbox.ts";
+import { guardUnavailable } from "./login_guard.ts";
 import { type MessageContext, messages } from "./email_messages.ts";
 
 /** The email settings the services read; built by {@linkcode mailSettings}. */
@@ -106,12 +107,18 @@ export function createMail(deps: { settings: MailSettings; clock: Clock; counter
      * whether or not an account uses the address, so the limit says nothing about accounts.
      */
     async allowTo(address: string, purpose: string): Promise<boolean> {
-      let allowed = true;
+      // In order, and only while allowed: the hour counts messages sent, not requests refused.
       for (const { windowMs, max } of ADDRESS_LIMITS) {
-        const hit = await counters.hit(`mail:${purpose}:${windowMs}:${address}`, windowMs);
-        if (hit.count > max) allowed = false;
+        let hit;
+        try {
+          hit = await counters.hit(`mail:${purpose}:${windowMs}:${address}`, windowMs);
+        } catch (error) {
+          // Without its counters the limit cannot hold: refuse (fail closed), as the guards do.
+          throw guardUnavailable(error);
+        }
+        if (hit.count > max) return false;
       }
-      return allowed;
+      return true;
     },
 
     /** Queues `message` in the caller's transaction when email is on. */
