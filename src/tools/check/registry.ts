@@ -4,6 +4,7 @@
  */
 import { DATABASE_CHECKS } from "./checks_database.ts";
 import { DATABASE_STATE_CHECKS } from "./checks_database_state.ts";
+import { EMAIL_CONFIG_CHECKS, EMAIL_OUTBOX_CHECKS } from "./checks_email.ts";
 import { FILE_CHECKS } from "./checks_files.ts";
 import { HTTP_CHECKS } from "./checks_http.ts";
 import { JWT_CHECKS } from "./checks_jwt.ts";
@@ -55,6 +56,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   ...SUPER_ADMIN_CHECKS,
   ...DATABASE_CHECKS,
   ...DATABASE_STATE_CHECKS,
+  ...EMAIL_OUTBOX_CHECKS,
   ...HTTP_CHECKS,
   ...SECRET_CHECKS,
   ...SIGNING_KEY_CHECKS,
@@ -63,6 +65,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   ...LIVE_CHECKS,
   CONFIG_CHECK,
   ...PRODUCTION_CHECKS,
+  ...EMAIL_CONFIG_CHECKS,
   CHECK_FAILED,
 ];
 
