@@ -7,7 +7,7 @@
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
-import type { MailTransport } from "../platform/mail_transport.ts";
+import type { MailTransport, SendResult } from "../platform/mail_transport.ts";
 import type { Audit } from "./audit.ts";
 import { SYSTEM_ACTOR } from "./audit_events.ts";
 
@@ -81,6 +81,17 @@ export async function enqueueEmail(
   return id;
 }
 
+/** A due row as the sender reads it. */
+interface OutboxRow {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  kind: string;
+  attempts: number;
+}
+
 /** What {@linkcode createOutboxSender} needs. */
 export interface OutboxSenderDeps {
   db: Db;
@@ -107,25 +118,17 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     return leased.numUpdatedRows > 0n;
   }
 
-  async function deliver(row: {
-    id: string;
-    recipient: string;
-    subject: string;
-    text_body: string;
-    html_body: string;
-    kind: string;
-    attempts: number;
-  }) {
-    const messageId = `<${row.id}@${deps.messageIdDomain}>`;
+  /** Sends one message, cut off at {@linkcode SEND_DEADLINE_MS}. */
+  async function send(row: OutboxRow, messageId: string): Promise<SendResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${SEND_DEADLINE_MS / 1000} s`)),
+        SEND_DEADLINE_MS,
+      );
+    });
     try {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${SEND_DEADLINE_MS / 1000} s`)),
-          SEND_DEADLINE_MS,
-        );
-      });
-      const result = await Promise.race([
+      return await Promise.race([
         transport.send({
           to: row.recipient,
           subject: row.subject,
@@ -134,41 +137,75 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
           messageId,
         }),
         deadline,
-      ]).finally(() => clearTimeout(timer));
-      await db.updateTable("email_outbox")
-        .set({ sent_at: clock.now(), lease_until: null, message_id: result.messageId })
-        .where("id", "=", row.id).execute();
-      logger.info("email sent", { id: row.id, kind: row.kind, response: result.response });
-      return true;
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Records an accepted message as sent, retried a few times: a database hiccup here must not
+   * turn into a failed delivery (which would send it again). If it still fails, the lease
+   * stays until it runs out, and the message may then go out a second time.
+   */
+  async function markSent(row: OutboxRow, result: SendResult): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await db.updateTable("email_outbox")
+          .set({ sent_at: clock.now(), lease_until: null, message_id: result.messageId })
+          .where("id", "=", row.id).execute();
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          logger.error("email sent but not recorded as sent", { id: row.id, error });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  /** A failed send: the next attempt scheduled (or given up), logged and audited. */
+  async function recordFailure(row: OutboxRow, error: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const now = clock.now();
+    const givenUp = attempts >= MAX_ATTEMPTS;
+    const reason = describeError(error);
+    await db.updateTable("email_outbox").set({
+      attempts,
+      lease_until: null,
+      last_error: reason.slice(0, 500),
+      next_attempt_at: now + retryDelayMs(attempts),
+      failed_at: givenUp ? now : null,
+    }).where("id", "=", row.id).execute();
+    logger.warn("email delivery failed", {
+      id: row.id,
+      kind: row.kind,
+      attempts,
+      given_up: givenUp,
+      error: reason,
+    });
+    await deps.audit(db, {
+      ...SYSTEM_ACTOR,
+      action: "email.delivery_failed",
+      outcome: "failure",
+      targetType: "email",
+      targetId: row.id,
+      details: { kind: row.kind, attempts, given_up: givenUp },
+    });
+  }
+
+  async function deliver(row: OutboxRow): Promise<boolean> {
+    let result: SendResult;
+    try {
+      result = await send(row, `<${row.id}@${deps.messageIdDomain}>`);
     } catch (error) {
-      const attempts = row.attempts + 1;
-      const now = clock.now();
-      const givenUp = attempts >= MAX_ATTEMPTS;
-      const reason = describeError(error);
-      await db.updateTable("email_outbox").set({
-        attempts,
-        lease_until: null,
-        last_error: reason.slice(0, 500),
-        next_attempt_at: now + retryDelayMs(attempts),
-        failed_at: givenUp ? now : null,
-      }).where("id", "=", row.id).execute();
-      logger.warn("email delivery failed", {
-        id: row.id,
-        kind: row.kind,
-        attempts,
-        given_up: givenUp,
-        error: reason,
-      });
-      await deps.audit(db, {
-        ...SYSTEM_ACTOR,
-        action: "email.delivery_failed",
-        outcome: "failure",
-        targetType: "email",
-        targetId: row.id,
-        details: { kind: row.kind, attempts, given_up: givenUp },
-      });
+      await recordFailure(row, error);
       return false;
     }
+    await markSent(row, result);
+    logger.info("email sent", { id: row.id, kind: row.kind, response: result.response });
+    return true;
   }
 
   /** Sends every due message once; returns how many were sent. */

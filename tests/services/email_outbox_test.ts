@@ -277,3 +277,33 @@ Deno.test("retryDelayMs doubles from 5 s and stops at an hour", () => {
   assert.equal(retryDelayMs(0), 5_000);
   assert.equal(retryDelayMs(MAX_ATTEMPTS), 3_600_000);
 });
+
+Deno.test("a message the server accepted but the database would not mark sent is not counted as failed nor sent again while its lease holds", async () => {
+  await using s = await setup();
+  const { t, cert, clock } = s;
+  const db = t.deps.db;
+  const id = await enqueueEmail(db, mail(1), clock.now());
+  // The database itself refuses to record the send (a real write failure, not a stub).
+  await sql`CREATE TRIGGER refuse_sent BEFORE UPDATE OF sent_at ON email_outbox
+    WHEN NEW.sent_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'database is busy'); END`
+    .execute(db);
+  const server = await startSmtpServer({ cert });
+  const { outbox, transport } = sender(t, db, cert, server.port);
+  try {
+    assert.equal(await outbox.runOnce(), 1, "the server accepted it");
+    const [row] = await rows(db);
+    assert.equal(row.sent_at, null);
+    assert.equal(row.attempts, 0, "not a failed delivery");
+    assert.ok(row.lease_until !== null && row.lease_until > clock.now(), "the lease is kept");
+    assert.equal((await failures(db)).length, 0, "no email.delivery_failed");
+    await t.deps.logger.flush();
+    assert.ok(t.logs.some((line) => line.includes("email sent but not recorded as sent")));
+    clock.advance(60_000);
+    assert.equal(await outbox.runOnce(), 0, "within the lease nobody sends it again");
+    assert.deepEqual([...countByMessageId(server).values()], [1]);
+    assert.equal(row.id, id);
+  } finally {
+    transport.close();
+    await server.stop();
+  }
+});
