@@ -11,6 +11,7 @@ import { dataDirectory } from "../platform/secret_files.ts";
 import { createLogger, stderrSink } from "../platform/logger.ts";
 import { buildEmailSender } from "../server/email_sender.ts";
 import { openRuntime } from "../server/runtime.ts";
+import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
 import { loadConfig } from "./load_config.ts";
 import { usageError } from "./usage_error.ts";
 
@@ -87,7 +88,11 @@ const noSmtp = () =>
 
 /** `citadel email send`: one pass over the due messages, then what is left. */
 async function sendOutbox(): Promise<number> {
-  const config = await loadConfig();
+  // The pepper that sealed the bodies may be the generated one in the data directory.
+  const config = await resolveDataDirSecrets(
+    await loadConfig(),
+    (m) => console.error(`warning: ${m}`),
+  );
   const logger = createLogger({ level: "warn", sinks: [stderrSink()] });
   const runtime = await openRuntime(config, { migrate: false, logger });
   try {

@@ -8,7 +8,8 @@ import type { AppDeps } from "../app_types.ts";
 import { type MailTransport, transportFor } from "../platform/mail_transport.ts";
 import { dataDirectory } from "../platform/secret_files.ts";
 import { recordAudit } from "../services/audit.ts";
-import { createOutboxSender, type OutboxSender } from "../services/email_outbox.ts";
+import { createOutboxSender, outboxCipher, type OutboxSender } from "../services/email_outbox.ts";
+import { createPepper } from "../services/pepper.ts";
 import { messageIdDomain } from "../services/mail.ts";
 
 /** A running sender; `stop` waits for a send in progress and closes the transport. */
@@ -18,7 +19,8 @@ export interface RunningSender {
 
 /**
  * The outbox sender over the configured transport, not started, and the transport to close
- * after; undefined in production without SMTP_URL.
+ * after; undefined in production without SMTP_URL. The config's data-directory secrets must be
+ * resolved (the pepper keys the bodies' cipher).
  */
 export async function buildEmailSender(
   deps: AppDeps,
@@ -36,6 +38,11 @@ export async function buildEmailSender(
     logger,
     audit: (executor, event) => recordAudit(executor, event, { clock }),
     messageIdDomain: messageIdDomain(config),
+    cipher: await outboxCipher(createPepper({
+      hashPepper: config.hashPepper,
+      jwtSecret: config.jwt.secret!,
+      previousJwtSecret: config.jwt.previousSecret,
+    })),
   });
   return { sender, transport };
 }

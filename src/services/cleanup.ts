@@ -1,6 +1,7 @@
 /**
  * Removing what no longer protects anything: expired and old revoked sessions, old login
- * records, dead MFA challenges, expired counters and blocks.
+ * records, dead MFA challenges, spent email tokens, old outbox messages, expired counters and
+ * blocks.
  */
 import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -11,6 +12,9 @@ export interface CleanupResult {
   sessions: number;
   loginHistory: number;
   mfaChallenges: number;
+  /** Email tokens used or expired a day ago, and messages sent or given up a week ago. */
+  emailTokens: number;
+  emailOutbox: number;
   counters: number;
 }
 
@@ -46,11 +50,22 @@ export async function cleanupExpired(
     .where("expires_at", "<", now - DAY_MS).executeTakeFirst();
   // Second-factor attempts count for fifteen minutes.
   await deps.db.deleteFrom("mfa_attempts").where("at", "<", now - DAY_MS).execute();
+  // A used or expired link token is kept a day (what happened to a link stays explainable).
+  const emailTokens = await deps.db.deleteFrom("email_tokens")
+    .where((eb) => eb.or([eb("used_at", "<", now - DAY_MS), eb("expires_at", "<", now - DAY_MS)]))
+    .executeTakeFirst();
+  // A sent or given-up message is kept a week, for `citadel check` and the operator.
+  const emailOutbox = await deps.db.deleteFrom("email_outbox")
+    .where((eb) =>
+      eb.or([eb("sent_at", "<", now - 7 * DAY_MS), eb("failed_at", "<", now - 7 * DAY_MS)])
+    ).executeTakeFirst();
   const counters = await deps.counters.cleanup();
   return {
     sessions: Number(sessions.numDeletedRows),
     loginHistory: Number(history.numDeletedRows),
     mfaChallenges: Number(challenges.numDeletedRows),
+    emailTokens: Number(emailTokens.numDeletedRows),
+    emailOutbox: Number(emailOutbox.numDeletedRows),
     counters,
   };
 }

@@ -33,6 +33,7 @@ import type { Logger } from "../platform/logger.ts";
 import { createAccountUnlock } from "./account_unlock.ts";
 import { createEmailChange } from "./email_change.ts";
 import { createEmailTokens } from "./email_tokens.ts";
+import { outboxCipher } from "./email_outbox.ts";
 import { createEmailVerification } from "./email_verification.ts";
 import { createMail, type MailConfig, mailSettings } from "./mail.ts";
 import { createPasswordReset } from "./password_reset.ts";
@@ -113,7 +114,13 @@ export function createServices(deps: ServicesDeps) {
   });
   const sessions = createSessionService({ db, clock, config, jwt, pepper, revocations });
   const users = createUserCache({ db, clock });
-  const mail = createMail({ settings: mailSettings(config), clock, counters: deps.counters });
+  let sealing: Promise<FieldCipher> | undefined;
+  const mail = createMail({
+    settings: mailSettings(config),
+    clock,
+    counters: deps.counters,
+    cipher: () => sealing ??= outboxCipher(pepper),
+  });
   const notices = createSecurityNotices(mail);
   const emailTokens = createEmailTokens({ db, clock, pepper });
   const devices = createDeviceTokens({ pepper, clock });

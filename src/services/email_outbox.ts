@@ -8,7 +8,10 @@ import type { Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { MailTransport, SendResult } from "../platform/mail_transport.ts";
+import { hmac } from "../lib/crypto.ts";
+import { createFieldCipher, type FieldCipher } from "../lib/field_crypto.ts";
 import type { Audit } from "./audit.ts";
+import type { Pepper } from "./pepper.ts";
 import { SYSTEM_ACTOR } from "./audit_events.ts";
 
 /** A message to queue. */
@@ -56,19 +59,36 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
+/**
+ * The cipher of message bodies, keyed from the pepper (HASH_PEPPER or DATA_DIR/hash_pepper,
+ * which every installation has): the bodies carry link tokens, which must not sit readable in
+ * the database file while a message waits, nor after.
+ */
+export async function outboxCipher(pepper: Pick<Pepper, "key">): Promise<FieldCipher> {
+  const bytes = await hmac(await pepper.key, "citadel/email-outbox/v1");
+  return await createFieldCipher({ current: new Uint8Array(bytes) });
+}
+
+const bodyField = (column: "text_body" | "html_body", rowId: string) => ({
+  table: "email_outbox",
+  column,
+  rowId,
+});
+
 /** Queues a message in the caller's transaction; it is sent only if that transaction commits. */
 export async function enqueueEmail(
   executor: Pick<Db, "insertInto">,
   message: QueuedMessage,
   now: number,
+  cipher: FieldCipher,
 ): Promise<string> {
   const id = crypto.randomUUID();
   await executor.insertInto("email_outbox").values({
     id,
     recipient: message.to,
     subject: message.subject,
-    text_body: message.text,
-    html_body: message.html,
+    text_body: await cipher.encrypt(message.text, bodyField("text_body", id)),
+    html_body: await cipher.encrypt(message.html, bodyField("html_body", id)),
     kind: message.kind,
     created_at: now,
     next_attempt_at: now,
@@ -101,6 +121,8 @@ export interface OutboxSenderDeps {
   audit: Audit;
   /** The domain of Message-IDs, e.g. the host of PUBLIC_URL. */
   messageIdDomain: string;
+  /** Opens the bodies {@linkcode enqueueEmail} sealed; see {@linkcode outboxCipher}. */
+  cipher: FieldCipher;
 }
 
 /** Delivers the outbox; `runOnce` for tests and the CLI, `start` for a server. */
@@ -128,12 +150,13 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       );
     });
     try {
+      const { cipher } = deps;
       return await Promise.race([
         transport.send({
           to: row.recipient,
           subject: row.subject,
-          text: row.text_body,
-          html: row.html_body,
+          text: await cipher.decrypt(row.text_body, bodyField("text_body", row.id)),
+          html: await cipher.decrypt(row.html_body, bodyField("html_body", row.id)),
           messageId,
         }),
         deadline,
@@ -152,7 +175,14 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     for (let attempt = 1;; attempt++) {
       try {
         await db.updateTable("email_outbox")
-          .set({ sent_at: clock.now(), lease_until: null, message_id: result.messageId })
+          // A sent message's bodies serve no one: dropped with the tokens in them.
+          .set({
+            sent_at: clock.now(),
+            lease_until: null,
+            message_id: result.messageId,
+            text_body: "",
+            html_body: "",
+          })
           .where("id", "=", row.id).execute();
         return;
       } catch (error) {

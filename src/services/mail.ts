@@ -9,7 +9,8 @@ import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
 import { enqueueEmail, type QueuedMessage } from "./email_outbox.ts";
 import { guardUnavailable } from "./login_guard.ts";
-import { type MessageContext, messages } from "./email_messages.ts";
+import type { MessageContext } from "./email_messages.ts";
+import type { FieldCipher } from "../lib/field_crypto.ts";
 
 /** The email settings the services read; built by {@linkcode mailSettings}. */
 export interface MailSettings {
@@ -68,7 +69,13 @@ export const EVEN_ANSWER_MS = 250;
 const ADDRESS_LIMITS = [{ windowMs: 60_000, max: 1 }, { windowMs: 3_600_000, max: 5 }];
 
 /** Builds the mail helper of the account flows; one per app. */
-export function createMail(deps: { settings: MailSettings; clock: Clock; counters: CounterStore }) {
+export function createMail(deps: {
+  settings: MailSettings;
+  clock: Clock;
+  counters: CounterStore;
+  /** Seals message bodies (they carry link tokens); see `outboxCipher`. */
+  cipher: () => Promise<FieldCipher>;
+}) {
   const { settings, clock, counters } = deps;
 
   /** The time and address a message describes. */
@@ -123,21 +130,9 @@ export function createMail(deps: { settings: MailSettings; clock: Clock; counter
 
     /** Queues `message` in the caller's transaction when email is on. */
     async queue(executor: Pick<Db, "insertInto">, message: QueuedMessage): Promise<void> {
-      if (settings.enabled) await enqueueEmail(executor, message, clock.now());
-    },
-
-    /**
-     * Queues a security notice (`what` happened, e.g. "Your password was changed") to `to`,
-     * when notices are on.
-     */
-    async notice(
-      executor: Pick<Db, "insertInto">,
-      to: string,
-      what: string,
-      ip?: string | null,
-    ): Promise<void> {
-      if (!settings.enabled || !settings.notices) return;
-      await enqueueEmail(executor, messages.securityNotice(to, what, context(ip)), clock.now());
+      if (settings.enabled) {
+        await enqueueEmail(executor, message, clock.now(), await deps.cipher());
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { cliDb } from "../support/cli_db.ts";
 import { runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
-import { enqueueEmail } from "../../src/services/email_outbox.ts";
+import { enqueueEmail, outboxCipher } from "../../src/services/email_outbox.ts";
+import { createPepper } from "../../src/services/pepper.ts";
 
 Deno.test("citadel email test writes an .eml file (mode 600) in development without SMTP_URL", async () => {
   await using dir = await tempDir();
@@ -58,6 +59,10 @@ Deno.test("citadel email test reports an SMTP failure with exit 1 and the reason
 
 Deno.test("citadel email send delivers the due outbox once, and exits 1 with the message kept when the server refuses", async () => {
   await using d = await cliDb();
+  // The CLI seals and opens bodies with the pepper; this test queues under the same one.
+  const pepper = "test-pepper-0123456789-abcdefghijklmnopqrstuvwxyz";
+  d.env.HASH_PEPPER = pepper;
+  const cipher = await outboxCipher(createPepper({ hashPepper: pepper, jwtSecret: TEST_SECRET }));
   const message = (to: string) => ({
     to,
     subject: "Reset your password",
@@ -65,7 +70,7 @@ Deno.test("citadel email send delivers the due outbox once, and exits 1 with the
     html: "<p>html</p>\n",
     kind: "password_reset",
   });
-  await enqueueEmail(d.db, message("ada@example.com"), Date.now());
+  await enqueueEmail(d.db, message("ada@example.com"), Date.now(), cipher);
 
   const sent = await d.run(["email", "send"]);
   assert.equal(sent.code, 0, sent.stderr);
@@ -79,7 +84,7 @@ Deno.test("citadel email send delivers the due outbox once, and exits 1 with the
   assert.match(again.stdout, /^sent 0;/, "nothing is sent twice");
   assert.equal([...Deno.readDirSync(`${d.dir}/mail`)].length, 1);
 
-  const id = await enqueueEmail(d.db, message("bob@example.com"), Date.now());
+  const id = await enqueueEmail(d.db, message("bob@example.com"), Date.now(), cipher);
   const down = await runCli(["email", "send"], {
     cwd: d.dir,
     env: { ...d.env, SMTP_URL: "smtp://127.0.0.1:9" },

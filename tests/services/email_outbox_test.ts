@@ -9,10 +9,12 @@ import {
   createOutboxSender,
   enqueueEmail,
   MAX_ATTEMPTS,
+  outboxCipher,
   type QueuedMessage,
   retryDelayMs,
 } from "../../src/services/email_outbox.ts";
-import { buildTestApp, tempDir, type TestApp } from "../support/helpers.ts";
+import { createPepper } from "../../src/services/pepper.ts";
+import { buildTestApp, tempDir, TEST_SECRET, type TestApp } from "../support/helpers.ts";
 import {
   freePort,
   SMTP_PASS,
@@ -23,6 +25,7 @@ import {
 import { generateCertificate, type TestCertificate } from "../support/tls_cert.ts";
 
 const DOMAIN = "citadel.test";
+const CIPHER = await outboxCipher(createPepper({ jwtSecret: TEST_SECRET }));
 const START = Date.UTC(2026, 5, 1, 12);
 
 function mail(n = 1): QueuedMessage {
@@ -49,6 +52,7 @@ function sender(t: TestApp, db: Db, cert: TestCertificate, port: number) {
     logger: t.deps.logger,
     audit: (executor, event) => recordAudit(executor, event, { clock: t.clock }),
     messageIdDomain: DOMAIN,
+    cipher: CIPHER,
   });
   return { outbox, transport };
 }
@@ -95,18 +99,22 @@ Deno.test("enqueue commits with the caller's transaction; runOnce delivers exact
   const db = t.deps.db;
   await assert.rejects(
     db.transaction().execute(async (trx) => {
-      await enqueueEmail(trx, mail(0), clock.now());
+      await enqueueEmail(trx, mail(0), clock.now(), CIPHER);
       throw new Error("the change failed");
     }),
     /the change failed/,
   );
   assert.equal((await rows(db)).length, 0, "a rolled-back transaction queues nothing");
 
-  const id = await db.transaction().execute((trx) => enqueueEmail(trx, mail(1), clock.now()));
+  const id = await db.transaction().execute((trx) =>
+    enqueueEmail(trx, mail(1), clock.now(), CIPHER)
+  );
   const [queued] = await rows(db);
   assert.equal(queued.id, id);
   assert.equal(queued.next_attempt_at, START);
   assert.equal(queued.attempts, 0);
+  // The bodies carry link tokens: sealed in the row, bound to it.
+  assert.ok(!queued.text_body.includes("Hello 1") && !queued.html_body.includes("Hello 1"));
 
   const server = await startSmtpServer({ cert });
   const { outbox, transport } = sender(t, db, cert, server.port);
@@ -123,6 +131,7 @@ Deno.test("enqueue commits with the caller's transaction; runOnce delivers exact
     assert.equal(row.sent_at, START + 1000);
     assert.equal(row.lease_until, null);
     assert.equal(row.message_id, `<${id}@${DOMAIN}>`);
+    assert.equal(row.text_body + row.html_body, "", "a sent message's bodies are dropped");
 
     assert.equal(await outbox.runOnce(), 0, "a sent message is not sent again");
     assert.equal(server.received.length, 1);
@@ -138,7 +147,7 @@ Deno.test("mail server down: the row backs off, is audited, then goes once", asy
   const { t, cert, clock } = s;
   const db = t.deps.db;
   const port = freePort();
-  const id = await enqueueEmail(db, mail(), clock.now());
+  const id = await enqueueEmail(db, mail(), clock.now(), CIPHER);
   const { outbox, transport } = sender(t, db, cert, port);
   let server: TestSmtpServer | undefined;
   try {
@@ -191,7 +200,9 @@ Deno.test("two senders on one database deliver each of 10 messages exactly once"
   const b = sender(t, second.db, cert, server.port);
   try {
     const ids: string[] = [];
-    for (let n = 0; n < 10; n++) ids.push(await enqueueEmail(t.deps.db, mail(n), clock.now()));
+    for (let n = 0; n < 10; n++) {
+      ids.push(await enqueueEmail(t.deps.db, mail(n), clock.now(), CIPHER));
+    }
     const [sentA, sentB] = await Promise.all([a.outbox.runOnce(), b.outbox.runOnce()]);
     assert.equal(sentA + sentB, 10);
     const counts = countByMessageId(server);
@@ -214,7 +225,7 @@ Deno.test("a lease left by a crashed sender delays the message until it runs out
   await using s = await setup();
   const { t, cert, clock } = s;
   const db = t.deps.db;
-  const id = await enqueueEmail(db, mail(), clock.now());
+  const id = await enqueueEmail(db, mail(), clock.now(), CIPHER);
   await sql`UPDATE email_outbox SET lease_until = ${START + 120_000} WHERE id = ${id}`.execute(db);
   const server = await startSmtpServer({ cert });
   const { outbox, transport } = sender(t, db, cert, server.port);
@@ -238,7 +249,7 @@ Deno.test("after MAX_ATTEMPTS failures the message is given up and audited", asy
   await using s = await setup();
   const { t, cert, clock } = s;
   const db = t.deps.db;
-  const id = await enqueueEmail(db, mail(), clock.now());
+  const id = await enqueueEmail(db, mail(), clock.now(), CIPHER);
   const { outbox, transport } = sender(t, db, cert, freePort());
   try {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -282,7 +293,7 @@ Deno.test("a message the server accepted but the database would not mark sent is
   await using s = await setup();
   const { t, cert, clock } = s;
   const db = t.deps.db;
-  const id = await enqueueEmail(db, mail(1), clock.now());
+  const id = await enqueueEmail(db, mail(1), clock.now(), CIPHER);
   // The database itself refuses to record the send (a real write failure, not a stub).
   await sql`CREATE TRIGGER refuse_sent BEFORE UPDATE OF sent_at ON email_outbox
     WHEN NEW.sent_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'database is busy'); END`

@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { sql } from "kysely";
+import { outboxCipher } from "../../src/services/email_outbox.ts";
+import { createPepper } from "../../src/services/pepper.ts";
 import { request, type TestApp } from "./helpers.ts";
 
 /** A queued message as the outbox stores it. */
@@ -26,7 +28,23 @@ export async function outbox(
     .orderBy(sql`rowid`);
   if (filter.to !== undefined) query = query.where("recipient", "=", filter.to);
   if (filter.kind !== undefined) query = query.where("kind", "=", filter.kind);
-  return await query.execute();
+  const rows = await query.execute();
+  // The bodies are sealed in the row (they carry tokens); opened here as the sender opens them.
+  const { config } = t.deps;
+  const cipher = await outboxCipher(createPepper({
+    hashPepper: config.hashPepper,
+    jwtSecret: config.jwt.secret!,
+    previousJwtSecret: config.jwt.previousSecret,
+  }));
+  const open = (row: OutboxRow, column: "text_body" | "html_body") =>
+    row[column] === ""
+      ? ""
+      : cipher.decrypt(row[column], { table: "email_outbox", column, rowId: row.id });
+  return await Promise.all(rows.map(async (row) => ({
+    ...row,
+    text_body: await open(row, "text_body"),
+    html_body: await open(row, "html_body"),
+  })));
 }
 
 /** The only queued message of `kind` to `to`; fails when there are none or several. */
