@@ -54,6 +54,8 @@ export function meRoutes(services: Services) {
 
   // Changing the password needs a recent sign-in (step-up), for sessions.
   const stepUp = authorize({ scope: "me:write", fresh: true });
+  // Moving the address moves account recovery with it: a session's act only, never a key's.
+  const emailStepUp = authorize({ scope: "me:write", fresh: true, sessionOnly: true });
 
   return new Hono<AppEnv>()
     .get("/", requireScope("me:read"), async (c) => {
@@ -78,7 +80,7 @@ export function meRoutes(services: Services) {
       }, auditContext(c));
       return c.body(null, 204);
     })
-    .post("/email", stepUp, validate("json", emailBody), async (c) => {
+    .post("/email", emailStepUp, validate("json", emailBody), async (c) => {
       const user = await accounts.current(c.get("principal")!.userId);
       const body = c.req.valid("json");
       await services.emailChange.request(
