@@ -21,8 +21,14 @@ import {
   createOutboxSender,
   enqueueEmail,
   MAX_ATTEMPTS,
+  outboxCipher,
 } from "../../../src/services/email_outbox.ts";
-import { type Deployment, hardenedDeployment } from "../../support/check_deployment.ts";
+import { createPepper } from "../../../src/services/pepper.ts";
+import {
+  type Deployment,
+  freshSecret,
+  hardenedDeployment,
+} from "../../support/check_deployment.ts";
 import { type Case, tableTest, withDb } from "../../support/check_table.ts";
 import { freePort } from "../../support/smtp_server.ts";
 
@@ -30,17 +36,26 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const FROM = "citadel <no-reply@citadel.test>";
 const SMTP_PASSWORD = "Vq7-Lantern-Quartz-91";
+// The outbox seals message bodies; the check reads only their metadata.
+const CIPHER = await outboxCipher(
+  createPepper({ hashPepper: freshSecret(), jwtSecret: freshSecret() }),
+);
 
 /** Queues one message in the deployment's outbox as of `at`. */
 function queue(d: Deployment, at: number, kind = "verify_email", to = "ada@example.test") {
   return withDb(d, (db) =>
-    enqueueEmail(db, {
-      to,
-      subject: "Confirm your email address",
-      text: "Confirm it: https://auth.example.com/account/verify-email#token=x\n",
-      html: "<p>Confirm it</p>\n",
-      kind,
-    }, at));
+    enqueueEmail(
+      db,
+      {
+        to,
+        subject: "Confirm your email address",
+        text: "Confirm it: https://auth.example.com/account/verify-email#token=x\n",
+        html: "<p>Confirm it</p>\n",
+        kind,
+      },
+      at,
+      CIPHER,
+    ));
 }
 
 /**
@@ -62,6 +77,7 @@ async function deliver(
       logger: createLogger({ sinks: [memorySink()] }),
       audit: (executor, event) => recordAudit(executor, event, { clock }),
       messageIdDomain: "citadel.test",
+      cipher: CIPHER,
     });
     for (let i = 0; i < options.runs; i++) {
       await outbox.runOnce();
