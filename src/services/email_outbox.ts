@@ -24,8 +24,11 @@ export interface QueuedMessage {
   kind: string;
 }
 
-/** Attempts before a message is given up (about a day of backoff). */
-export const MAX_ATTEMPTS = 12;
+/**
+ * Attempts before a message is given up: the last comes about 26 hours after the first, so a
+ * mail server down for a day loses nothing.
+ */
+export const MAX_ATTEMPTS = 36;
 /** How long a sender holds a message it is sending. */
 const LEASE_MS = 120_000;
 /**

@@ -9,7 +9,12 @@ import {
   mailSettings,
   messageIdDomain,
 } from "../../src/services/mail.ts";
+import { outboxCipher } from "../../src/services/email_outbox.ts";
+import { createPepper } from "../../src/services/pepper.ts";
+import { TEST_SECRET } from "../support/helpers.ts";
 import { unreachableCounterStore } from "../support/unreachable_counter_store.ts";
+
+const cipher = () => outboxCipher(createPepper({ jwtSecret: TEST_SECRET }));
 
 const config = (email: Partial<MailConfig["email"]>, appEnv = "development"): MailConfig => ({
   appEnv,
@@ -45,6 +50,7 @@ Deno.test("allowTo: one message per address a minute and five an hour, per purpo
     settings: mailSettings(config({})),
     clock,
     counters: memoryCounterStore(clock),
+    cipher,
   });
   assert.equal(await mail.allowTo("a@example.com", "password_reset"), true);
   assert.equal(await mail.allowTo("a@example.com", "password_reset"), false, "same minute");
@@ -66,6 +72,7 @@ Deno.test("allowTo fails closed with 503 guard_unavailable when the counter stor
     settings: mailSettings(config({})),
     clock,
     counters: unreachableCounterStore(),
+    cipher,
   });
   await assert.rejects(
     mail.allowTo("a@example.com", "password_reset"),
@@ -76,7 +83,7 @@ Deno.test("allowTo fails closed with 503 guard_unavailable when the counter stor
 Deno.test("evenly answers no sooner than EVEN_ANSWER_MS, failures too; requireEnabled is 503 email_not_configured", async () => {
   const clock = new ManualClock();
   const counters = memoryCounterStore(clock);
-  const mail = createMail({ settings: mailSettings(config({})), clock, counters });
+  const mail = createMail({ settings: mailSettings(config({})), clock, counters, cipher });
   let started = performance.now();
   assert.equal(await mail.evenly(() => Promise.resolve(7)), 7);
   assert.ok(performance.now() - started >= EVEN_ANSWER_MS - 1);
@@ -89,6 +96,7 @@ Deno.test("evenly answers no sooner than EVEN_ANSWER_MS, failures too; requireEn
     settings: mailSettings(config({}, "production")),
     clock,
     counters,
+    cipher,
   });
   assert.throws(
     () => off.requireEnabled(),

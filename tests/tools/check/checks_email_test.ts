@@ -93,7 +93,7 @@ async function deliver(
 const nothingListens = () =>
   smtpTransport({ url: `smtp://127.0.0.1:${freePort()}`, from: FROM, timeoutSeconds: 5 });
 
-/** Queues a message `daysAgo` days ago and lets the sender give up on it (12 refusals). */
+/** Queues a message `daysAgo` days ago and lets the sender give up on it (MAX_ATTEMPTS refusals). */
 async function givenUpDaysAgo(d: Deployment, daysAgo: number, kind = "password_reset") {
   const from = d.now - daysAgo * DAY_MS;
   await queue(d, from, kind);
@@ -111,10 +111,10 @@ const CASES: Case[] = [
     apply: (d) => givenUpDaysAgo(d, 3),
   },
   {
-    defect: "a message given up 8 days ago",
+    defect: "a message given up 8 days ago (queued 10 days ago; the sender tried for 36 hours)",
     expected: [],
     exitCode: 0,
-    apply: (d) => givenUpDaysAgo(d, 8),
+    apply: (d) => givenUpDaysAgo(d, 10),
   },
   {
     defect: "a verification message queued 20 minutes ago that no sender tried",
@@ -232,7 +232,7 @@ Deno.test("CIT-034 counts what was given up by kind and shows the server's last 
   assert.equal(finding.title, "Email messages were given up");
   assert.match(
     finding.found,
-    /^3 message\(s\) given up after 12 failed attempts in the last 7 days \(password_reset 2, verify_email 1\); last error: .*550 5\.1\.1 <<address>>: Recipient address rejected/,
+    /^3 message\(s\) given up after 36 failed attempts in the last 7 days \(password_reset 2, verify_email 1\); last error: .*550 5\.1\.1 <<address>>: Recipient address rejected/,
   );
   assert.ok(!finding.found.includes("@example.test"), finding.found);
   assert.match(finding.fix, /citadel email test --to/);
