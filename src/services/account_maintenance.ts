@@ -4,6 +4,7 @@
  * the account service, each owns its transaction and its audit events (actor: system);
  * session revocations are seen by every server within a second (revocation list).
  */
+import { ACCOUNT_LINKS, retireEmailTokens } from "./email_tokens.ts";
 import type { Db, Role, User } from "../db/schema.ts";
 import { normalizeEmail } from "../db/users_repo.ts";
 import { insertRegistered } from "./accounts.ts";
@@ -88,6 +89,7 @@ export async function resetPassword(
     await trx.updateTable("users").set({ password_hash: passwordHash, updated_at: now })
       .where("id", "=", user.id).execute();
     const sessions = await revokeAllSessions(trx, [user.id], { reason: "password_reset", now });
+    await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, now);
     const actor = options.actor ?? SYSTEM_ACTOR;
     const apiKeys = options.revokeApiKeys
       ? (await revokeApiKeys(trx, { userId: user.id }, {

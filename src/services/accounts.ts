@@ -20,6 +20,7 @@ import type { UserCache } from "./user_cache.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
 import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailVerification } from "./email_verification.ts";
+import { ACCOUNT_LINKS, retireEmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 
@@ -216,6 +217,7 @@ export function createAccountService(deps: AccountDeps) {
           "password_changed",
           input.keepSessionId,
         );
+        await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, clock.now());
         const keys = input.revokeApiKeys
           ? await apiKeys.revokeAllOf(trx, user.id, actor, "password_changed")
           : [];

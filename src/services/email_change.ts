@@ -12,7 +12,7 @@ import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { messages, recipientOf } from "./email_messages.ts";
-import type { EmailTokens } from "./email_tokens.ts";
+import { ACCOUNT_LINKS, type EmailTokens, retireEmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 import { verifyPassword } from "./passwords.ts";
 import type { SecurityNotices } from "./security_notices.ts";
@@ -92,6 +92,8 @@ export function createEmailChange(deps: EmailChangeDeps) {
           await trx.updateTable("users")
             .set({ email: newEmail, email_verified_at: now, updated_at: now })
             .where("id", "=", user.id).execute();
+          // Links sent to the old address (a reset above all) must not outlive it.
+          await retireEmailTokens(trx, user.id, [...ACCOUNT_LINKS, "verify_email"], now);
           await audit(trx, {
             ...actor,
             action: "user.email_changed",

@@ -20,10 +20,33 @@ export const EMAIL_TOKEN_TTL_MS = {
 /** A purpose of {@linkcode EMAIL_TOKEN_TTL_MS}. */
 export type EmailTokenPurpose = keyof typeof EMAIL_TOKEN_TTL_MS;
 
-/** What a consumed token stood for. */
-export interface ConsumedToken {
+/** What a live or spent token stands for. */
+export interface TokenGrant {
   userId: string;
   newEmail: string | null;
+}
+
+/** The links a change of credentials or address ends: every one but plain verification. */
+export const ACCOUNT_LINKS: readonly EmailTokenPurpose[] = [
+  "password_reset",
+  "email_change",
+  "unlock",
+];
+
+/**
+ * Retires the user's unused tokens of `purposes`, in the caller's transaction: a password
+ * reset or change, or a confirmed email change, ends every link an intruder may hold (a
+ * pending email change to their own address above all).
+ */
+export async function retireEmailTokens(
+  executor: Pick<Db, "updateTable">,
+  userId: string,
+  purposes: readonly EmailTokenPurpose[],
+  now: number,
+): Promise<void> {
+  await executor.updateTable("email_tokens").set({ used_at: now })
+    .where("user_id", "=", userId).where("purpose", "in", [...purposes])
+    .where("used_at", "is", null).execute();
 }
 
 /** Issues and consumes email tokens; see the module comment. */
@@ -64,7 +87,7 @@ export function createEmailTokens(deps: { db: Db; clock: Clock; pepper: Pepper }
      * What a live token of `purpose` stands for, without spending it (to check a new password
      * before the token is spent); undefined when unknown, expired or used.
      */
-    async peek(token: string, purpose: EmailTokenPurpose): Promise<ConsumedToken | undefined> {
+    async peek(token: string, purpose: EmailTokenPurpose): Promise<TokenGrant | undefined> {
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
       const row = await db.selectFrom("email_tokens").select(["user_id", "new_email"])
         .where("token_hash", "=", await hashOf(purpose, token)).where("purpose", "=", purpose)
@@ -77,7 +100,7 @@ export function createEmailTokens(deps: { db: Db; clock: Clock; pepper: Pepper }
      * Spends a token of `purpose`: undefined when unknown, expired or already used. One
      * conditional update outside any transaction, so two requests cannot both spend it.
      */
-    async consume(token: string, purpose: EmailTokenPurpose): Promise<ConsumedToken | undefined> {
+    async consume(token: string, purpose: EmailTokenPurpose): Promise<TokenGrant | undefined> {
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
       const hash = await hashOf(purpose, token);
       const now = clock.now();

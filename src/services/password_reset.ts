@@ -12,7 +12,7 @@ import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { messages, recipientOf } from "./email_messages.ts";
-import type { EmailTokens } from "./email_tokens.ts";
+import { ACCOUNT_LINKS, type EmailTokens, retireEmailTokens } from "./email_tokens.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import { ACCOUNT_KEY_PREFIX } from "./login.ts";
 import type { LoginGuard } from "./login_guard.ts";
@@ -99,6 +99,7 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           email_verified_at: user.email_verified_at ?? now,
         }).where("id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "password_reset");
+        await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, now);
         await audit(trx, {
           ...actor,
           action: "user.password_reset",

@@ -170,6 +170,7 @@ Deno.test("mail server down: the row backs off, is audited, then goes once", asy
       given_up: false,
       kind: "verify_email",
     });
+    await t.deps.logger.flush();
     assert.ok(t.logs.some((l) => l.includes("email delivery failed")));
 
     server = await startSmtpServer({ cert, port });
