@@ -174,6 +174,7 @@ export const errors = {
   ) => problem(code, { detail, headers: { "www-authenticate": 'Bearer realm="citadel"' } }),
   forbidden: (detail = "You do not have permission to do this") => problem("forbidden", { detail }),
   notFound: (detail = "The requested resource does not exist") => problem("not_found", { detail }),
+  emailTaken: () => problem("email_taken", { detail: "This email is already registered" }),
   /**
    * A token from an email link that is unknown, expired or used: 400 `invalid_token`. The code
    * is the one a bad access token has (401), but here no credential of the caller failed:

@@ -67,8 +67,6 @@ export async function insertRegistered(
   return created;
 }
 
-const emailTaken = () => problem("email_taken", { detail: "This email is already registered" });
-
 /** Builds the account service; one per app. */
 export function createAccountService(deps: AccountDeps) {
   const { db, clock, hasher, sessions, apiKeys, audit, users } = deps;
@@ -146,7 +144,7 @@ export function createAccountService(deps: AccountDeps) {
         return await db.transaction().execute(async (trx) => {
           const existing = await trx.selectFrom("users").select("id")
             .where("email", "=", email).executeTakeFirst();
-          if (existing) throw emailTaken();
+          if (existing) throw errors.emailTaken();
           const user = await insertRegistered(
             trx,
             { email, passwordHash, name: input.name },
@@ -156,7 +154,7 @@ export function createAccountService(deps: AccountDeps) {
           return { user };
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw emailTaken();
+        if (isUniqueViolation(error)) throw errors.emailTaken();
         throw error;
       }
     },

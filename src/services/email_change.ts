@@ -6,7 +6,7 @@
 import type { Db, User } from "../db/schema.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
 import { normalizeEmail } from "../db/users_repo.ts";
-import { errors, problem } from "../errors.ts";
+import { errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
@@ -30,8 +30,6 @@ export interface EmailChangeDeps {
   users: UserCache;
 }
 
-const emailTaken = () => problem("email_taken", { detail: "This email is already registered" });
-
 /** Email change requests and confirmations; see the module comment. */
 export function createEmailChange(deps: EmailChangeDeps) {
   const { db, clock, mail, tokens, audit } = deps;
@@ -44,7 +42,9 @@ export function createEmailChange(deps: EmailChangeDeps) {
     /**
      * The owner asks to move the account to `newEmail`. An address in use is 409
      * `email_taken`, except with EMAIL_VERIFICATION=required, where no answer may tell which
-     * addresses have accounts: then nothing is sent and the answer is the same 202.
+     * addresses have accounts: then the caller sees the same 202, in the same time, and their
+     * own address gets the same notice; only the confirmation to the taken address is not
+     * sent. At most one request a minute and five an hour per account and per new address.
      */
     async request(user: User, input: { newEmail: string; password: string }, actor: AuditActor) {
       mail.requireEnabled();
@@ -54,27 +54,30 @@ export function createEmailChange(deps: EmailChangeDeps) {
       if (newEmail === user.email) {
         throw errors.validation([{ field: "new_email", message: "is already your address" }]);
       }
-      if (await taken(db, newEmail)) {
-        if (mail.settings.verification === "required") return;
-        throw emailTaken();
-      }
-      if (!await mail.allowTo(newEmail, "email_change")) return;
-      const context = mail.context(actor.ip);
-      await db.transaction().execute(async (trx) => {
-        const token = await tokens.issue(trx, user.id, "email_change", newEmail);
-        await mail.queue(trx, messages.emailChangeConfirm(newEmail, token, context));
-        await mail.queue(
-          trx,
-          messages.emailChangeNotice(recipientOf(user), newEmail, context),
-        );
-        await audit(trx, {
-          ...actor,
-          action: "user.email_change_requested",
-          outcome: "success",
-          targetType: "user",
-          targetId: user.id,
+      const hidden = mail.settings.verification === "required";
+      const work = async () => {
+        const inUse = await taken(db, newEmail);
+        if (inUse && !hidden) throw errors.emailTaken();
+        const allowed = await mail.allowTo(newEmail, "email_change") &&
+          await mail.allowTo(`account:${user.id}`, "email_change");
+        if (!allowed) return;
+        const context = mail.context(actor.ip);
+        await db.transaction().execute(async (trx) => {
+          if (!inUse) {
+            const token = await tokens.issue(trx, user.id, "email_change", newEmail);
+            await mail.queue(trx, messages.emailChangeConfirm(newEmail, token, context));
+          }
+          await mail.queue(trx, messages.emailChangeNotice(recipientOf(user), newEmail, context));
+          await audit(trx, {
+            ...actor,
+            action: "user.email_change_requested",
+            outcome: "success",
+            targetType: "user",
+            targetId: user.id,
+          });
         });
-      });
+      };
+      await (hidden ? mail.evenly(work) : work());
     },
 
     /** Spends a confirmation link: the account's address becomes the new one, verified. */
@@ -88,7 +91,7 @@ export function createEmailChange(deps: EmailChangeDeps) {
       const now = clock.now();
       try {
         await db.transaction().execute(async (trx) => {
-          if (await taken(trx, newEmail)) throw emailTaken();
+          if (await taken(trx, newEmail)) throw errors.emailTaken();
           await trx.updateTable("users")
             .set({ email: newEmail, email_verified_at: now, updated_at: now })
             .where("id", "=", user.id).execute();
@@ -110,7 +113,7 @@ export function createEmailChange(deps: EmailChangeDeps) {
         });
       } catch (error) {
         // Another account took the address between the check and the write.
-        if (isUniqueViolation(error)) throw emailTaken();
+        if (isUniqueViolation(error)) throw errors.emailTaken();
         throw error;
       }
       deps.users.forget(user.id);
