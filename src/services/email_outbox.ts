@@ -135,12 +135,22 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   let running: Promise<number> | undefined;
 
   /** Leases one due row; false when another sender has it. */
-  async function lease(id: string, now: number): Promise<boolean> {
+  /**
+   * Leases one row still due at this moment (the clock read now, not at the start of a batch
+   * whose sends may have taken minutes) and reads it as the lease found it; undefined when
+   * another sender has it, sent it or rescheduled it.
+   */
+  async function lease(id: string): Promise<OutboxRow | undefined> {
+    const now = clock.now();
     const leased = await db.updateTable("email_outbox").set({ lease_until: now + LEASE_MS })
       .where("id", "=", id).where("sent_at", "is", null).where("failed_at", "is", null)
+      .where("next_attempt_at", "<=", now)
       .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
       .executeTakeFirst();
-    return leased.numUpdatedRows > 0n;
+    if (leased.numUpdatedRows === 0n) return undefined;
+    return await db.selectFrom("email_outbox")
+      .select(["id", "recipient", "subject", "text_body", "html_body", "kind", "attempts"])
+      .where("id", "=", id).executeTakeFirst();
   }
 
   /** Sends one message, cut off at {@linkcode SEND_DEADLINE_MS}. */
@@ -244,16 +254,15 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   /** Sends every due message once; returns how many were sent. */
   async function runOnce(): Promise<number> {
     const now = clock.now();
-    const due = await db.selectFrom("email_outbox")
-      .select(["id", "recipient", "subject", "text_body", "html_body", "kind", "attempts"])
+    const due = await db.selectFrom("email_outbox").select("id")
       .where("sent_at", "is", null).where("failed_at", "is", null)
       .where("next_attempt_at", "<=", now)
       .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
       .orderBy("next_attempt_at").limit(BATCH).execute();
     let sent = 0;
-    for (const row of due) {
-      if (!await lease(row.id, now)) continue;
-      if (await deliver(row)) sent++;
+    for (const { id } of due) {
+      const row = await lease(id);
+      if (row && await deliver(row)) sent++;
     }
     return sent;
   }

@@ -319,3 +319,32 @@ Deno.test("a message the server accepted but the database would not mark sent is
     await server.stop();
   }
 });
+
+Deno.test("a row another sender failed while this one was busy is not leased again before its retry is due", async () => {
+  await using s = await setup();
+  const { t, cert, clock } = s;
+  const db = t.deps.db;
+  const first = await enqueueEmail(db, mail(1), clock.now(), CIPHER);
+  const second = await enqueueEmail(db, mail(2), clock.now(), CIPHER);
+  const server = await startSmtpServer({ cert });
+  const down = sender(t, db, cert, freePort());
+  const up = sender(t, db, cert, server.port);
+  // While A sends the first message, B (its mail server down) leases the second and fails it.
+  const realSend = up.transport.send.bind(up.transport);
+  up.transport.send = async (message) => {
+    assert.equal(await down.outbox.runOnce(), 0);
+    return await realSend(message);
+  };
+  try {
+    assert.equal(await up.outbox.runOnce(), 1, "A sent only the first");
+    const byId = new Map((await rows(db)).map((r) => [r.id, r]));
+    assert.notEqual(byId.get(first)!.sent_at, null);
+    assert.equal(byId.get(second)!.sent_at, null, "its retry is not due yet");
+    assert.equal(byId.get(second)!.attempts, 1);
+    assert.deepEqual(server.received.map((m) => m.parsed.subject), ["Message 1"]);
+  } finally {
+    up.transport.close();
+    down.transport.close();
+    await server.stop();
+  }
+});
