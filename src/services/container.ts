@@ -176,10 +176,7 @@ export function createServices(deps: ServicesDeps) {
     challenges: mfaLogin,
     requireVerifiedEmail: mail.settings.verification === "required",
     notices,
-    onEmailBudgetSpent: (userId, actor) =>
-      unlock.offer(userId, actor).catch((error) =>
-        deps.logger?.error("unlock link not queued", { user_id: userId, error })
-      ),
+    onEmailBudgetSpent: (login, actor) => unlock.offer(login, actor),
   });
   const unlock = createAccountUnlock({
     db,
@@ -189,6 +186,7 @@ export function createServices(deps: ServicesDeps) {
     audit,
     devices,
     windowMinutes: config.loginGuard.windowMinutes,
+    logger: deps.logger,
   });
   const verification = createEmailVerification({
     db,

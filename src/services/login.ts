@@ -58,10 +58,13 @@ export interface LoginDeps {
   /** Notices of sign-ins from new networks. */
   notices: SecurityNotices;
   /**
-   * Called when an existing account is refused for its spent per-email budget (the unlock
-   * link, account_unlock.ts); must not throw.
+   * Called when a login is refused for a spent per-email budget, with the account's id when
+   * it exists (the unlock link, account_unlock.ts); must not throw.
    */
-  onEmailBudgetSpent?: (userId: string, actor: AuditActor) => Promise<void>;
+  onEmailBudgetSpent?: (
+    login: { userId?: string; name: string },
+    actor: AuditActor,
+  ) => Promise<void>;
   /** The second step (mfa_login.ts): its challenge, and a factor verified under its limits. */
   challenges: {
     issue(userId: string): Promise<MfaChallenge>;
@@ -94,7 +97,7 @@ export function createLoginService(deps: LoginDeps) {
     decision: Extract<LoginDecision, { allowed: false }>,
     meta: ClientMeta,
     actor: AuditActor,
-    userId?: string,
+    login?: { userId?: string; name: string },
   ): Promise<never> => {
     const scope = decision.reason === "ip" ? "client" : "account";
     const retryAfter = decision.retryAfterSeconds;
@@ -109,7 +112,7 @@ export function createLoginService(deps: LoginDeps) {
       ip: meta.ip,
       retry_after_seconds: retryAfter,
     });
-    if (decision.reason === "email" && userId) await deps.onEmailBudgetSpent?.(userId, actor);
+    if (decision.reason === "email" && login) await deps.onEmailBudgetSpent?.(login, actor);
     throw tooManyAttempts(retryAfter);
   };
 
@@ -203,7 +206,9 @@ export function createLoginService(deps: LoginDeps) {
       network: networkOf(meta.ip),
       device,
     });
-    if (!decision.allowed) return await refuseBlocked(decision, meta, actor, user?.id);
+    if (!decision.allowed) {
+      return await refuseBlocked(decision, meta, actor, { userId: user?.id, name: email });
+    }
     const result = user
       ? await verifyPassword(user.password_hash, password, hasher)
       : await dummyVerify(password, hasher);

@@ -160,3 +160,18 @@ Deno.test("an unlock link expires after an hour", async () => {
     await t.close();
   }
 });
+
+Deno.test("with a one-minute guard window an attack still mails the owner at most five unlock links an hour", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({ ...GUARD_ENV, LOGIN_WINDOW_MINUTES: "1" }, { clock });
+  try {
+    const user = await registerUser(t);
+    for (let minute = 0; minute < 10; minute++) {
+      await spendBudget(t, user.email);
+      clock.advance(61_000);
+    }
+    assert.equal((await outbox(t, { kind: "unlock" })).length, 5);
+  } finally {
+    await t.close();
+  }
+});
