@@ -35,7 +35,7 @@ export function createAccountUnlock(deps: AccountUnlockDeps) {
 
   /** Queues the link to an active account, within its address's share of mail. */
   async function queueLink(userId: string, actor: AuditActor) {
-    const user = await db.selectFrom("users").select(["id", "email", "name"])
+    const user = await db.selectFrom("users").select(["id", "email", "name", "email_verified_at"])
       .where("id", "=", userId).where("status", "=", "active").executeTakeFirst();
     if (!user || !await mail.allowTo(user.email, "unlock")) return;
     await db.transaction().execute(async (trx) => {

@@ -93,7 +93,13 @@ export function createAccountService(deps: AccountDeps) {
     const allowed = await deps.mail.allowTo(input.email, "registration");
     try {
       await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom("users").select(["id", "email", "name", "status"])
+        const existing = await trx.selectFrom("users").select([
+          "id",
+          "email",
+          "name",
+          "status",
+          "email_verified_at",
+        ])
           .where("email", "=", input.email).executeTakeFirst();
         if (existing) {
           if (allowed && existing.status === "active") {

@@ -41,9 +41,16 @@ const NOT_YOU = "If this was not you, change your password now and contact your 
 /** Who a message goes to: an address, or an account's address and display name. */
 export type Recipient = string | { address: string; name?: string | null };
 
-/** An account as the recipient of a message: its address, greeted by its name. */
-export function recipientOf(user: { email: string; name: string | null }): Recipient {
-  return { address: user.email, name: user.name };
+/**
+ * An account as the recipient of a message: its address, greeted by its name once the
+ * address is verified. Before that, the name is whatever someone typed when registering the
+ * address (possibly someone else's), and greeting with it would let anyone put their text
+ * into citadel's mail to a stranger.
+ */
+export function recipientOf(
+  user: { email: string; name: string | null; email_verified_at: number | null },
+): Recipient {
+  return { address: user.email, name: user.email_verified_at === null ? null : user.name };
 }
 
 /** A message of paragraphs, with an optional action link (text and HTML forms). */

@@ -8,7 +8,7 @@ import { normalizeEmail } from "../db/users_repo.ts";
 import { errors } from "../errors.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
-import { messages, recipientOf } from "./email_messages.ts";
+import { messages } from "./email_messages.ts";
 import type { EmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 import type { UserCache } from "./user_cache.ts";
@@ -31,13 +31,13 @@ export function createEmailVerification(deps: EmailVerificationDeps) {
   /** Queues a verification message to the user's address in the caller's transaction. */
   async function queueFor(
     trx: Db,
-    user: Pick<User, "id" | "email" | "name">,
+    user: Pick<User, "id" | "email">,
     ip?: string | null,
   ) {
     if (!mail.settings.enabled || mail.settings.verification === "off") return;
     const token = await tokens.issue(trx, user.id, "verify_email", user.email);
-    const to = recipientOf(user);
-    await mail.queue(trx, messages.verifyEmail(to, token, mail.context(ip)));
+    // No greeting: the address is not yet proven to be the named account's.
+    await mail.queue(trx, messages.verifyEmail(user.email, token, mail.context(ip)));
   }
 
   return {
@@ -52,7 +52,7 @@ export function createEmailVerification(deps: EmailVerificationDeps) {
       await mail.evenly(async () => {
         const address = normalizeEmail(email);
         const allowed = await mail.allowTo(address, "verify_email");
-        const user = await db.selectFrom("users").select(["id", "email", "name"])
+        const user = await db.selectFrom("users").select(["id", "email"])
           .where("email", "=", address).where("status", "=", "active")
           .where("email_verified_at", "is", null).executeTakeFirst();
         if (!user || !allowed) return;

@@ -50,11 +50,12 @@ export function createSecurityNotices(mail: Mail): SecurityNotices {
     newNetwork: (trx, to, network, ip) =>
       notice(trx, to, `A sign-in from a network not seen before (${network})`, ip),
     apiKeyCreated: async (trx, ownerId, name, ip) => {
-      const owner = await trx.selectFrom("users").select(["email", "name"]).where(
-        "id",
-        "=",
-        ownerId,
-      )
+      const owner = await trx.selectFrom("users").select(["email", "name", "email_verified_at"])
+        .where(
+          "id",
+          "=",
+          ownerId,
+        )
         .executeTakeFirst();
       if (owner) {
         await notice(

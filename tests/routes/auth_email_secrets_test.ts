@@ -137,6 +137,9 @@ Deno.test("a display name with CR/LF reaches no header field of any message and 
       const email = uniqueEmail("eve");
       const user = await register(t, email, name);
       assert.equal(user.name, name, "the name itself is kept as given");
+      // Only a verified address is greeted by name (before, the name is anyone's text).
+      const verify = await latestToken(t, email, "verify_email");
+      assert.equal((await authPost(t, "verify-email", { token: verify })).status, 200);
       // More messages that greet the owner by name: a reset link, then the change notice.
       await assertAccepted(await authPost(t, "password-reset/request", { email }));
       const token = await latestToken(t, email, "password_reset");
@@ -155,7 +158,9 @@ Deno.test("a display name with CR/LF reaches no header field of any message and 
       const flat = name.replace(/\r\n/g, " ");
       const escaped = flat.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
         .replace(/"/g, "&quot;");
-      for (const row of rows) {
+      const [verification, ...greeted] = rows;
+      assert.doesNotMatch(verification.text_body + verification.html_body, /Hello|Eve/);
+      for (const row of greeted) {
         assert.ok(row.text_body.includes(`Hello ${flat},`), `${row.kind}:\n${row.text_body}`);
         assert.ok(row.html_body.includes(`Hello ${escaped},`), `${row.kind}:\n${row.html_body}`);
       }

@@ -64,7 +64,10 @@ Deno.test("no message references a remote resource", () => {
 
 Deno.test("an account's name greets it on one line in the text and escaped in the HTML, never in a header", () => {
   const name = '<b>Eve</b>\r\nBcc: evil@example.com\r\n\r\n"x"';
-  const m = messages.passwordChanged(recipientOf({ email: "eve@example.com", name }), CONTEXT);
+  const m = messages.passwordChanged(
+    recipientOf({ email: "eve@example.com", name, email_verified_at: 1 }),
+    CONTEXT,
+  );
   assert.equal(m.to, "eve@example.com");
   assert.ok(m.text.startsWith('Hello <b>Eve</b> Bcc: evil@example.com "x",\n'), m.text);
   assert.match(
@@ -73,8 +76,14 @@ Deno.test("an account's name greets it on one line in the text and escaped in th
   );
   assert.doesNotMatch(m.subject + m.to, /Eve|evil/);
   const unnamed = messages.passwordChanged(
-    recipientOf({ email: "a@example.com", name: null }),
+    recipientOf({ email: "a@example.com", name: null, email_verified_at: 1 }),
     CONTEXT,
   );
   assert.doesNotMatch(unnamed.text, /Hello/);
+  // An unverified address's name is whoever registered it: no greeting with it.
+  const unverified = messages.passwordChanged(
+    recipientOf({ email: "a@example.com", name: "Visit evil.example", email_verified_at: null }),
+    CONTEXT,
+  );
+  assert.doesNotMatch(unverified.text + unverified.html, /evil/);
 });
