@@ -436,14 +436,18 @@ export const SETTINGS = {
       "PUBLIC_URL",
       optionalText,
       "where users reach citadel, the base of links in messages; required in production " +
-        "with `SMTP_URL`",
+        "with `SMTP_URL`, and `https://` there",
+      { finish: linkUrlChecker("PUBLIC_URL", "https://auth.example.com") },
     ),
     linkBaseUrl: setting(
       "EMAIL_LINK_BASE_URL",
       optionalText,
       "base of the links in messages (`.../verify-email#token=...`), so an app can point them " +
-        "at its own pages",
-      { unsetMeans: "`${PUBLIC_URL}/account`" },
+        "at its own pages; `https://` in production",
+      {
+        unsetMeans: "`${PUBLIC_URL}/account`",
+        finish: linkUrlChecker("EMAIL_LINK_BASE_URL", "https://app.example.com/account"),
+      },
     ),
     verification: setting(
       "EMAIL_VERIFICATION",
@@ -518,6 +522,30 @@ function checkSmtpUrl(url: string | undefined, problems: ConfigProblem[]): strin
     });
   }
   return url;
+}
+
+/** PUBLIC_URL and EMAIL_LINK_BASE_URL: absolute http(s) URLs without a query or fragment. */
+function linkUrlChecker(variable: string, example: string) {
+  return (url: string | undefined, problems: ConfigProblem[]): string | undefined => {
+    if (url === undefined) return url;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      !parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname ||
+      parsed.search || parsed.hash || parsed.username || parsed.password
+    ) {
+      problems.push({
+        variable,
+        problem: "must be an absolute http(s) URL without credentials, query or fragment",
+        fix: `Set ${variable}=${example}`,
+      });
+    }
+    return url;
+  };
 }
 
 /** ALERT_WEBHOOK_URL: alerts are POSTed over http(s) only. */

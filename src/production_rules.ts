@@ -77,6 +77,18 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
     violatedBy: (config) => config.email.smtpUrl !== undefined && !config.email.publicUrl,
   },
   {
+    id: "https-email-links",
+    variable: "PUBLIC_URL",
+    message: "and EMAIL_LINK_BASE_URL must be https:// URLs when APP_ENV=production (the links " +
+      "in messages carry tokens)",
+    fix: "Set PUBLIC_URL=https://auth.example.com (and EMAIL_LINK_BASE_URL, if set, to https://)",
+    severity: "high",
+    violatedBy: (config) =>
+      [config.email.publicUrl, config.email.linkBaseUrl].some((url) =>
+        url !== undefined && !url.startsWith("https://")
+      ),
+  },
+  {
     id: "smtp-for-required-verification",
     variable: "EMAIL_VERIFICATION",
     message: "is `required` but SMTP_URL is not set: no account could ever be verified",

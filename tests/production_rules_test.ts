@@ -26,6 +26,7 @@ const BREAKS: Record<string, Record<string, string>> = {
   "smtp-tls-required": { SMTP_ALLOW_INSECURE: "true" },
   "public-url-for-email": { SMTP_URL: "smtp://mail.example.com:587" },
   "smtp-for-required-verification": { EMAIL_VERIFICATION: "required" },
+  "https-email-links": { PUBLIC_URL: "http://auth.example.com" },
 };
 
 function refusals(env: Record<string, string>): string[] {
