@@ -8,5 +8,5 @@ export function isUniqueViolation(error: unknown): boolean {
   const text = error instanceof Error
     ? `${error.message} ${String(error.cause ?? "")}`
     : String(error);
-  return /unique/i.test(text);
+  return /UNIQUE constraint failed|duplicate key value violates unique constraint/i.test(text);
 }

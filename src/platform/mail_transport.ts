@@ -120,7 +120,7 @@ export function fileTransport(dir: string, from: string): MailTransport {
 }
 
 /** The settings {@linkcode transportFor} reads; `Config["email"]` fits. */
-export interface MailSettings {
+export interface TransportSettings {
   smtpUrl?: string;
   from: string;
   caFile?: string;
@@ -133,7 +133,7 @@ export interface MailSettings {
  * email endpoints then answer 503 `email_not_configured`).
  */
 export async function transportFor(
-  settings: MailSettings,
+  settings: TransportSettings,
   options: { production: boolean; mailDir: string },
 ): Promise<MailTransport | undefined> {
   if (settings.smtpUrl) {

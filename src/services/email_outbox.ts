@@ -9,7 +9,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { MailTransport, SendResult } from "../platform/mail_transport.ts";
 import { hmac } from "../lib/crypto.ts";
-import { createFieldCipher, type FieldCipher } from "../lib/field_crypto.ts";
+import { createFieldCipher, type FieldCipher, FieldCryptoError } from "../lib/field_crypto.ts";
 import type { Audit } from "./audit.ts";
 import type { Pepper } from "./pepper.ts";
 import { SYSTEM_ACTOR } from "./audit_events.ts";
@@ -212,7 +212,8 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   async function recordFailure(row: OutboxRow, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
     const now = clock.now();
-    const givenUp = attempts >= MAX_ATTEMPTS;
+    // A body that does not open (another pepper, a tampered row) will never open: no retries.
+    const givenUp = attempts >= MAX_ATTEMPTS || error instanceof FieldCryptoError;
     const reason = describeError(error);
     await db.updateTable("email_outbox").set({
       attempts,

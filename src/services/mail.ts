@@ -128,9 +128,13 @@ export function createMail(deps: {
       return true;
     },
 
-    /** Queues `message` in the caller's transaction when email is on. */
+    /**
+     * Queues `message` in the caller's transaction when email is on. Nothing goes to a
+     * `.localhost` address (the placeholder of a super admin created with a username): it
+     * could only fail, day after day.
+     */
     async queue(executor: Pick<Db, "insertInto">, message: QueuedMessage): Promise<void> {
-      if (settings.enabled) {
+      if (settings.enabled && !/\.localhost$/i.test(message.to)) {
         await enqueueEmail(executor, message, clock.now(), await deps.cipher());
       }
     },

@@ -108,13 +108,8 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           targetId: user.id,
           details: { sessions_revoked: revoked.length },
         });
-        await mail.queue(
-          trx,
-          messages.passwordChanged(
-            recipientOf(user),
-            mail.context(actor.ip),
-          ),
-        );
+        // Sent even with EMAIL_SECURITY_NOTICES=false: the reset's contract promises it.
+        await mail.queue(trx, messages.passwordChanged(recipientOf(user), mail.context(actor.ip)));
       });
       deps.users.forget(user.id);
       await deps.guard.clear(

@@ -348,3 +348,34 @@ Deno.test("a row another sender failed while this one was busy is not leased aga
     await server.stop();
   }
 });
+
+Deno.test("a body that does not open under this pepper (another pepper, or moved to another row) is given up at once, nothing sent", async () => {
+  await using s = await setup();
+  const { t, cert, clock } = s;
+  const db = t.deps.db;
+  const other = await outboxCipher(
+    createPepper({ hashPepper: "another-pepper-of-32-bytes-or-more!!", jwtSecret: TEST_SECRET }),
+  );
+  const foreign = await enqueueEmail(db, mail(1), clock.now(), other);
+  const moved = await enqueueEmail(db, mail(2), clock.now(), CIPHER);
+  const donor = await enqueueEmail(db, mail(3), clock.now(), CIPHER);
+  const [donorRow] = await db.selectFrom("email_outbox").select(["text_body", "html_body"])
+    .where("id", "=", donor).execute();
+  await db.updateTable("email_outbox").set(donorRow).where("id", "=", moved).execute();
+  await db.deleteFrom("email_outbox").where("id", "=", donor).execute();
+  const server = await startSmtpServer({ cert });
+  const { outbox, transport } = sender(t, db, cert, server.port);
+  try {
+    assert.equal(await outbox.runOnce(), 0);
+    assert.equal(server.received.length, 0);
+    for (const row of await rows(db)) {
+      assert.ok([foreign, moved].includes(row.id));
+      assert.equal(row.attempts, 1);
+      assert.notEqual(row.failed_at, null, "given up at the first attempt");
+    }
+    assert.deepEqual((await failures(db)).map((e) => JSON.parse(e.details).given_up), [true, true]);
+  } finally {
+    transport.close();
+    await server.stop();
+  }
+});

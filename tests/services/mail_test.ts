@@ -11,7 +11,7 @@ import {
 } from "../../src/services/mail.ts";
 import { outboxCipher } from "../../src/services/email_outbox.ts";
 import { createPepper } from "../../src/services/pepper.ts";
-import { TEST_SECRET } from "../support/helpers.ts";
+import { buildTestApp, TEST_SECRET } from "../support/helpers.ts";
 import { unreachableCounterStore } from "../support/unreachable_counter_store.ts";
 
 const cipher = () => outboxCipher(createPepper({ jwtSecret: TEST_SECRET }));
@@ -102,4 +102,23 @@ Deno.test("evenly answers no sooner than EVEN_ANSWER_MS, failures too; requireEn
     () => off.requireEnabled(),
     (error: AppError) => error.status === 503 && error.code === "email_not_configured",
   );
+});
+
+Deno.test("queue() writes to the outbox, but nothing to a .localhost placeholder address", async () => {
+  const t = await buildTestApp();
+  try {
+    const mail = createMail({
+      settings: mailSettings(config({})),
+      clock: t.clock,
+      counters: t.deps.counters,
+      cipher,
+    });
+    const message = (to: string) => ({ to, subject: "s", text: "t", html: "h", kind: "notice" });
+    await mail.queue(t.deps.db, message("admin@citadel.localhost"));
+    await mail.queue(t.deps.db, message("ada@example.com"));
+    const rows = await t.deps.db.selectFrom("email_outbox").select("recipient").execute();
+    assert.deepEqual(rows.map((r) => r.recipient), ["ada@example.com"]);
+  } finally {
+    await t.close();
+  }
 });
