@@ -12,15 +12,14 @@ import type { FactorMethod } from "../services/mfa.ts";
 import { auditContext } from "./audit_context.ts";
 
 const code = z.string().trim().min(1).max(16);
+/** `code` also takes a recovery code, as the contract's `{code}` allows either. */
 const factorBody = z.union([
-  z.object({ code }).strict(),
+  z.object({ code: z.string().trim().min(1).max(64) }).strict(),
   z.object({ recovery_code: z.string().trim().min(1).max(64) }).strict(),
 ], { error: "send either code or recovery_code" });
-/** The code field also takes a recovery code, as the contract's `{code}` allows either. */
-const anyFactor = z.object({ code: z.string().trim().min(1).max(64) }).strict();
 
 /** A TOTP code is six digits; anything else given as `code` is tried as a recovery code. */
-function factorOf(body: z.infer<typeof factorBody> | z.infer<typeof anyFactor>) {
+function factorOf(body: z.infer<typeof factorBody>) {
   if ("recovery_code" in body) return { recovery_code: body.recovery_code };
   return /^\d{6}$/.test(body.code) ? { code: body.code } : { recovery_code: body.code };
 }
@@ -31,7 +30,7 @@ export function meMfaRoutes(services: Services) {
   /** The caller's current factor, verified under the same limits as a login's. */
   const verified = async (
     c: Parameters<typeof auditContext>[0],
-    body: z.infer<typeof factorBody> | z.infer<typeof anyFactor>,
+    body: z.infer<typeof factorBody>,
     purpose: "disable" | "regenerate",
   ) => {
     const user = await accounts.current(c.get("principal")!.userId);
@@ -68,7 +67,7 @@ export function meMfaRoutes(services: Services) {
         return c.json(answer);
       },
     )
-    .delete("/", sessionStepUp, validate("json", z.union([factorBody, anyFactor])), async (c) => {
+    .delete("/", sessionStepUp, validate("json", factorBody), async (c) => {
       const { user, method } = await verified(c, c.req.valid("json"), "disable");
       await mfa.disable(user, method, c.get("principal")!.sessionId, auditContext(c));
       return c.body(null, 204);
@@ -76,7 +75,7 @@ export function meMfaRoutes(services: Services) {
     .post(
       "/recovery-codes",
       sessionStepUp,
-      validate("json", z.union([factorBody, anyFactor])),
+      validate("json", factorBody),
       async (c) => {
         const { user } = await verified(c, c.req.valid("json"), "regenerate");
         return c.json(await mfa.regenerate(user, auditContext(c)));

@@ -8,7 +8,6 @@ import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
 import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
-import { CounterStoreUnavailable } from "../platform/counter_store.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
@@ -16,7 +15,7 @@ import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./audit.ts";
 import type { FactorInput } from "./mfa.ts";
 import {
-  guardUnavailable,
+  failClosed,
   type LoginAttemptOptions,
   type LoginDecision,
   type LoginGuard,
@@ -117,12 +116,7 @@ export function createLoginService(deps: LoginDeps) {
   };
 
   const reserve = async (ipKey: string, account: string, options: LoginAttemptOptions) => {
-    try {
-      return await guard.attempt(ipKey, account, options);
-    } catch (error) {
-      if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
-      throw error;
-    }
+    return await failClosed(() => guard.attempt(ipKey, account, options));
   };
 
   /**

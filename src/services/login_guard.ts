@@ -246,3 +246,13 @@ export function guardUnavailable(cause?: unknown): AppError {
     cause,
   });
 }
+
+/** Runs guard work on the counter store, failing closed (503) when the store is unreachable. */
+export async function failClosed<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
+    throw error;
+  }
+}

@@ -13,7 +13,7 @@ import { generateTotpSecret, matchingStep, otpauthUri, toBase32 } from "../lib/t
 import type { Clock } from "../platform/clock.ts";
 import type { Alerter } from "./alerts.ts";
 import type { Audit } from "./audit.ts";
-import type { AuditActor } from "./audit_events.ts";
+import type { AuditAction, AuditActor } from "./audit_events.ts";
 import type { Pepper } from "./pepper.ts";
 import type { SessionService } from "./sessions.ts";
 import type { UserCache } from "./user_cache.ts";
@@ -124,25 +124,54 @@ export function createMfaService(deps: MfaDeps) {
     return (claimed.numInsertedOrUpdatedRows ?? 0n) > 0n;
   }
 
+  /** Removes a user's second factor in the caller's transaction: seed, steps, codes, state. */
+  async function removeFactor(trx: Db, userId: string) {
+    await trx.deleteFrom("mfa_totp").where("user_id", "=", userId).execute();
+    await forgetSteps(trx, userId);
+    await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", userId).execute();
+    await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
+      .where("id", "=", userId).execute();
+  }
+
+  /** One audit event about a user's second factor. */
+  const auditUser = (
+    executor: Db,
+    actor: AuditActor,
+    action: AuditAction,
+    userId: string,
+    details: Record<string, unknown>,
+  ) =>
+    audit(executor, {
+      ...actor,
+      action,
+      outcome: "success",
+      targetType: "user",
+      targetId: userId,
+      details,
+    });
+
   /** Forgets the accepted steps of a user's enrolment (it is replaced or removed). */
   const forgetSteps = (executor: Db, userId: string) =>
     executor.deleteFrom("mfa_totp_steps").where("user_id", "=", userId).execute();
 
-  /** Spends one unused recovery code; true when it was one (outside any transaction, too). */
-  async function spendRecoveryCode(userId: string, code: string) {
+  /**
+   * Spends one unused recovery code (outside any transaction, too); returns how many are
+   * left, or undefined when it was not one.
+   */
+  async function spendRecoveryCode(userId: string, code: string): Promise<number | undefined> {
     const spent = await db.updateTable("mfa_recovery_codes")
       .set({ used_at: clock.now() })
       .where("code_hash", "=", await codeHash(userId, code))
       .where("user_id", "=", userId)
       .where("used_at", "is", null)
       .executeTakeFirst();
-    if (spent.numUpdatedRows === 0n) return false;
+    if (spent.numUpdatedRows === 0n) return undefined;
     const left = await db.selectFrom("mfa_recovery_codes")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirstOrThrow();
     await db.updateTable("users").set({ recovery_codes_left: Number(left.n) })
       .where("id", "=", userId).execute();
-    return true;
+    return Number(left.n);
   }
 
   /**
@@ -159,17 +188,9 @@ export function createMfaService(deps: MfaDeps) {
     if ("code" in input) {
       return await acceptTotp(user.id, input.code, "confirmed", purpose) ? "otp" : undefined;
     }
-    if (!await spendRecoveryCode(user.id, input.recovery_code)) return undefined;
-    const { recovery_codes_left: left } = await db.selectFrom("users")
-      .select("recovery_codes_left").where("id", "=", user.id).executeTakeFirstOrThrow();
-    await audit(db, {
-      ...actor,
-      action: "mfa.recovery_code_used",
-      outcome: "success",
-      targetType: "user",
-      targetId: user.id,
-      details: { codes_left: left },
-    });
+    const left = await spendRecoveryCode(user.id, input.recovery_code);
+    if (left === undefined) return undefined;
+    await auditUser(db, actor, "mfa.recovery_code_used", user.id, { codes_left: left });
     deps.alerts.alert("mfa_recovery_code_used", { user_id: user.id, codes_left: left });
     return "rc";
   }
@@ -254,20 +275,8 @@ export function createMfaService(deps: MfaDeps) {
           await trx.updateTable("sessions").set({ amr: JSON.stringify(["pwd", "otp"]) })
             .where("id", "=", sessionId).execute();
         }
-        await audit(trx, {
-          ...actor,
-          action: "mfa.enrolled",
-          outcome: "success",
-          targetType: "user",
-          targetId: user.id,
-          details: { method: "totp" },
-        });
-        await deps.notices.mfaChanged(
-          trx,
-          recipientOf(user),
-          true,
-          actor.ip,
-        );
+        await auditUser(trx, actor, "mfa.enrolled", user.id, { method: "totp" });
+        await deps.notices.mfaChanged(trx, recipientOf(user), true, actor.ip);
         return codes;
       });
       deps.users.forget(user.id);
@@ -290,27 +299,16 @@ export function createMfaService(deps: MfaDeps) {
       actor: AuditActor,
     ) {
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
-        await forgetSteps(trx, user.id);
-        await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
-        await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
-          .where("id", "=", user.id).execute();
+        await removeFactor(trx, user.id);
         const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_disabled", keepSessionId);
         // The kept session no longer stands on a second factor: its next tokens say so.
         if (keepSessionId) {
           await trx.updateTable("sessions").set({ amr: JSON.stringify(["pwd"]) })
             .where("id", "=", keepSessionId).execute();
         }
-        await audit(trx, {
-          ...actor,
-          action: "mfa.disabled",
-          outcome: "success",
-          targetType: "user",
-          targetId: user.id,
-          details: {
-            method: method === "otp" ? "totp" : "recovery_code",
-            sessions_revoked: revoked.length,
-          },
+        await auditUser(trx, actor, "mfa.disabled", user.id, {
+          method: method === "otp" ? "totp" : "recovery_code",
+          sessions_revoked: revoked.length,
         });
         await deps.notices.mfaChanged(
           trx,
@@ -329,13 +327,8 @@ export function createMfaService(deps: MfaDeps) {
     async regenerate(user: User, actor: AuditActor) {
       const codes = await db.transaction().execute(async (trx) => {
         const codes = await newRecoveryCodes(trx, user.id, clock.now());
-        await audit(trx, {
-          ...actor,
-          action: "mfa.recovery_codes_regenerated",
-          outcome: "success",
-          targetType: "user",
-          targetId: user.id,
-          details: { count: codes.length },
+        await auditUser(trx, actor, "mfa.recovery_codes_regenerated", user.id, {
+          count: codes.length,
         });
         return codes;
       });
@@ -346,26 +339,10 @@ export function createMfaService(deps: MfaDeps) {
     /** An administrator's reset (lost device): MFA off and every session revoked. */
     async reset(user: User, actor: AuditActor) {
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom("mfa_totp").where("user_id", "=", user.id).execute();
-        await forgetSteps(trx, user.id);
-        await trx.deleteFrom("mfa_recovery_codes").where("user_id", "=", user.id).execute();
-        await trx.updateTable("users").set({ mfa_enabled_at: null, recovery_codes_left: 0 })
-          .where("id", "=", user.id).execute();
+        await removeFactor(trx, user.id);
         const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_reset");
-        await audit(trx, {
-          ...actor,
-          action: "mfa.reset",
-          outcome: "success",
-          targetType: "user",
-          targetId: user.id,
-          details: { sessions_revoked: revoked.length },
-        });
-        await deps.notices.mfaChanged(
-          trx,
-          recipientOf(user),
-          false,
-          actor.ip,
-        );
+        await auditUser(trx, actor, "mfa.reset", user.id, { sessions_revoked: revoked.length });
+        await deps.notices.mfaChanged(trx, recipientOf(user), false, actor.ip);
       });
       deps.users.forget(user.id);
       deps.alerts.alert("mfa_reset", { user_id: user.id, by: actor.actorId });

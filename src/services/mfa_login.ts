@@ -8,12 +8,12 @@ import type { Db, User } from "../db/schema.ts";
 import { problem } from "../errors.ts";
 import { hex, hmac, randomToken } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
-import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
+import type { CounterStore } from "../platform/counter_store.ts";
 import type { Alerter } from "./alerts.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { LoginResult, MfaChallenge } from "./login.ts";
-import { guardUnavailable, tooManyAttempts } from "./login_guard.ts";
+import { failClosed, tooManyAttempts } from "./login_guard.ts";
 import { type FactorInput, type FactorPurpose, invalidMfaCode, type MfaService } from "./mfa.ts";
 import type { Pepper } from "./pepper.ts";
 import type { ClientMeta } from "./sessions.ts";
@@ -52,15 +52,6 @@ export function createMfaLogin(deps: MfaLoginDeps) {
   const tokenHash = async (token: string) => hex(await hmac(await deps.pepper.key, `mfa:${token}`));
   const blockKey = (userId: string) => `mfa-block:${userId}`;
 
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof CounterStoreUnavailable) throw guardUnavailable(error);
-      throw error;
-    }
-  };
-
   /** Records a wrong code; the tenth in the window blocks the account. Always throws. */
   async function failed(
     userId: string,
@@ -83,7 +74,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     });
     if (failures >= MFA_FAILURES_PER_ACCOUNT) {
       const until = now + MFA_WINDOW_MS;
-      await guarded(() => counters.block(blockKey(userId), until));
+      await failClosed(() => counters.block(blockKey(userId), until));
       await audit(db, {
         ...actor,
         action: "mfa.challenge_blocked",
@@ -111,7 +102,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     purpose: FactorPurpose,
   ) {
     const now = clock.now();
-    const blockedUntil = await guarded(() => counters.blockedUntil(blockKey(user.id)));
+    const blockedUntil = await failClosed(() => counters.blockedUntil(blockKey(user.id)));
     if (blockedUntil !== undefined && blockedUntil > now) {
       throw tooManyAttempts(Math.ceil((blockedUntil - now) / 1000));
     }
@@ -128,8 +119,8 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       // More guesses than the limit at once: refused unverified, and the account is blocked
       // as if the tenth had failed (the block keeps the later end of two).
       await forget();
-      await guarded(() => counters.block(blockKey(user.id), now + MFA_WINDOW_MS));
-      const until = await guarded(() => counters.blockedUntil(blockKey(user.id)));
+      await failClosed(() => counters.block(blockKey(user.id), now + MFA_WINDOW_MS));
+      const until = await failClosed(() => counters.blockedUntil(blockKey(user.id)));
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
     const method = user.status === "active" && user.mfa_enabled_at !== null
