@@ -219,6 +219,8 @@ export function createServices(deps: ServicesDeps) {
     audit,
     sessions,
     guard: loginGuard,
+    mfa,
+    apiKeys,
     users,
     passwordMinLength: config.passwordMinLength,
   });

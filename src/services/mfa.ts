@@ -199,6 +199,7 @@ export function createMfaService(deps: MfaDeps) {
     problem("mfa_not_enabled", { detail: "Two-factor authentication is not on" });
 
   return {
+    removeFactor,
     verifyFactor,
 
     /**

@@ -1,8 +1,10 @@
 /**
  * Password reset by email: a request queues a single-use link (30 min, only the newest one
  * works) and answers the same, in the same time, whether or not an account uses the address;
- * the reset sets a password that passes the policy, ends every session, clears the login
- * guard's counters for the account and tells the address its password changed.
+ * the reset sets a password that passes the policy, ends every session and every other link,
+ * clears the login guard's counters for the account and tells the address its password
+ * changed. On an account whose address was never confirmed it also removes the second factor
+ * and revokes the API keys: whoever registered the address first set those up.
  */
 import type { Db, User } from "../db/schema.ts";
 import { normalizeEmail } from "../db/users_repo.ts";
@@ -16,6 +18,8 @@ import { ACCOUNT_LINKS, type EmailTokens, retireEmailTokens } from "./email_toke
 import { clientKey } from "../lib/client_ip.ts";
 import { ACCOUNT_KEY_PREFIX } from "./login.ts";
 import type { LoginGuard } from "./login_guard.ts";
+import type { ApiKeyService } from "./api_keys.ts";
+import type { MfaService } from "./mfa.ts";
 import type { Mail } from "./mail.ts";
 import { checkPassword } from "./password_policy.ts";
 import { hashPassword } from "./passwords.ts";
@@ -32,6 +36,9 @@ export interface PasswordResetDeps {
   audit: Audit;
   sessions: SessionService;
   guard: Pick<LoginGuard, "clear">;
+  /** What an account never confirmed by its address loses on a reset. */
+  mfa: Pick<MfaService, "removeFactor">;
+  apiKeys: Pick<ApiKeyService, "revokeAllOf" | "forget">;
   users: UserCache;
   /** PASSWORD_MIN_LENGTH. */
   passwordMinLength: number;
@@ -91,6 +98,7 @@ export function createPasswordReset(deps: PasswordResetDeps) {
       const hash = await hashPassword(newPassword, deps.hasher);
       if (!await tokens.consume(token, "password_reset")) throw errors.invalidLinkToken();
       const now = clock.now();
+      let revokedKeys: string[] = [];
       await db.transaction().execute(async (trx) => {
         // The link reached the address, which proves it as well as a verification link does.
         await trx.updateTable("users").set({
@@ -99,6 +107,12 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           email_verified_at: user.email_verified_at ?? now,
         }).where("id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "password_reset");
+        // An account whose address was never confirmed may have been registered by someone
+        // else first: its second factor and keys are theirs, and go with their sessions.
+        if (user.email_verified_at === null) {
+          await deps.mfa.removeFactor(trx, user.id);
+          revokedKeys = await deps.apiKeys.revokeAllOf(trx, user.id, actor, "password_reset");
+        }
         await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, now);
         await audit(trx, {
           ...actor,
@@ -112,6 +126,7 @@ export function createPasswordReset(deps: PasswordResetDeps) {
         await mail.queue(trx, messages.passwordChanged(recipientOf(user), mail.context(actor.ip)));
       });
       deps.users.forget(user.id);
+      deps.apiKeys.forget(revokedKeys);
       await deps.guard.clear(
         ACCOUNT_KEY_PREFIX + user.id,
         actor.ip ? clientKey(actor.ip) : undefined,
