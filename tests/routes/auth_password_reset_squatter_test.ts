@@ -9,7 +9,7 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { authed } from "../support/auth_support.ts";
 import { authPost, latestToken } from "../support/email_support.ts";
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
-import { mfaUser, midStepMs, passwordStep } from "../support/mfa_support.ts";
+import { mfaUser, midStepMs } from "../support/mfa_support.ts";
 
 const OWNERS_PASSWORD = "Granite-Harbor-Violet-93!";
 
