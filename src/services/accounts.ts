@@ -20,7 +20,7 @@ import type { UserCache } from "./user_cache.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
 import { messages, recipientOf } from "./email_messages.ts";
 import type { EmailVerification } from "./email_verification.ts";
-import { ACCOUNT_LINKS, retireEmailTokens } from "./email_tokens.ts";
+import { ACCOUNT_LINKS, type EmailTokens, retireEmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 
@@ -40,6 +40,8 @@ export interface AccountDeps {
   mail: Mail;
   /** Queues the verification message of a new account. */
   verification: Pick<EmailVerification, "queueFor">;
+  /** The "choose your password" link of a registration attempt on an unconfirmed account. */
+  tokens: Pick<EmailTokens, "issue">;
   notices: SecurityNotices;
 }
 
@@ -83,40 +85,39 @@ export function createAccountService(deps: AccountDeps) {
       field,
     });
 
-  /** Registration under EMAIL_VERIFICATION=required; see `register`. */
+  /**
+   * Registration under EMAIL_VERIFICATION=required, after the password was hashed; see
+   * `register`. The owner of an address that already has an account hears of the attempt;
+   * when that account was never confirmed (perhaps registered by someone else first), the
+   * message carries a link to choose the password, which makes the account theirs.
+   */
   async function registerQuietly(
-    input: { email: string; password: string; name?: string },
+    input: { email: string; name?: string },
+    passwordHash: string,
     actor: AuditActor,
   ): Promise<Registration> {
-    const passwordHash = await hashPassword(input.password, hasher);
     // Counted for new and known addresses alike; it only limits notices to a known one.
     const allowed = await deps.mail.allowTo(input.email, "registration");
+    const context = deps.mail.context(actor.ip);
     try {
       await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom("users").select([
-          "id",
-          "email",
-          "name",
-          "status",
-          "email_verified_at",
-        ])
+        const existing = await trx.selectFrom("users")
+          .select(["id", "email", "name", "status", "email_verified_at"])
           .where("email", "=", input.email).executeTakeFirst();
-        if (existing) {
-          if (allowed && existing.status === "active") {
-            const notice = messages.registrationAttempt(
-              recipientOf(existing),
-              deps.mail.context(actor.ip),
-            );
-            await deps.mail.queue(trx, notice);
-          }
-          return;
+        if (!existing) {
+          const user = await insertRegistered(
+            trx,
+            { email: input.email, passwordHash, name: input.name },
+            { audit, now: clock.now(), actor, method: "password" },
+          );
+          await deps.verification.queueFor(trx, user, actor.ip);
+        } else if (allowed && existing.status === "active") {
+          const to = recipientOf(existing);
+          const token = existing.email_verified_at === null
+            ? await deps.tokens.issue(trx, existing.id, "password_reset")
+            : undefined;
+          await deps.mail.queue(trx, messages.registrationAttempt(to, context, token));
         }
-        const user = await insertRegistered(
-          trx,
-          { email: input.email, passwordHash, name: input.name },
-          { audit, now: clock.now(), actor, method: "password" },
-        );
-        await deps.verification.queueFor(trx, user, actor.ip);
       });
     } catch (error) {
       // A concurrent registration of the same address won: the same answer.
@@ -143,7 +144,11 @@ export function createAccountService(deps: AccountDeps) {
       if (problems.length > 0) throw errors.validation(problems);
       const email = normalizeEmail(input.email);
       if (deps.mail.settings.verification === "required") {
-        return await deps.mail.evenly(() => registerQuietly({ ...input, email }, actor));
+        // Hashed first: the padding then hides the writes, whatever the hash costs.
+        const passwordHash = await hashPassword(input.password, hasher);
+        return await deps.mail.evenly(() =>
+          registerQuietly({ email, name: input.name }, passwordHash, actor)
+        );
       }
       const passwordHash = await hashPassword(input.password, hasher);
       try {

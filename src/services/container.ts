@@ -208,6 +208,7 @@ export function createServices(deps: ServicesDeps) {
     passwordMinLength: config.passwordMinLength,
     mail,
     verification,
+    tokens: emailTokens,
     notices,
   });
   const passwordReset = createPasswordReset({

@@ -129,12 +129,29 @@ export const messages = {
       NOT_YOU,
     ]),
 
-  registrationAttempt: (to: Recipient, context: MessageContext) =>
-    compose("registration_attempt", to, "Someone tried to register with your address", [
-      `At ${where(context)} someone tried to create an account with this address, which ` +
-      "already has one. Nothing was changed.",
-      "If it was you, sign in instead, or reset your password if you forgot it.",
-    ]),
+  /**
+   * Someone registered with an address that has an account. With `token` (the account was
+   * never confirmed, perhaps registered by someone else first) a link to choose the password,
+   * which makes the account the address owner's.
+   */
+  registrationAttempt: (to: Recipient, context: MessageContext, token?: string) =>
+    token === undefined
+      ? compose("registration_attempt", to, "Someone tried to register with your address", [
+        `At ${where(context)} someone tried to create an account with this address, which ` +
+        "already has one. Nothing was changed.",
+        "If it was you, sign in instead, or reset your password if you forgot it.",
+      ])
+      : compose("registration_attempt", to, "Someone tried to register with your address", [
+        `At ${where(context)} someone tried to create an account with this address, which ` +
+        "already has one that was never confirmed.",
+        "If it was you, choose your password with the link below (it works once, for 30 " +
+        "minutes): the account becomes yours, with this address confirmed. Otherwise ignore " +
+        "this message.",
+      ], {
+        label: "Choose your password",
+        url: link(context, "reset-password", token),
+        token,
+      }),
 
   unlock: (to: Recipient, token: string, context: MessageContext) =>
     compose("unlock", to, "Sign-in attempts on your account are being blocked", [

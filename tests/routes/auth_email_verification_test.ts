@@ -293,7 +293,8 @@ Deno.test("EMAIL_VERIFICATION=required: register answers 202 with byte-identical
     await onlyMessage(t, fresh, "verify_email");
     const attempt = await onlyMessage(t, existing, "registration_attempt");
     assert.equal(attempt.subject, "Someone tried to register with your address");
-    assert.doesNotMatch(attempt.text_body, /#token=/, "a notice carries no token");
+    // The account was never confirmed: the notice offers its owner the password (see below).
+    assert.match(attempt.text_body, /\/reset-password#token=[A-Za-z0-9_-]{43}\s/);
     // The existing account is untouched: same id, same password.
     const after = await userRow(t, existing);
     assert.equal(after.id, owner.id);
@@ -319,6 +320,39 @@ Deno.test("EMAIL_VERIFICATION=optional keeps 201 for a new address and 409 email
     await assertProblem(again, 409, "email_taken");
     assert.deepEqual(await outbox(t, { kind: "registration_attempt" }), []);
     assert.equal((await outbox(t, { to: email })).length, 1, "only the first verification");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("EMAIL_VERIFICATION=required: a registration on an address whose account was never confirmed mails its owner a link to choose the password, which makes the account theirs", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({ EMAIL_VERIFICATION: "required" }, { clock });
+  try {
+    const email = uniqueEmail("victim");
+    // Someone else registers the address first, with their password.
+    const squat = await authPost(t, "register", { email, password: "Squatters-Own-Pass-77!" });
+    assert.equal(squat.status, 202);
+    clock.advance(61_000);
+    // The owner registers; their inbox gets the attempt notice with a link.
+    const owner = await authPost(t, "register", { email, password: STRONG_PASSWORD });
+    assert.equal(owner.status, 202);
+    const token = await latestToken(t, email, "registration_attempt");
+    const chosen = await authPost(t, "password-reset", { token, new_password: STRONG_PASSWORD });
+    assert.equal(chosen.status, 204, await chosen.clone().text());
+    const login = await authPost(t, "login", { email, password: STRONG_PASSWORD });
+    assert.equal(login.status, 200, "the owner's password, the address confirmed");
+    const squatter = await authPost(t, "login", { email, password: "Squatters-Own-Pass-77!" });
+    assert.equal(squatter.status, 401);
+    // Now confirmed: a further attempt only tells the owner, with no link.
+    clock.advance(61_000);
+    assert.equal(
+      (await authPost(t, "register", { email, password: "Third-Try-Pass-55!" })).status,
+      202,
+    );
+    const notices = await outbox(t, { to: email, kind: "registration_attempt" });
+    assert.equal(notices.length, 2);
+    assert.doesNotMatch(notices[1].text_body, /#token=/);
   } finally {
     await t.close();
   }
