@@ -13,6 +13,7 @@ import * as loginHistory from "./0006_login_history.ts";
 import * as signingKeys from "./0007_signing_keys.ts";
 import * as mfa from "./0008_mfa.ts";
 import * as email from "./0009_email.ts";
+import * as consoleSessions from "./0010_console_sessions.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -33,4 +34,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0007_signing_keys", signingKeys],
   ["0008_mfa", mfa],
   ["0009_email", email],
+  ["0010_console_sessions", consoleSessions],
 ];

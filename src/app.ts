@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./app_types.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { cors } from "./middleware/cors.ts";
+import { adminNetwork } from "./middleware/admin_network.ts";
+import { consoleRoutes } from "./console/console_app.ts";
 import { csrfCheck, csrfGuard } from "./middleware/csrf.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
 import { hostGuard } from "./middleware/host_guard.ts";
@@ -44,7 +46,9 @@ const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admi
  * 2. security headers, set on every response that passes back through, errors included;
  * 3. host validation, then CORS (preflights end here);
  * 4. path guard (blocked clients, sensitive paths) before any body is read;
- * 5. CSRF check of cookie-authenticated writes, then body parsing and limits;
+ * 5. CSRF check of cookie-authenticated writes; ADMIN_ALLOWED_IPS on administration; the web
+ *    console (its own forms, CSRF tokens and session cookie; it calls the API in process);
+ *    then JSON body parsing and limits;
  * 6. per-IP limits on the unauthenticated auth endpoints;
  * 7. authentication, then per-principal limits, on the protected prefixes;
  * 8. the routes; unknown routes feed the 404 guard.
@@ -91,6 +95,12 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   });
   app.use(guard.middleware);
   app.use(csrfGuard({ origins: config.corsOrigins }));
+  const adminOnly = adminNetwork(config.adminAllowedIps);
+  for (const path of ["/admin", "/admin/*", "/api/v1/admin/*"]) app.use(path, adminOnly);
+  // The console reads its own form bodies (not JSON), so it is mounted before the JSON parser.
+  if (config.consoleEnabled) {
+    app.route("/", consoleRoutes(services, (request, env) => app.fetch(request, env)));
+  }
   app.use(jsonBody({
     maxBytes: config.maxBodyBytes,
     maxDepth: config.maxJsonDepth,

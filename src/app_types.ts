@@ -10,6 +10,7 @@ import type { Logger } from "./platform/logger.ts";
 import type { PasswordHasher } from "./platform/password_hasher.ts";
 import type { Alerter } from "./services/alerts.ts";
 import type { Principal } from "./services/principal.ts";
+import type { ConsoleSession } from "./services/console_sessions.ts";
 
 export type { Principal };
 
@@ -35,6 +36,15 @@ export interface AppVariables {
   principal?: Principal;
   /** Set by a route whose answer is public and may be cached (the JWKS); see secureHeaders. */
   publicCache?: boolean;
+  /**
+   * The Content-Security-Policy of an HTML page of the console (with its per-response nonce),
+   * which replaces the API's `default-src 'none'`; see secureHeaders.
+   */
+  pagePolicy?: string;
+  /** The console's session (cookie), when a console page is asked for by a signed-in user. */
+  consoleSession?: ConsoleSession;
+  /** The nonce of a console page's script and stylesheet. */
+  nonce?: string;
 }
 
 /** The Hono environment of the app. */

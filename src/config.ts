@@ -67,6 +67,16 @@ function consistencyProblems(config: Config): ConfigProblem[] {
       fix: "Set REDIS_URL=redis://[user:password@]host:6379[/db]",
     });
   }
+  for (const entry of config.adminAllowedIps) {
+    const problem = trustedProxyProblem(entry);
+    if (problem) {
+      problems.push({
+        variable: "ADMIN_ALLOWED_IPS",
+        problem,
+        fix: "List the administrators' addresses or CIDR ranges, e.g. ADMIN_ALLOWED_IPS=10.0.0.0/8",
+      });
+    }
+  }
   for (const entry of config.trustedProxies) {
     const problem = trustedProxyProblem(entry);
     if (problem) {

@@ -192,6 +192,18 @@ export const SETTINGS = {
       "production",
     { finish: parseAllowedHosts },
   ),
+  consoleEnabled: setting(
+    "CONSOLE_ENABLED",
+    bool(true),
+    "serves the web console at `/account` (every user) and `/admin` (administrators)",
+  ),
+  adminAllowedIps: setting(
+    "ADMIN_ALLOWED_IPS",
+    list,
+    "comma list of CIDRs (or `loopback`, `private`) allowed to reach `/admin` and " +
+      "`/api/v1/admin/*`; elsewhere both answer 404 like an unknown route",
+    { unsetMeans: "any address" },
+  ),
   trustedProxies: setting(
     "TRUSTED_PROXIES",
     list,

@@ -231,6 +231,16 @@ export interface EmailOutboxTable {
 }
 
 /** A single-use email token (verification, reset, email change, unlock), by keyed hash. */
+/** A web-console sign-in: its `sessions` row, cookie token hash and timeouts (migration 0010). */
+export interface ConsoleSessionsTable {
+  token_hash: string;
+  session_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  idle_ms: number;
+}
+
 export interface EmailTokensTable {
   token_hash: string;
   user_id: string;
@@ -265,6 +275,7 @@ export interface Database {
   mfa_attempts: MfaAttemptsTable;
   email_outbox: EmailOutboxTable;
   email_tokens: EmailTokensTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -131,9 +131,16 @@ export function secureHeaders(options: SecureHeadersOptions = {}): MiddlewareHan
   const owned = ownedNames(secure);
   return async function secureHeadersHandler(c, next) {
     await next();
-    const pairs = c.get("publicCache")
+    let pairs = c.get("publicCache")
       ? (c.get("secure") ? securePublic : plainPublic)
       : (c.get("secure") ? secure : plain);
+    const page = c.get("pagePolicy");
+    // A console page: its own policy (a nonce per response), validated where it is built.
+    if (page !== undefined) {
+      pairs = pairs.map(([name, value]) =>
+        name === "content-security-policy" ? [name, page] : [name, value]
+      );
+    }
     if (!setTrustedHeaders(c.res.headers, pairs, owned)) {
       // Responses built with Response.redirect() or fetch() have immutable headers.
       c.res = withMutableHeaders(c.res);

@@ -13,15 +13,14 @@ import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import type { Services } from "../services/container.ts";
-import { DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
+import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
 import type { LoginResult } from "../services/login.ts";
 import type { TokenPair } from "../services/sessions.ts";
 import { userView } from "../services/user_view.ts";
 
 /** Name of the refresh cookie; `__Host-` pins it to this host, path / and Secure. */
 export const REFRESH_COOKIE = "__Host-citadel_refresh";
-/** Name of the device-credential cookie set by every successful login. */
-export const DEVICE_COOKIE = "__Host-citadel_device";
+export { DEVICE_COOKIE };
 
 /** The 202 of a registration under EMAIL_VERIFICATION=required, for new and known addresses. */
 const REGISTRATION_ACCEPTED = {

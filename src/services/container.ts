@@ -29,6 +29,7 @@ import { createRevocationList } from "./revocation_list.ts";
 import { createSessionEnds } from "./session_ends.ts";
 import { createSessionService, type SessionSettings } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
+import { createConsoleSessions } from "./console_sessions.ts";
 import type { Logger } from "../platform/logger.ts";
 import { createAccountUnlock } from "./account_unlock.ts";
 import { createEmailChange } from "./email_change.ts";
@@ -237,6 +238,7 @@ export function createServices(deps: ServicesDeps) {
   });
   const accountAdmin = createAccountAdmin({ db, clock, sessions, audit, users });
   const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });
+  const consoleSessions = createConsoleSessions({ db, clock, pepper, sessions });
   return {
     jwt,
     keyRing,
@@ -255,6 +257,7 @@ export function createServices(deps: ServicesDeps) {
     accounts,
     accountAdmin,
     sessionEnds,
+    consoleSessions,
     mail,
     verification,
     passwordReset,

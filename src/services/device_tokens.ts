@@ -9,6 +9,9 @@ import type { Clock } from "../platform/clock.ts";
 import { constantTimeEqual, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import type { Pepper } from "./pepper.ts";
 
+/** Name of the device-credential cookie set by every successful login (API and console). */
+export const DEVICE_COOKIE = "__Host-citadel_device";
+
 /** How long a device credential is honoured after the login that issued it. */
 export const DEVICE_TOKEN_TTL_DAYS = 90;
 const TTL_MS = DEVICE_TOKEN_TTL_DAYS * 86_400_000;

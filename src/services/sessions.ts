@@ -296,6 +296,17 @@ export function createSessionService(deps: SessionDeps) {
       };
     },
 
+    /**
+     * A new access token of an existing session, as its row remembers its authentication
+     * (the console calls the API with one per request); call `prepare` first.
+     */
+    accessFor(
+      user: Pick<User, "id" | "role">,
+      session: { id: string; amr: string | null; auth_time: number | null; created_at: number },
+    ): Promise<string> {
+      return accessToken(user, session.id, clock.now(), authenticationOf(session));
+    },
+
     /** Revokes one session; returns whether it was active. */
     async revoke(executor: Executor, sessionId: string, reason: string, userId?: string) {
       return (await revokeWhere(executor, { sessionId, userId }, reason)).length > 0;

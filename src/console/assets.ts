@@ -1,0 +1,86 @@
+/**
+ * The console's one stylesheet and one script, served by citadel itself (no CDN, no build
+ * step). The script only enhances: copy buttons, confirmation before destructive forms, and
+ * moving a link's `#token=` into its form (and out of the address bar); every form also
+ * works without it, except the link pages, which need the fragment that only a script reads.
+ */
+
+/** `/console/style.css`: readable on a phone, AA contrast, visible focus. */
+export const STYLESHEET = `
+:root { color-scheme: light; --fg: #1b1f24; --muted: #4a5561; --bg: #ffffff; --line: #d0d7de;
+  --accent: #0b5cad; --danger: #b42318; --ok: #116329; --soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg);
+  background: var(--bg); }
+a { color: var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible {
+  outline: 3px solid #1f6feb; outline-offset: 2px; }
+.top { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
+  justify-content: space-between; padding: .75rem 1rem; border-bottom: 1px solid var(--line); }
+.brand { font-weight: 700; text-decoration: none; color: var(--fg); }
+nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; }
+main { max-width: 60rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
+section { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 1rem 0; }
+.field { margin: .75rem 0; }
+label { display: block; font-weight: 600; margin-bottom: .25rem; }
+input, select { width: 100%; max-width: 28rem; padding: .5rem; font: inherit; color: var(--fg);
+  border: 1px solid #6e7781; border-radius: 6px; background: #fff; }
+input[type=checkbox] { width: auto; }
+fieldset { border: 1px solid var(--line); border-radius: 6px; max-width: 28rem; }
+button { font: inherit; padding: .5rem 1rem; border-radius: 6px; border: 1px solid var(--accent);
+  background: var(--accent); color: #fff; cursor: pointer; }
+button.secondary { background: #fff; color: var(--accent); }
+button.danger { background: var(--danger); border-color: var(--danger); }
+button.link { background: none; border: none; color: var(--accent); padding: 0;
+  text-decoration: underline; }
+form.inline { display: inline; }
+.hint { color: var(--muted); font-size: .9rem; margin: .25rem 0 0; }
+.error { color: var(--danger); font-weight: 600; margin: .25rem 0 0; }
+.flash { padding: .75rem 1rem; border-radius: 6px; border: 1px solid; }
+.flash.ok { color: var(--ok); border-color: var(--ok); background: #eefbf1; }
+.flash.error { color: var(--danger); border-color: var(--danger); background: #fff1f0; }
+table { border-collapse: collapse; width: 100%; font-size: .95rem; }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line);
+  vertical-align: top; overflow-wrap: anywhere; }
+.table { overflow-x: auto; }
+code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--soft);
+  padding: .1rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
+.qr svg { width: 12rem; height: 12rem; background: #fff; }
+.codes { columns: 2; font-family: ui-monospace, monospace; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.badge { display: inline-block; padding: 0 .4rem; border-radius: 4px; font-size: .85rem;
+  border: 1px solid var(--line); background: var(--soft); }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+@media (max-width: 40rem) { th, td { padding: .3rem; } .codes { columns: 1; } }
+`;
+
+/** `/console/app.js`: progressive enhancement only; no inline handlers anywhere. */
+export const SCRIPT = `"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      await navigator.clipboard.writeText(source.textContent.trim());
+      button.textContent = "Copied";
+    });
+  }
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  const fromFragment = document.querySelector("input[data-from-fragment]");
+  if (fromFragment) {
+    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (token) {
+      fromFragment.value = token;
+      history.replaceState(null, "", location.pathname);
+    }
+  }
+});
+`;

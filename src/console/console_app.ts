@@ -1,0 +1,53 @@
+/**
+ * The web console, mounted by createApp: its assets, the sign-in pages, `/account` (every
+ * user) and `/admin` (administrators). Pages are rendered on the server with hono/jsx; every
+ * action calls the API in process (api.ts), so the console holds no rule of its own.
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import type { Services } from "../services/container.ts";
+import { accountRoutes } from "./account.tsx";
+import { adminRoutes } from "./admin.tsx";
+import type { AppFetch } from "./api.ts";
+import { SCRIPT, STYLESHEET } from "./assets.ts";
+import { consoleContext, csrfToken } from "./context.ts";
+import type { ConsoleKit } from "./kit.ts";
+import { linkRoutes } from "./links.tsx";
+import { signInHandlers } from "./sign_in.tsx";
+
+/** The console's routes; `appFetch` is the app's own fetch, for the API calls. */
+export function consoleRoutes(services: Services, appFetch: AppFetch): Hono<AppEnv> {
+  const kit: ConsoleKit = {
+    services,
+    appFetch,
+    async pageContext(c, flash) {
+      const session = c.get("consoleSession");
+      return {
+        nonce: c.get("nonce") ?? "",
+        csrf: await csrfToken(c, services),
+        user: session && { email: session.user.email, role: session.user.role },
+        flash,
+      };
+    },
+  };
+  const signIn = signInHandlers(services, appFetch, (c) => kit.pageContext(c));
+  const asset = (body: string, type: string) => (c: Context<AppEnv>) => {
+    c.set("publicCache", true);
+    return c.body(body, 200, { "content-type": type });
+  };
+
+  const app = new Hono<AppEnv>();
+  app.get("/console/style.css", asset(STYLESHEET, "text/css; charset=utf-8"));
+  app.get("/console/app.js", asset(SCRIPT, "text/javascript; charset=utf-8"));
+  for (const prefix of ["/account", "/account/*", "/admin", "/admin/*"]) {
+    app.use(prefix, consoleContext(services));
+  }
+  app.get("/account/sign-in", signIn.form);
+  app.post("/account/sign-in", signIn.password);
+  app.post("/account/sign-in/mfa", signIn.secondFactor);
+  app.post("/account/sign-out", signIn.signOut);
+  app.route("/account", linkRoutes(kit));
+  app.route("/account", accountRoutes(kit));
+  app.route("/admin", adminRoutes(kit));
+  return app;
+}

@@ -1,0 +1,205 @@
+/**
+ * Signing in to the console and out of it: the password form, the second-factor form when
+ * MFA is on, and sign-out. Both steps are the API's own (`/api/v1/auth/login` and `/mfa`),
+ * so the login guard, rate limits, audit and alerts are the API's; a completed login opens a
+ * console session on the API session it started.
+ */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../app_types.ts";
+import type { Services } from "../services/container.ts";
+import { DEVICE_COOKIE } from "../services/device_tokens.ts";
+import { type ApiProblem, type AppFetch, callApi } from "./api.ts";
+import { clearSessionCookie, setSessionCookie } from "./cookies.ts";
+import { csrfToken, formOf } from "./context.ts";
+import { Csrf, Field, Page, type PageContext } from "./layout.tsx";
+
+/** Where a sign-in may send the browser afterwards: console paths only (no open redirect). */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(account|admin)(\/[A-Za-z0-9/_-]*)?$/.test(next) ? next : "/account";
+}
+
+const MESSAGES: Record<string, string> = {
+  invalid_credentials: "The email or password is incorrect.",
+  too_many_attempts: "Too many attempts. Wait a while, then try again.",
+  email_not_verified: "Confirm your email address first: follow the link we sent you.",
+  invalid_mfa_code: "That code is not valid. Try the current code from your app.",
+  invalid_mfa_token: "The sign-in took too long. Start again.",
+  rate_limited: "Too many requests. Wait a minute, then try again.",
+};
+
+/** The message a problem gets on a sign-in page. */
+export function problemText(problem: ApiProblem | undefined): string {
+  return (problem?.code && MESSAGES[problem.code]) ?? problem?.detail ??
+    "Something went wrong. Try again.";
+}
+
+function SignInForm(props: { ctx: PageContext; next: string; email?: string; error?: string }) {
+  return (
+    <Page title="Sign in" ctx={props.ctx}>
+      {props.error && <p class="flash error" role="alert">{props.error}</p>}
+      <form method="post" action="/account/sign-in">
+        <Csrf token={props.ctx.csrf} />
+        <input type="hidden" name="next" value={props.next} />
+        <Field
+          name="email"
+          label="Email"
+          type="email"
+          autocomplete="username"
+          value={props.email}
+          required
+        />
+        <Field
+          name="password"
+          label="Password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <button type="submit">Sign in</button>
+      </form>
+      <p>
+        <a href="/account/forgot-password">Forgot your password?</a>
+      </p>
+    </Page>
+  );
+}
+
+function SecondFactorForm(
+  props: { ctx: PageContext; mfaToken: string; next: string; error?: string },
+) {
+  return (
+    <Page title="Two-factor authentication" ctx={props.ctx}>
+      {props.error && <p class="flash error" role="alert">{props.error}</p>}
+      <form method="post" action="/account/sign-in/mfa">
+        <Csrf token={props.ctx.csrf} />
+        <input type="hidden" name="mfa_token" value={props.mfaToken} />
+        <input type="hidden" name="next" value={props.next} />
+        <Field
+          name="code"
+          label="Code from your authenticator app"
+          autocomplete="one-time-code"
+          inputmode="numeric"
+        />
+        <Field
+          name="recovery_code"
+          label="Or a recovery code"
+          autocomplete="off"
+          hint="Use a recovery code only if you cannot use your app."
+        />
+        <button type="submit">Continue</button>
+      </form>
+    </Page>
+  );
+}
+
+/** The claims of an access token the API just issued (its own, so not verified again). */
+function sessionIdOf(accessToken: string): string {
+  const payload = accessToken.split(".")[1];
+  return JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
+}
+
+/** The sign-in routes' handlers. */
+export function signInHandlers(
+  services: Services,
+  appFetch: AppFetch,
+  pageContext: (c: Context<AppEnv>) => Promise<PageContext>,
+) {
+  /** A login the API completed: the console session, the device cookie, then onwards. */
+  const signedIn = async (
+    c: Context<AppEnv>,
+    answer: { body: Record<string, unknown>; headers: Headers },
+    next: string,
+  ) => {
+    const accessToken = String(answer.body.access_token);
+    const user = answer.body.user as { role: string };
+    const token = await services.consoleSessions.open(sessionIdOf(accessToken), user.role);
+    setSessionCookie(c, token);
+    // The device credential of this browser, as the API set it for the login.
+    for (const cookie of answer.headers.getSetCookie()) {
+      if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("set-cookie", cookie, { append: true });
+    }
+    return c.redirect(safeNext(next), 303);
+  };
+
+  return {
+    async form(c: Context<AppEnv>) {
+      if (c.get("consoleSession")) return c.redirect("/account", 303);
+      return c.html(<SignInForm ctx={await pageContext(c)} next={safeNext(c.req.query("next"))} />);
+    },
+
+    async password(c: Context<AppEnv>) {
+      const form = await formOf(c, services);
+      const next = safeNext(form.next);
+      const answer = await callApi(appFetch, c, "POST", "/api/v1/auth/login", {
+        body: {
+          email: form.email ?? "",
+          password: form.password ?? "",
+          ...(getCookie(c, DEVICE_COOKIE) ? { device_token: getCookie(c, DEVICE_COOKIE) } : {}),
+        },
+      });
+      if (answer.ok && answer.body.mfa_required === true) {
+        return c.html(
+          <SecondFactorForm
+            ctx={await pageContext(c)}
+            mfaToken={String(answer.body.mfa_token)}
+            next={next}
+          />,
+        );
+      }
+      if (answer.ok) return await signedIn(c, answer, next);
+      return c.html(
+        <SignInForm
+          ctx={await pageContext(c)}
+          next={next}
+          email={form.email}
+          error={problemText(answer.body as ApiProblem)}
+        />,
+        answer.status as 400,
+      );
+    },
+
+    async secondFactor(c: Context<AppEnv>) {
+      const form = await formOf(c, services);
+      const next = safeNext(form.next);
+      const factor = form.recovery_code?.trim()
+        ? { recovery_code: form.recovery_code }
+        : { code: form.code ?? "" };
+      const answer = await callApi(appFetch, c, "POST", "/api/v1/auth/mfa", {
+        body: { mfa_token: form.mfa_token ?? "", ...factor },
+      });
+      if (answer.ok) return await signedIn(c, answer, next);
+      const problem = answer.body as ApiProblem;
+      // A dead challenge cannot be retried: back to the password.
+      if (problem?.code === "invalid_mfa_token") {
+        return c.html(
+          <SignInForm ctx={await pageContext(c)} next={next} error={problemText(problem)} />,
+          401,
+        );
+      }
+      return c.html(
+        <SecondFactorForm
+          ctx={await pageContext(c)}
+          mfaToken={form.mfa_token ?? ""}
+          next={next}
+          error={problemText(problem)}
+        />,
+        answer.status as 400,
+      );
+    },
+
+    async signOut(c: Context<AppEnv>) {
+      await formOf(c, services);
+      const session = c.get("consoleSession");
+      if (session) {
+        await callApi(appFetch, c, "POST", "/api/v1/auth/logout", {
+          bearer: await session.accessToken(),
+        });
+      }
+      clearSessionCookie(c);
+      return c.redirect("/account/sign-in", 303);
+    },
+
+    csrfToken: (c: Context<AppEnv>) => csrfToken(c, services),
+  };
+}
