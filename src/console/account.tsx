@@ -1,21 +1,349 @@
 /**
- * `/account`: the signed-in user's own page (placeholder until the sections land).
+ * `/account`: the signed-in user's own page (profile, email, password, sessions, and the
+ * two-factor and API-key sections of account_security.tsx), sign-up, and the reauthentication
+ * page that step-up sends to. Every read and write is the API's own route.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
+import type { ApiAnswer } from "./api.ts";
+import { type ApiKeyRow, apiKeySection, mfaSection, securityRoutes } from "./account_security.tsx";
+import {
+  errorOf,
+  FormError,
+  type FormErrors,
+  type MeView,
+  statusOf,
+  stepUpRedirect,
+} from "./forms.tsx";
 import type { ConsoleKit } from "./kit.ts";
-import { Page } from "./layout.tsx";
-import { sessionOr } from "./pages.ts";
+import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
+import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
+import { formOf } from "./context.ts";
+import { safeNext } from "./sign_in.tsx";
 
-/** The account routes. */
+interface SessionRow {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+const DONE: Record<string, string> = {
+  profile: "Your name was saved.",
+  password: "Your password was changed. Your other sessions were signed out.",
+  email: "Check the new address: follow the link we sent to finish the change.",
+  session: "That session was signed out.",
+  reauthenticated: "Thank you. You can continue.",
+  mfa_off: "Two-factor authentication is off.",
+  key_revoked: "The API key was revoked.",
+};
+
+/** The account routes (under /account). */
 export function accountRoutes(kit: ConsoleKit) {
-  return new Hono<AppEnv>().get("/", async (c) => {
+  /** The whole account page, with one form's errors when it failed. */
+  async function home(c: Context<AppEnv>, failed?: FormErrors, status = 200) {
+    const [me, sessions, keys] = await Promise.all([
+      api<{ user: MeView }>(kit, c, "GET", "/api/v1/me"),
+      api<{ sessions: SessionRow[] }>(kit, c, "GET", "/api/v1/me/sessions"),
+      api<{ api_keys: ApiKeyRow[] }>(kit, c, "GET", "/api/v1/api-keys"),
+    ]);
+    if (!me.ok) return c.redirect("/account/sign-in", 303);
+    const user = me.body.user;
+    const ctx = await kit.pageContext(c, flashOf(c, DONE));
+    const csrf = ctx.csrf;
+    return c.html(
+      <Page title="Your account" ctx={ctx}>
+        <section aria-labelledby="profile">
+          <h2 id="profile">Profile</h2>
+          <form method="post" action="/account/profile">
+            <Csrf token={csrf} />
+            <Field
+              name="name"
+              label="Name"
+              autocomplete="name"
+              value={user.name ?? ""}
+              error={errorOf(failed, "profile", "name")}
+            />
+            <FormError failed={failed} form="profile" />
+            <button type="submit">Save</button>
+          </form>
+        </section>
+        <section aria-labelledby="email">
+          <h2 id="email">Email</h2>
+          <p>
+            <span class="secret">{user.email}</span>{" "}
+            <span class="badge">{user.email_verified ? "confirmed" : "not confirmed"}</span>
+          </p>
+          {!user.email_verified && (
+            <p>
+              <a href="/account/verify-email/request">Send me a confirmation link</a>
+            </p>
+          )}
+          <form method="post" action="/account/email">
+            <Csrf token={csrf} />
+            <Field
+              name="new_email"
+              label="New email"
+              type="email"
+              autocomplete="email"
+              error={errorOf(failed, "email", "new_email")}
+            />
+            <Field
+              name="password"
+              label="Current password"
+              type="password"
+              autocomplete="current-password"
+              error={errorOf(failed, "email", "password")}
+            />
+            <FormError failed={failed} form="email" />
+            <button type="submit">Change email</button>
+          </form>
+        </section>
+        <section aria-labelledby="password">
+          <h2 id="password">Password</h2>
+          <form method="post" action="/account/password">
+            <Csrf token={csrf} />
+            <Field
+              name="current_password"
+              label="Current password"
+              type="password"
+              autocomplete="current-password"
+              error={errorOf(failed, "password", "current_password")}
+            />
+            <Field
+              name="new_password"
+              label="New password"
+              type="password"
+              autocomplete="new-password"
+              error={errorOf(failed, "password", "new_password")}
+            />
+            <FormError failed={failed} form="password" />
+            <button type="submit">Change password</button>
+          </form>
+        </section>
+        {mfaSection(user, csrf, failed)}
+        <section aria-labelledby="sessions">
+          <h2 id="sessions">Sessions</h2>
+          <div class="table">
+            <table>
+              <thead>
+                <tr>
+                  <th>Started</th>
+                  <th>Last used</th>
+                  <th>Address</th>
+                  <th>Browser</th>
+                  <th>
+                    <span class="visually-hidden">Action</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {(sessions.ok ? sessions.body.sessions : []).map((s) => (
+                  <tr key={s.id}>
+                    <td>{s.created_at}</td>
+                    <td>{s.last_used_at ?? "–"}</td>
+                    <td>{s.ip ?? "–"}</td>
+                    <td>{s.user_agent ?? "–"}</td>
+                    <td>
+                      {s.current ? <span class="badge">this session</span> : (
+                        <form
+                          method="post"
+                          action={`/account/sessions/${s.id}/revoke`}
+                          data-confirm="Sign out this session?"
+                        >
+                          <Csrf token={csrf} />
+                          <button type="submit" class="secondary">Sign out this session</button>
+                        </form>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+        {apiKeySection(keys.ok ? keys.body.api_keys : [], user.role, csrf, failed)}
+      </Page>,
+      status as 200,
+    );
+  }
+
+  /** A form of the account page: the API call, then a flash or the page with errors. */
+  const action = (
+    form: string,
+    call: (c: Context<AppEnv>, fields: Record<string, string>) => Promise<ApiAnswer<unknown>>,
+    done: string,
+  ) =>
+  async (c: Context<AppEnv>) => {
     const session = sessionOr(c);
     if (session instanceof Response) return session;
-    return c.html(
-      <Page title="Your account" ctx={await kit.pageContext(c)}>
-        <p>{session.user.email}</p>
-      </Page>,
+    const fields = await formOf(c, kit.services);
+    const answer = await call(c, fields);
+    if (answer.ok) return c.redirect(`/account?done=${done}`, 303);
+    return stepUpRedirect(c, answer, "/account") ??
+      await home(c, { form, errors: fieldErrors(answer) }, answer.status);
+  };
+
+  return new Hono<AppEnv>()
+    .get("/", (c) => {
+      const session = sessionOr(c);
+      return session instanceof Response ? session : home(c);
+    })
+    .post(
+      "/profile",
+      action(
+        "profile",
+        (c, f) => api(kit, c, "PATCH", "/api/v1/me", { name: f.name?.trim() || null }),
+        "profile",
+      ),
+    )
+    .post(
+      "/email",
+      action("email", (c, f) =>
+        api(kit, c, "POST", "/api/v1/me/email", {
+          new_email: f.new_email ?? "",
+          password: f.password ?? "",
+        }), "email"),
+    )
+    .post(
+      "/password",
+      action("password", (c, f) =>
+        api(kit, c, "POST", "/api/v1/me/password", {
+          current_password: f.current_password ?? "",
+          new_password: f.new_password ?? "",
+        }), "password"),
+    )
+    .post(
+      "/sessions/:id/revoke",
+      action(
+        "sessions",
+        (c) =>
+          api(
+            kit,
+            c,
+            "DELETE",
+            `/api/v1/me/sessions/${encodeURIComponent(c.req.param("id") ?? "")}`,
+          ),
+        "session",
+      ),
+    )
+    .route("/", securityRoutes(kit, home))
+    .get("/reauthenticate", async (c) => {
+      const session = sessionOr(c);
+      if (session instanceof Response) return session;
+      return c.html(await reauthenticatePage(c, safeNext(c.req.query("next"))));
+    })
+    .post("/reauthenticate", async (c) => {
+      const session = sessionOr(c);
+      if (session instanceof Response) return session;
+      const f = await formOf(c, kit.services);
+      const next = safeNext(f.next);
+      const answer = await api(kit, c, "POST", "/api/v1/auth/reauthenticate", {
+        password: f.password ?? "",
+        ...(f.code?.trim() ? { code: f.code.trim() } : {}),
+      });
+      if (answer.ok) {
+        return c.redirect(`${next}${next === "/account" ? "?done=reauthenticated" : ""}`, 303);
+      }
+      return c.html(await reauthenticatePage(c, next, fieldErrors(answer)), statusOf(answer));
+    })
+    .get("/sign-up", async (c) => c.html(await signUpPage(c)))
+    .post("/sign-up", async (c) => {
+      const f = await formOf(c, kit.services);
+      const answer = await api(kit, c, "POST", "/api/v1/auth/register", {
+        email: f.email ?? "",
+        password: f.password ?? "",
+        ...(f.name?.trim() ? { name: f.name.trim() } : {}),
+      });
+      if (answer.ok) {
+        return c.html(
+          <Page title="Check your inbox" ctx={await kit.pageContext(c)}>
+            <p>
+              We sent a message to the address you gave. Follow its link to confirm the address,
+              then <a href="/account/sign-in">sign in</a>.
+            </p>
+          </Page>,
+        );
+      }
+      return c.html(await signUpPage(c, fieldErrors(answer), f), statusOf(answer));
+    });
+
+  async function reauthenticatePage(c: Context<AppEnv>, next: string, errors?: FieldErrors) {
+    const ctx = await kit.pageContext(c);
+    return (
+      <Page title="Confirm it is you" ctx={ctx}>
+        <p>
+          This needs a recent sign-in. Enter your password (and a code if two-factor authentication
+          is on).
+        </p>
+        <form method="post" action="/account/reauthenticate">
+          <Csrf token={ctx.csrf} />
+          <input type="hidden" name="next" value={next} />
+          <Field
+            name="password"
+            label="Password"
+            type="password"
+            autocomplete="current-password"
+            error={errors?.password}
+          />
+          <Field
+            name="code"
+            label="Code from your authenticator app (if on)"
+            autocomplete="one-time-code"
+            inputmode="numeric"
+            error={errors?.code}
+          />
+          {errors?._ && <p class="error" role="alert">{errors._}</p>}
+          <button type="submit">Continue</button>
+        </form>
+      </Page>
     );
-  });
+  }
+
+  async function signUpPage(
+    c: Context<AppEnv>,
+    errors?: FieldErrors,
+    values: Record<string, string> = {},
+  ) {
+    const ctx = await kit.pageContext(c);
+    return (
+      <Page title="Create an account" ctx={ctx}>
+        <form method="post" action="/account/sign-up">
+          <Csrf token={ctx.csrf} />
+          <Field
+            name="email"
+            label="Email"
+            type="email"
+            autocomplete="email"
+            value={values.email}
+            error={errors?.email}
+            required
+          />
+          <Field
+            name="name"
+            label="Name (optional)"
+            autocomplete="name"
+            value={values.name}
+            error={errors?.name}
+          />
+          <Field
+            name="password"
+            label="Password"
+            type="password"
+            autocomplete="new-password"
+            error={errors?.password}
+            required
+            hint="A long passphrase of a few unrelated words works well."
+          />
+          {errors?._ && <p class="error" role="alert">{errors._}</p>}
+          <button type="submit">Create account</button>
+        </form>
+        <p>
+          Already have an account? <a href="/account/sign-in">Sign in</a>
+        </p>
+      </Page>
+    );
+  }
 }
