@@ -141,7 +141,7 @@ export function accountRoutes(kit: ConsoleKit) {
               </thead>
               <tbody>
                 {(sessions.ok ? sessions.body.sessions : []).map((s) => (
-                  <tr key={s.id}>
+                  <tr>
                     <td>{s.created_at}</td>
                     <td>{s.last_used_at ?? "–"}</td>
                     <td>{s.ip ?? "–"}</td>

@@ -102,7 +102,7 @@ export function apiKeySection(keys: ApiKeyRow[], role: string, csrf: string, fai
           </thead>
           <tbody>
             {keys.map((k) => (
-              <tr key={k.id}>
+              <tr>
                 <td>{k.name}</td>
                 <td>
                   <code>{k.prefix}</code>
@@ -144,7 +144,7 @@ export function apiKeySection(keys: ApiKeyRow[], role: string, csrf: string, fai
         <fieldset>
           <legend>Scopes</legend>
           {scopes.map((scope) => (
-            <div key={scope}>
+            <div>
               <input type="checkbox" id={`scope-${scope}`} name={`scope:${scope}`} value="on" />
               {" "}
               <label for={`scope-${scope}`} class="inline-label">{scope}</label>
@@ -214,7 +214,7 @@ export function securityRoutes(
           Keep these somewhere safe. Each works once, when you cannot use your app. They are shown
           only now.
         </p>
-        <ul class="codes" id="recovery-codes">{codes.map((code) => <li key={code}>{code}</li>)}</ul>
+        <ul class="codes" id="recovery-codes">{codes.map((code) => <li>{code}</li>)}</ul>
         <button type="button" class="secondary" data-copy="recovery-codes" hidden>Copy</button>
         <p>
           <a href="/account">Back to your account</a>
