@@ -7,9 +7,9 @@ import type { AppDeps, AppEnv } from "./app_types.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { cors } from "./middleware/cors.ts";
 import { adminNetwork } from "./middleware/admin_network.ts";
-import { consoleRoutes } from "./console/console_app.ts";
+import { consoleRoutes } from "./console/console_app.tsx";
 import { csrfCheck, csrfGuard } from "./middleware/csrf.ts";
-import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
+import { errorHandler, notFoundHandler, unknownRoute } from "./middleware/errors.ts";
 import { hostGuard } from "./middleware/host_guard.ts";
 import { jsonBody } from "./middleware/json_body.ts";
 import { pathGuard } from "./middleware/path_guard.ts";
@@ -95,11 +95,11 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   });
   app.use(guard.middleware);
   app.use(csrfGuard({ origins: config.corsOrigins }));
-  const adminOnly = adminNetwork(config.adminAllowedIps);
+  const adminOnly = adminNetwork(config.adminAllowedIps, unknownRoute(guard.onNotFound));
   for (const path of ["/admin", "/admin/*", "/api/v1/admin/*"]) app.use(path, adminOnly);
   // The console reads its own form bodies (not JSON), so it is mounted before the JSON parser.
   if (config.consoleEnabled) {
-    app.route("/", consoleRoutes(services, (request, env) => app.fetch(request, env)));
+    app.route("/", consoleRoutes(services, (request, env) => app.fetch(request, env), logger));
   }
   app.use(jsonBody({
     maxBytes: config.maxBodyBytes,

@@ -2,7 +2,7 @@
  * The console's one stylesheet and one script, served by citadel itself (no CDN, no build
  * step). The script only enhances: copy buttons, confirmation before destructive forms, and
  * moving a link's `#token=` into its form (and out of the address bar); every form also
- * works without it, except the link pages, which need the fragment that only a script reads.
+ * works without it (on a link page the code from the email is pasted instead).
  */
 
 /** `/console/style.css`: readable on a phone, AA contrast, visible focus. */

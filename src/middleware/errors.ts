@@ -67,6 +67,19 @@ function indexRoutes(app: Hono<AppEnv>): RouteIndex {
 }
 
 /**
+ * The answer to an unknown route: the path guard hears of it (`onNotFound`), then a
+ * problem+json 404. Also what a route hidden from a client answers (ADMIN_ALLOWED_IPS).
+ */
+export function unknownRoute(
+  onNotFound?: (c: Context<AppEnv>) => void | Promise<void>,
+): (c: Context<AppEnv>) => Promise<Response> {
+  return async function answerUnknown(c) {
+    await onNotFound?.(c);
+    return sendProblem(c, problem("not_found", { detail: "No such route" }));
+  };
+}
+
+/**
  * Hono's notFound: 405 with `Allow` when the path exists under other methods, else a
  * problem+json 404. The route index is built once, on the first miss.
  */
@@ -75,6 +88,7 @@ export function notFoundHandler(
   onNotFound?: (c: Context<AppEnv>) => void | Promise<void>,
 ): NotFoundHandler<AppEnv> {
   let index: RouteIndex | undefined;
+  const answerUnknown = unknownRoute(onNotFound);
   return async function notFound(c) {
     index ??= indexRoutes(app);
     const allowed = new Set<string>();
@@ -91,7 +105,6 @@ export function notFoundHandler(
         }),
       );
     }
-    await onNotFound?.(c);
-    return sendProblem(c, problem("not_found", { detail: "No such route" }));
+    return await answerUnknown(c);
   };
 }

@@ -5,6 +5,10 @@
  */
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
+import { AppError } from "../errors.ts";
+import { errorHandler } from "../middleware/errors.ts";
+import type { Logger } from "../platform/logger.ts";
+import { Page } from "./layout.tsx";
 import type { Services } from "../services/container.ts";
 import { accountRoutes } from "./account.tsx";
 import { adminRoutes } from "./admin.tsx";
@@ -15,8 +19,16 @@ import type { ConsoleKit } from "./kit.ts";
 import { linkRoutes } from "./links.tsx";
 import { signInHandlers } from "./sign_in.tsx";
 
-/** The console's routes; `appFetch` is the app's own fetch, for the API calls. */
-export function consoleRoutes(services: Services, appFetch: AppFetch): Hono<AppEnv> {
+/**
+ * The console's routes; `appFetch` is the app's own fetch, for the API calls. A refusal raised
+ * on a page (a form's CSRF check, its size) is answered as a page with the same status; an
+ * unexpected error goes through the app's error handler, logged.
+ */
+export function consoleRoutes(
+  services: Services,
+  appFetch: AppFetch,
+  logger: Logger,
+): Hono<AppEnv> {
   const kit: ConsoleKit = {
     services,
     appFetch,
@@ -49,5 +61,18 @@ export function consoleRoutes(services: Services, appFetch: AppFetch): Hono<AppE
   app.route("/account", linkRoutes(kit));
   app.route("/account", accountRoutes(kit));
   app.route("/admin", adminRoutes(kit));
+  const unexpected = errorHandler(logger);
+  app.onError(async (error, c) => {
+    if (!(error instanceof AppError) || error.status >= 500) return unexpected(error, c);
+    return c.html(
+      <Page title="That did not work" ctx={await kit.pageContext(c)}>
+        <p role="alert">{error.detail}</p>
+        <p>
+          <a href="/account">Back to your account</a>
+        </p>
+      </Page>,
+      error.status as 400,
+    );
+  });
   return app;
 }
