@@ -18,6 +18,7 @@ import { requestContext } from "./middleware/request_context.ts";
 import { secureHeaders } from "./middleware/secure_headers.ts";
 import { adminApiKeyRoutes } from "./routes/admin_api_keys.ts";
 import { adminKeyRoutes } from "./routes/admin_keys.ts";
+import { adminCheckRoutes } from "./routes/admin_check.ts";
 import { adminUserRoutes } from "./routes/admin_users.ts";
 import { apiKeyRoutes } from "./routes/api_keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -149,6 +150,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   app.route("/api/v1/admin/users", adminUserRoutes(services));
   app.route("/api/v1/admin/api-keys", adminApiKeyRoutes(services));
   app.route("/api/v1/admin/keys", adminKeyRoutes(services));
+  app.route("/api/v1/admin/check", adminCheckRoutes(deps));
   app.route("/", auditRoutes(deps));
 
   app.onError(errorHandler(logger));

@@ -26,6 +26,11 @@ export interface AppDeps {
   /** Security alerts: logged at WARN and, when configured, sent to a signed webhook. */
   alerts: Alerter;
   version: string;
+  /**
+   * `citadel check`'s report of the running deployment (its JSON form), for
+   * `GET /api/v1/admin/check`; set by `citadel serve`, absent elsewhere.
+   */
+  checkReport?: () => Promise<Record<string, unknown>>;
 }
 
 /** Per-request values set by middleware. */

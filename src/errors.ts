@@ -84,6 +84,7 @@ export const PROBLEM_STATUS = {
   internal_error: 500,
   email_not_configured: 503,
   guard_unavailable: 503,
+  check_unavailable: 503,
   mfa_unavailable: 503,
   not_ready: 503,
   shutting_down: 503,

@@ -10,6 +10,7 @@ import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
 import { bootstrapForServe, prepareSigningKeys } from "./bootstrap.ts";
 import { holdServingLock } from "../server/database_lock.ts";
+import { runCheck } from "./check.ts";
 import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
 import { startEmailSender } from "../server/email_sender.ts";
 import { listen } from "../server/listen.ts";
@@ -28,6 +29,26 @@ then serves HTTP(S) until SIGINT/SIGTERM. --workers N runs N isolates on one por
 (default WORKERS; 0 = one per CPU).`;
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a `citadel check` report is reused for the admin console (the audit reads files). */
+const CHECK_REUSE_MS = 60_000;
+
+/**
+ * `citadel check` of this deployment for `GET /api/v1/admin/check` (and so the console): run
+ * here, where the CLI's audit may read the host, and reused for a minute.
+ */
+function recentCheckReport(): () => Promise<Record<string, unknown>> {
+  let last: { at: number; report: Promise<Record<string, unknown>> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > CHECK_REUSE_MS) {
+      const report = runCheck({ env: Deno.env.toObject(), cwd: Deno.cwd(), now })
+        .then((outcome) => outcome.report as Record<string, unknown>);
+      last = { at: now, report };
+      report.catch(() => last = undefined);
+    }
+    return last.report;
+  };
+}
 const CLEANUP_EVERY_MS = 3_600_000;
 
 /**
@@ -82,8 +103,10 @@ export async function serve(args: string[]): Promise<number> {
   }, CLEANUP_EVERY_MS);
   Deno.unrefTimer(cleanupTimer);
 
+  const checkReport = recentCheckReport();
+  deps.checkReport = checkReport;
   const server = relay
-    ? await startWorkers(config, plan.count, relay)
+    ? await startWorkers(config, plan.count, relay, checkReport)
     : await listen(config, createApp(deps), {
       onListen: ({ url, port }) => logger.info("listening", { url, port }),
     });

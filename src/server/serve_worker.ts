@@ -18,6 +18,23 @@ const scope = self as unknown as {
 };
 
 let runtime: Runtime | undefined;
+const checkRequests = new Map<
+  number,
+  (answer: { report?: Record<string, unknown>; error?: string }) => void
+>();
+let nextCheckRequest = 0;
+
+/** `citadel check` runs in the supervisor (a worker does not audit the host): ask it. */
+function askSupervisorForCheck(): Promise<Record<string, unknown>> {
+  const request = ++nextCheckRequest;
+  return new Promise((resolve, reject) => {
+    checkRequests.set(
+      request,
+      ({ report, error }) => report ? resolve(report) : reject(new Error(error)),
+    );
+    scope.postMessage({ type: "check", request });
+  });
+}
 let listener: Listener | undefined;
 
 /** Hands batches to the supervisor with `"worker":id` appended to each JSON line. */
@@ -38,6 +55,7 @@ async function start(id: number, config: Config, port: number, workers: number) 
   // The workers share the CPUs for hashing, as one process would.
   const hashThreads = Math.ceil((navigator.hardwareConcurrency || 1) / workers);
   runtime = await openRuntime(config, { migrate: false, logger, hashThreads });
+  runtime.deps.checkReport = askSupervisorForCheck;
   listener = await listen(config, createApp(runtime.deps), {
     port,
     reusePort: true,
@@ -58,6 +76,11 @@ async function stop(graceMs: number): Promise<void> {
 
 scope.onmessage = (event) => {
   const message = event.data;
+  if (message.type === "check-report") {
+    checkRequests.get(message.request)?.(message);
+    checkRequests.delete(message.request);
+    return;
+  }
   if (message.type === "start") {
     start(message.id, message.config, message.port, message.workers).catch((error) => {
       scope.postMessage({

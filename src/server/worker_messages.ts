@@ -8,11 +8,13 @@ import type { Config } from "../config.ts";
 /** Supervisor -> worker. */
 export type ToWorker =
   | { type: "start"; id: number; config: Config; port: number; workers: number }
-  | { type: "stop"; graceMs: number };
+  | { type: "stop"; graceMs: number }
+  | { type: "check-report"; request: number; report?: Record<string, unknown>; error?: string };
 
 /** Worker -> supervisor. */
 export type FromWorker =
   | { type: "log"; lines: string }
   | { type: "listening"; port: number }
   | { type: "failed"; message: string }
-  | { type: "stopped" };
+  | { type: "stopped" }
+  | { type: "check"; request: number };

@@ -82,10 +82,12 @@ interface Pool {
   config: Config;
   workers: number;
   relay: LogRelay;
+  /** Runs `citadel check` for a worker's `GET /api/v1/admin/check`. */
+  checkReport?: () => Promise<Record<string, unknown>>;
 }
 
 function spawn(id: number, port: number, pool: Pool): Promise<{ slot: Slot; port: number }> {
-  const { config, workers, relay } = pool;
+  const { config, workers, relay, checkReport } = pool;
   const worker = new Worker(new URL("./serve_worker.ts", import.meta.url).href, {
     type: "module",
     name: `citadel-worker-${id}`,
@@ -110,6 +112,18 @@ function spawn(id: number, port: number, pool: Pool): Promise<{ slot: Slot; port
         resolve({ slot: { id, worker, stopped }, port: message.port });
       } else if (message.type === "failed") fail(message.message);
       else if (message.type === "stopped") markStopped();
+      else if (message.type === "check") {
+        // The audit runs here, in the supervisor, which may read the host like the CLI.
+        const answer = (reply: Omit<Extract<ToWorker, { type: "check-report" }>, "type">) =>
+          worker.postMessage({ type: "check-report", ...reply } satisfies ToWorker);
+        if (!checkReport) answer({ request: message.request, error: "not available" });
+        else {
+          checkReport().then(
+            (report) => answer({ request: message.request, report }),
+            (error) => answer({ request: message.request, error: String(error?.message ?? error) }),
+          );
+        }
+      }
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -132,6 +146,7 @@ export async function startWorkers(
   config: Config,
   count: number,
   relay: LogRelay,
+  checkReport?: () => Promise<Record<string, unknown>>,
 ): Promise<Listener> {
   const slots: Slot[] = [];
   const stopAll = async (graceMs: number) => {
@@ -142,7 +157,7 @@ export async function startWorkers(
   };
   try {
     // A fixed port lets all start at once; PORT=0 needs the first one's pick.
-    const pool = { config, workers: count, relay };
+    const pool = { config, workers: count, relay, checkReport };
     const firstStarting = spawn(1, config.port, pool);
     const port = config.port || (await firstStarting).port;
     const started = await Promise.allSettled([
