@@ -1,0 +1,135 @@
+/**
+ * `/admin/check` and `/admin/signing-keys`: the deployment as the API can show it. The API has
+ * no route for `citadel check`, so the check page shows what `/health` reports and says where
+ * the report is; the signing keys are `GET /api/v1/admin/keys` (super admins only).
+ * @module
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import { failurePage, When } from "./admin_parts.tsx";
+import type { ConsoleKit } from "./kit.ts";
+import { Page } from "./layout.tsx";
+import { api, sessionOr } from "./pages.ts";
+
+interface SigningKey {
+  kid: string;
+  algorithm: string;
+  state: string;
+  created_at: string | null;
+  activated_at: string | null;
+  expires_at: string | null;
+  retired_at: string | null;
+}
+
+/** `GET /admin/check`. */
+export function checkPage(kit: ConsoleKit) {
+  return async function checkPageHandler(c: Context<AppEnv>) {
+    const session = sessionOr(c);
+    if (session instanceof Response) return session;
+    // No API route runs the check; the admin read guard still decides who sees this page.
+    const allowed = await api(kit, c, "GET", "/api/v1/admin/users?limit=1");
+    if (!allowed.ok) return await failurePage(kit, c, allowed, "/admin/check");
+    const health = await api<{ status?: string; version?: string; database?: string }>(
+      kit,
+      c,
+      "GET",
+      "/health",
+    );
+    return c.html(
+      <Page title="Deployment check" ctx={await kit.pageContext(c)}>
+        <section aria-labelledby="check">
+          <h2 id="check">citadel check</h2>
+          <p>
+            The check audits the configuration, the database and the secrets of a deployment. The
+            API does not run it, so its report is not shown here: run <code>citadel check</code>
+            {" "}
+            on the host, with the server's environment.
+          </p>
+        </section>
+        <section aria-labelledby="health">
+          <h2 id="health">What the server reports</h2>
+          <dl>
+            <dt>Status</dt>
+            <dd>{health.body?.status ?? `unknown (HTTP ${health.status})`}</dd>
+            <dt>Version</dt>
+            <dd>{health.body?.version ?? "unknown"}</dd>
+            <dt>Database</dt>
+            <dd>{health.body?.database ?? "unknown"}</dd>
+          </dl>
+        </section>
+      </Page>,
+    );
+  };
+}
+
+/** `GET /admin/signing-keys`. */
+export function signingKeysPage(kit: ConsoleKit) {
+  return async function signingKeysPageHandler(c: Context<AppEnv>) {
+    const session = sessionOr(c);
+    if (session instanceof Response) return session;
+    const answer = await api<{ algorithm: string; keys: SigningKey[] }>(
+      kit,
+      c,
+      "GET",
+      "/api/v1/admin/keys",
+    );
+    if (!answer.ok) {
+      return await failurePage(
+        kit,
+        c,
+        answer,
+        "/admin/signing-keys",
+        "Only a super admin can see the signing keys.",
+      );
+    }
+    return c.html(
+      <Page title="Signing keys" ctx={await kit.pageContext(c)}>
+        <p>
+          Access tokens are signed with <code>{answer.body.algorithm}</code>.{" "}
+          {answer.body.algorithm === "HS256"
+            ? "The keys are JWT_SECRET_KEY (and JWT_SECRET_KEY_PREVIOUS) in the configuration."
+            : "Rotate or retire them with citadel keys or the admin API."}
+        </p>
+        <div class="table">
+          <table>
+            <caption class="visually-hidden">Signing keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key id</th>
+                <th scope="col">Algorithm</th>
+                <th scope="col">State</th>
+                <th scope="col">Created</th>
+                <th scope="col">Active since</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Retired</th>
+              </tr>
+            </thead>
+            <tbody>
+              {answer.body.keys.map((key) => (
+                <tr>
+                  <td>
+                    <code>{key.kid}</code>
+                  </td>
+                  <td>{key.algorithm}</td>
+                  <td>{key.state}</td>
+                  <td>
+                    <When iso={key.created_at} empty="in the configuration" />
+                  </td>
+                  <td>
+                    <When iso={key.activated_at} />
+                  </td>
+                  <td>
+                    <When iso={key.expires_at} empty="never" />
+                  </td>
+                  <td>
+                    <When iso={key.retired_at} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Page>,
+    );
+  };
+}
