@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { authed, login, registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import { consoleAdmin, csrfFor, getPage, postForm, signIn } from "../support/console_support.ts";
-import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import { runCheck } from "../../src/cli/check.ts";
+import { buildTestApp, request, tempDir, TEST_ENV, type TestApp } from "../support/helpers.ts";
 
 async function createKey(t: TestApp, token: string, name: string) {
   const res = await authed(t, "POST", "/api/v1/api-keys", token, { name, scopes: ["me:read"] });
@@ -31,8 +32,17 @@ async function assertPage(res: Response, path: string, status = 200): Promise<st
 }
 
 Deno.test("every admin page renders the API's data for a super admin, under the nonce CSP and no-store", async () => {
+  await using dir = await tempDir();
   const t = await buildTestApp();
   try {
+    // What `citadel serve` gives the app: the audit of a deployment (here a file database).
+    const { report } = await runCheck({
+      env: { ...TEST_ENV, DATABASE_URL: `file:${dir.path}/c.db` },
+      cwd: dir.path,
+    });
+    t.deps.checkReport = () => Promise.resolve(report as unknown as Record<string, unknown>);
+    const finding = report.findings[0];
+    assert.ok(finding, "the test deployment has a finding to show");
     const admin = await consoleAdmin(t, "super_admin");
     const user = await registerUser(t, undefined, STRONG_PASSWORD, "Ada Lovelace");
     const key = await createKey(t, (await login(t, user.email)).access_token, "billing-sync");
@@ -41,7 +51,7 @@ Deno.test("every admin page renders the API's data for a super admin, under the 
       [`/admin/users/${user.id}`, [user.email, "Ada Lovelace", "billing-sync", key.prefix]],
       ["/admin/api-keys", [user.email, "billing-sync", key.prefix, "me:read"]],
       ["/admin/audit", ["user.registered", "api_key.created", "citadel audit verify"]],
-      ["/admin/check", ["citadel check", "0.1.0"]],
+      ["/admin/check", [finding.id, finding.severity, report.citadel_version, report.app_env]],
       ["/admin/signing-keys", ["HS256", "current"]],
     ];
     for (const [path, texts] of expected) {
@@ -123,6 +133,18 @@ Deno.test("a signed-in user gets the API's 403 on every admin page and action, a
     const row = await t.deps.db.selectFrom("users").select(["status", "role"])
       .where("id", "=", target.id).executeTakeFirstOrThrow();
     assert.deepEqual(row, { status: "active", role: "user" });
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("/admin/check says so where the deployment cannot run the check itself", async () => {
+  const t = await buildTestApp();
+  try {
+    const admin = await consoleAdmin(t, "admin");
+    const html = await assertPage(await getPage(t, "/admin/check", admin.cookie), "", 503);
+    assert.ok(html.includes("run `citadel check` on the host"), "the API's detail");
+    assert.ok(!html.includes("<table"), "no report is made up");
   } finally {
     await t.close();
   }

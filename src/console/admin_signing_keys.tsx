@@ -1,7 +1,6 @@
 /**
- * `/admin/check` and `/admin/signing-keys`: the deployment as the API can show it. The API has
- * no route for `citadel check`, so the check page shows what `/health` reports and says where
- * the report is; the signing keys are `GET /api/v1/admin/keys` (super admins only).
+ * `/admin/signing-keys`: the access-token signing keys and their states, as
+ * `GET /api/v1/admin/keys` lists them (super admins only: an admin sees that it is theirs).
  * @module
  */
 import type { Context } from "hono";
@@ -19,47 +18,6 @@ interface SigningKey {
   activated_at: string | null;
   expires_at: string | null;
   retired_at: string | null;
-}
-
-/** `GET /admin/check`. */
-export function checkPage(kit: ConsoleKit) {
-  return async function checkPageHandler(c: Context<AppEnv>) {
-    const session = sessionOr(c);
-    if (session instanceof Response) return session;
-    // No API route runs the check; the admin read guard still decides who sees this page.
-    const allowed = await api(kit, c, "GET", "/api/v1/admin/users?limit=1");
-    if (!allowed.ok) return await failurePage(kit, c, allowed, "/admin/check");
-    const health = await api<{ status?: string; version?: string; database?: string }>(
-      kit,
-      c,
-      "GET",
-      "/health",
-    );
-    return c.html(
-      <Page title="Deployment check" ctx={await kit.pageContext(c)}>
-        <section aria-labelledby="check">
-          <h2 id="check">citadel check</h2>
-          <p>
-            The check audits the configuration, the database and the secrets of a deployment. The
-            API does not run it, so its report is not shown here: run <code>citadel check</code>
-            {" "}
-            on the host, with the server's environment.
-          </p>
-        </section>
-        <section aria-labelledby="health">
-          <h2 id="health">What the server reports</h2>
-          <dl>
-            <dt>Status</dt>
-            <dd>{health.body?.status ?? `unknown (HTTP ${health.status})`}</dd>
-            <dt>Version</dt>
-            <dd>{health.body?.version ?? "unknown"}</dd>
-            <dt>Database</dt>
-            <dd>{health.body?.database ?? "unknown"}</dd>
-          </dl>
-        </section>
-      </Page>,
-    );
-  };
 }
 
 /** `GET /admin/signing-keys`. */
