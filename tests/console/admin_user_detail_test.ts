@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { authed, login, registerUser } from "../support/auth_support.ts";
+import { authed, login, registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import { consoleAdmin, csrfOf, getPage, postForm, signIn } from "../support/console_support.ts";
 import { buildTestApp, type TestApp } from "../support/helpers.ts";
 import { mfaUser, midStepMs } from "../support/mfa_support.ts";
@@ -201,7 +201,7 @@ Deno.test("reset MFA: a super admin turns the user's second factor off; an admin
   }
 });
 
-Deno.test("step-up: a write after STEP_UP_MAX_AGE shows the link to reauthenticate back to this page, and changes nothing", async () => {
+Deno.test("step-up: a write after STEP_UP_MAX_AGE shows the link to reauthenticate back to this page and changes nothing; after it the write goes through", async () => {
   const clock = new ManualClock(Date.now());
   const t = await buildTestApp({}, { clock });
   try {
@@ -215,6 +215,25 @@ Deno.test("step-up: a write after STEP_UP_MAX_AGE shows the link to reauthentica
     const next = encodeURIComponent(`/admin/users/${user.id}`);
     assert.ok(html.includes(`href="/account/reauthenticate?next=${next}"`), "the step-up link");
     assert.equal((await apiUser(t, admin, user.id)).status, "active");
+
+    // The link's page confirms the password and comes back here, where the action now works.
+    const step = await getPage(t, `/account/reauthenticate?next=${next}`, admin.cookie);
+    assert.equal(step.status, 200);
+    const confirmed = await postForm(t, "/account/reauthenticate", admin.cookie, {
+      _csrf: csrfOf(await step.text()),
+      next: `/admin/users/${user.id}`,
+      password: STRONG_PASSWORD,
+    });
+    assert.equal(confirmed.status, 303);
+    assert.equal(confirmed.headers.get("location"), `/admin/users/${user.id}`);
+    await landed(
+      t,
+      admin,
+      await act(t, admin, user.id, "status", { status: "disabled" }),
+      `/admin/users/${user.id}`,
+      "disabled",
+    );
+    assert.equal((await apiUser(t, admin, user.id)).status, "disabled");
   } finally {
     await t.close();
   }
