@@ -22,7 +22,7 @@ import { freePort } from "../support/smtp_server.ts";
 /** Debian's Chromium (installed by .ci/run). */
 export const CHROMIUM = "/usr/bin/chromium";
 /** The first super admin, created by serve from its environment. */
-export const ADMIN = { email: "root@example.com", password: "Granite-Harbor-Violet-58?" };
+export const ADMIN = { email: "grace.hopper@example.com", password: "Granite-Harbor-Violet-58?" };
 /** The desktop viewport of the screenshots. */
 export const DESKTOP = { width: 1280, height: 860 };
 /** The phone viewport of the screenshots. */
@@ -39,6 +39,10 @@ export interface ConsoleServer extends AsyncDisposable {
   server: ServerProcess;
 }
 
+function randomBase64(bytes: number): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
+}
+
 /**
  * Starts `citadel serve` on a port chosen here (so PUBLIC_URL, hence the email links, name
  * it), over a file database in a fresh directory, with the first super admin {@linkcode ADMIN}.
@@ -53,6 +57,9 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
       ...TEST_ENV,
       APP_ENV: "development",
       LOG_LEVEL: "info",
+      // Random secrets, so the check page reports only what a development server is.
+      JWT_SECRET_KEY: randomBase64(48),
+      ENCRYPTION_KEY: randomBase64(32),
       DATABASE_URL: `file:${join(dataDir, "citadel.db")}`,
       PORT: String(port),
       PUBLIC_URL: url,
