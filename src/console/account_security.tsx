@@ -43,6 +43,7 @@ export function mfaSection(user: MeView, csrf: string, failed?: FormErrors) {
               <Csrf token={csrf} />
               <Field
                 name="code"
+                id="f-recovery-code"
                 label="Code from your app, for new recovery codes"
                 autocomplete="one-time-code"
                 inputmode="numeric"
@@ -59,6 +60,7 @@ export function mfaSection(user: MeView, csrf: string, failed?: FormErrors) {
               <Csrf token={csrf} />
               <Field
                 name="code"
+                id="f-off-code"
                 label="Code from your app (or a recovery code), to turn it off"
                 autocomplete="one-time-code"
                 error={errorOf(failed, "mfa_off", "code")}
@@ -140,7 +142,7 @@ export function apiKeySection(keys: ApiKeyRow[], role: string, csrf: string, fai
       <h3>New key</h3>
       <form method="post" action="/account/api-keys">
         <Csrf token={csrf} />
-        <Field name="name" label="Name" error={errorOf(failed, "key", "name")} />
+        <Field name="name" id="f-key-name" label="Name" error={errorOf(failed, "key", "name")} />
         <fieldset>
           <legend>Scopes</legend>
           {scopes.map((scope) => (

@@ -64,6 +64,13 @@ function apiQuery(filters: Filters, limit: string) {
   });
 }
 
+/** What `GET /api/v1/admin/audit/verify` answers. */
+interface Verification {
+  ok: boolean;
+  checked: number;
+  first_broken: { seq: number; id: string; reason: string } | null;
+}
+
 /** `GET /admin/audit`. */
 export function auditPage(kit: ConsoleKit) {
   return async function auditPageHandler(c: Context<AppEnv>) {
@@ -79,6 +86,7 @@ export function auditPage(kit: ConsoleKit) {
     if (!answer.ok && answer.status !== 422) {
       return await failurePage(kit, c, answer, "/admin/audit");
     }
+    const chain = await api<Verification>(kit, c, "GET", "/api/v1/admin/audit/verify");
     const errors = answer.ok ? {} : fieldErrors(answer);
     const exportQuery = { ...filters, cursor: undefined, limit: undefined };
     return c.html(
@@ -150,10 +158,19 @@ export function auditPage(kit: ConsoleKit) {
         )}
         <section aria-labelledby="chain">
           <h2 id="chain">Chain verification</h2>
-          <p>
-            Every event holds the hash of the one before it. The web console cannot verify the
-            chain: run <code>citadel audit verify</code> on the host.
-          </p>
+          <p>Every event holds the hash of the one before it; the whole chain was just walked.</p>
+          {!chain.ok && <p role="alert" class="error">The verification could not run.</p>}
+          {chain.ok && chain.body.ok && (
+            <p role="status">
+              <span class="badge">intact</span>
+              {` ${chain.body.checked} events verified.`}
+            </p>
+          )}
+          {chain.ok && !chain.body.ok && (
+            <p role="alert" class="error">
+              {`Broken at event #${chain.body.first_broken?.seq} (${chain.body.first_broken?.id}): ${chain.body.first_broken?.reason}.`}
+            </p>
+          )}
         </section>
       </Page>,
       answer.ok ? 200 : statusOf(answer),

@@ -43,7 +43,12 @@ form.inline { display: inline; }
 .flash.error { color: var(--danger); border-color: var(--danger); background: #fff1f0; }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line);
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
+td code { word-break: break-all; }
+.inline-label { display: inline; font-weight: normal; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0; overflow-wrap: break-word; }
 .table { overflow-x: auto; }
 code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--soft);
   padding: .1rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
@@ -56,6 +61,10 @@ code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; bac
   clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 40rem) { th, td { padding: .3rem; } .codes { columns: 1; } }
 `;
+
+/** `/console/icon.svg`: the tab's icon (a browser asks for one; without it, a 404). */
+export const ICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5cad"/><path d="M9 23V11l7-3 7 3v12H9z" fill="#fff"/></svg>`;
 
 /** `/console/app.js`: progressive enhancement only; no inline handlers anywhere. */
 export const SCRIPT = `"use strict";

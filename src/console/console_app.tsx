@@ -13,7 +13,7 @@ import type { Services } from "../services/container.ts";
 import { accountRoutes } from "./account.tsx";
 import { adminRoutes } from "./admin.tsx";
 import type { AppFetch } from "./api.ts";
-import { SCRIPT, STYLESHEET } from "./assets.ts";
+import { ICON, SCRIPT, STYLESHEET } from "./assets.ts";
 import { consoleContext, csrfToken } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { linkRoutes } from "./links.tsx";
@@ -51,6 +51,7 @@ export function consoleRoutes(
   const app = new Hono<AppEnv>();
   app.get("/console/style.css", asset(STYLESHEET, "text/css; charset=utf-8"));
   app.get("/console/app.js", asset(SCRIPT, "text/javascript; charset=utf-8"));
+  app.get("/console/icon.svg", asset(ICON, "image/svg+xml"));
   for (const prefix of ["/account", "/account/*", "/admin", "/admin/*"]) {
     app.use(prefix, consoleContext(services));
   }

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
-import { AppError } from "../errors.ts";
+import { problem } from "../errors.ts";
 import { constantTimeEqual, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import { isTrustedOrigin } from "../middleware/csrf.ts";
 import type { Services } from "../services/container.ts";
@@ -52,7 +52,7 @@ export async function csrfToken(c: Context<AppEnv>, services: Services): Promise
 }
 
 const refused = () =>
-  new AppError(403, "csrf_rejected", {
+  problem("csrf_rejected", {
     detail: "The form did not come from this site, or it has expired: reload the page",
   });
 
@@ -67,11 +67,11 @@ export async function formOf(
   if (!isTrustedOrigin(c.req.raw, c.get("secure") === true, new Set())) throw refused();
   const length = c.req.header("content-length");
   if (length === undefined || !(Number(length) <= MAX_FORM_BYTES)) {
-    throw new AppError(413, "payload_too_large", { detail: "The form is too large" });
+    throw problem("payload_too_large", { detail: "The form is too large" });
   }
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded")) {
-    throw new AppError(415, "unsupported_media_type", { detail: "Forms only" });
+    throw problem("unsupported_media_type", { detail: "Forms only" });
   }
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(await c.req.text())) {

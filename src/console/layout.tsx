@@ -30,6 +30,7 @@ export function Page(props: { title: string; ctx: PageContext; children?: Child 
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="referrer" content="no-referrer" />
           <title>{`${props.title} · citadel`}</title>
+          <link rel="icon" href="/console/icon.svg" type="image/svg+xml" />
           <link rel="stylesheet" href="/console/style.css" nonce={ctx.nonce} />
           <script src="/console/app.js" nonce={ctx.nonce} defer></script>
         </head>
@@ -79,6 +80,8 @@ export function Field(
   props: {
     name: string;
     label: string;
+    /** The input's id when a page has two fields of one name (default `f-<name>`). */
+    id?: string;
     type?: string;
     value?: string;
     error?: string;
@@ -88,7 +91,7 @@ export function Field(
     hint?: string;
   },
 ) {
-  const id = `f-${props.name}`;
+  const id = props.id ?? `f-${props.name}`;
   const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""]
     .filter(Boolean).join(" ") || undefined;
   return (

@@ -1,6 +1,8 @@
 /**
  * The route of `GET /api/v1/admin/audit`: filtered, cursor-paged audit events for admins.
  */
+import { auditSigningSecrets, type AuditSigningSettings } from "../services/audit_checkpoint.ts";
+import { verifyAuditChain } from "../services/audit_verify.ts";
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
@@ -53,12 +55,28 @@ const querySchema = z.object({
 });
 
 /**
+ * `GET /api/v1/admin/audit/verify`: the chain verification (`{ok, checked, first_broken}`).
  * `GET /api/v1/admin/audit`: audit events newest first for admins, filtered by actor
  * (actor_id), action, outcome and time range (`since` inclusive, `until` exclusive),
  * paged with an opaque cursor: `{ items, next_cursor }`.
  */
-export function auditRoutes(deps: { db: Db }) {
+export function auditRoutes(deps: { db: Db; config: AuditSigningSettings }) {
   return new Hono<AppEnv>().get(
+    "/api/v1/admin/audit/verify",
+    requireAdmin("admin:read"),
+    async (c) => {
+      // The whole chain, walked as `citadel audit verify` walks it (checkpoints included).
+      const result = await verifyAuditChain(deps.db, {
+        signingSecrets: auditSigningSecrets(deps.config),
+      });
+      c.header("cache-control", "no-store");
+      return c.json({
+        ok: result.ok,
+        checked: result.checked,
+        first_broken: result.firstBroken ?? null,
+      });
+    },
+  ).get(
     "/api/v1/admin/audit",
     requireAdmin("admin:read"),
     validate("query", querySchema),

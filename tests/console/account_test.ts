@@ -37,6 +37,8 @@ Deno.test("/account shows the user's page under a nonce CSP with no-store, and w
     assert.ok(html.includes(`nonce="${nonce}"`));
     assert.ok(html.includes("Ada &lt;Lovelace&gt;"), "the name is escaped");
     assert.doesNotMatch(html, /<script>|\son[a-z]+=|style=/i, "no inline script, handler or style");
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(new Set(ids).size, ids.length, "every id is unique");
     // Every input has a label.
     for (const [, id] of html.matchAll(/<input[^>]*\sid="([^"]+)"/g)) {
       assert.ok(html.includes(`for="${id}"`), `a label for #${id}`);

@@ -50,7 +50,7 @@ Deno.test("every admin page renders the API's data for a super admin, under the 
       ["/admin/users", [user.email, "Ada Lovelace", admin.email, `/admin/users/${user.id}`]],
       [`/admin/users/${user.id}`, [user.email, "Ada Lovelace", "billing-sync", key.prefix]],
       ["/admin/api-keys", [user.email, "billing-sync", key.prefix, "me:read"]],
-      ["/admin/audit", ["user.registered", "api_key.created", "citadel audit verify"]],
+      ["/admin/audit", ["user.registered", "api_key.created", "events verified."]],
       ["/admin/check", [finding.id, finding.severity, report.citadel_version, report.app_env]],
       ["/admin/signing-keys", ["HS256", "current"]],
     ];

@@ -16,7 +16,8 @@ import {
   registerUser,
   STRONG_PASSWORD,
 } from "../support/auth_support.ts";
-import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import { runCheck } from "../../src/cli/check.ts";
+import { buildTestApp, request, tempDir, TEST_ENV, type TestApp } from "../support/helpers.ts";
 import {
   assertProblem,
   jwtClaims,
@@ -186,6 +187,11 @@ async function assertAdminWritesDone(t: TestApp, ops: readonly Operation[]) {
 Deno.test("a stale super admin session gets 403 reauthentication_required on every admin write route and changes nothing; reads still answer; reauthenticated, every write passes", async () => {
   const clock = new ManualClock(midStepMs());
   const t = await buildTestApp(asymmetricEnv("EdDSA"), { clock });
+  await using dir = await tempDir();
+  // The check route answers what `citadel serve` gives it: the real audit, of a scratch setup.
+  t.deps.checkReport = async () =>
+    (await runCheck({ env: { ...TEST_ENV, DATABASE_URL: `file:${dir.path}/c.db` }, cwd: dir.path }))
+      .report as Record<string, unknown>;
   try {
     const boss = await adminSession(t, "super_admin");
     const ops = await adminWrites(t, clock, boss.tokens.access_token);
