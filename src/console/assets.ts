@@ -49,7 +49,7 @@ td code { word-break: break-all; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: break-word; }
-.table { overflow-x: auto; }
+.table { overflow-x: auto; position: relative; }
 code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--soft);
   padding: .1rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
 .qr svg { width: 12rem; height: 12rem; background: #fff; }
