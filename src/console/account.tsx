@@ -15,6 +15,7 @@ import {
   statusOf,
   stepUpRedirect,
 } from "./forms.tsx";
+import { When } from "./admin_parts.tsx";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
 import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
@@ -142,8 +143,12 @@ export function accountRoutes(kit: ConsoleKit) {
               <tbody>
                 {(sessions.ok ? sessions.body.sessions : []).map((s) => (
                   <tr>
-                    <td>{s.created_at}</td>
-                    <td>{s.last_used_at ?? "–"}</td>
+                    <td>
+                      <When iso={s.created_at} />
+                    </td>
+                    <td>
+                      <When iso={s.last_used_at} />
+                    </td>
                     <td>{s.ip ?? "–"}</td>
                     <td>{s.user_agent ?? "–"}</td>
                     <td>

@@ -13,6 +13,7 @@ import { isAdminRole } from "../services/roles.ts";
 import { errorOf, FormError, type FormErrors, type MeView, stepUpRedirect } from "./forms.tsx";
 import type { ApiAnswer } from "./api.ts";
 import { formOf } from "./context.ts";
+import { When } from "./admin_parts.tsx";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, Page } from "./layout.tsx";
 import { api, fieldErrors, sessionOr } from "./pages.ts";
@@ -110,8 +111,12 @@ export function apiKeySection(keys: ApiKeyRow[], role: string, csrf: string, fai
                   <code>{k.prefix}</code>
                 </td>
                 <td>{k.scopes.join(", ")}</td>
-                <td>{k.expires_at}</td>
-                <td>{k.last_used_at ?? "never"}</td>
+                <td>
+                  <When iso={k.expires_at} />
+                </td>
+                <td>
+                  <When iso={k.last_used_at} empty="never" />
+                </td>
                 <td>
                   {k.revoked_at ? <span class="badge">revoked</span> : (
                     <div class="actions">
