@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
+import { problem } from "../errors.ts";
 
 /** What the API answered: its status, JSON body (or undefined) and headers. */
 export interface ApiAnswer<T = Record<string, unknown>> {
@@ -43,6 +44,12 @@ export async function callApi<T = Record<string, unknown>>(
   }
   if (options.bearer) headers.set("authorization", `Bearer ${options.bearer}`);
   if (options.body !== undefined) headers.set("content-type", "application/json");
+  // A segment built from a request's parameter must not walk to another route: URL parsing
+  // would resolve `..` (also written `%2e%2e`) before the API ever saw it.
+  const segments = path.split("?")[0].split("/");
+  if (segments.some((s) => /^(\.|%2e){1,2}$/i.test(s))) {
+    throw problem("bad_request", { detail: "Malformed identifier" });
+  }
   const url = new URL(path, c.req.url);
   const response = await appFetch(
     new Request(url, {

@@ -158,3 +158,4 @@ Deno.test("a form without the CSRF token, with another session's token, or from 
     await t.close();
   }
 });
+
