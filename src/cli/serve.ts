@@ -29,6 +29,7 @@ then serves HTTP(S) until SIGINT/SIGTERM. --workers N runs N isolates on one por
 (default WORKERS; 0 = one per CPU).`;
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const CLEANUP_EVERY_MS = 3_600_000;
 /** How long a `citadel check` report is reused for the admin console (the audit reads files). */
 const CHECK_REUSE_MS = 60_000;
 
@@ -49,7 +50,6 @@ function recentCheckReport(): () => Promise<Record<string, unknown>> {
     return last.report;
   };
 }
-const CLEANUP_EVERY_MS = 3_600_000;
 
 /**
  * `citadel serve [--workers N]`: migrate, bootstrap the super admin, serve until

@@ -15,7 +15,7 @@ import {
   statusOf,
   stepUpRedirect,
 } from "./forms.tsx";
-import { When } from "./admin_parts.tsx";
+import { failurePage, When } from "./admin_parts.tsx";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
 import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
@@ -50,7 +50,10 @@ export function accountRoutes(kit: ConsoleKit) {
       api<{ sessions: SessionRow[] }>(kit, c, "GET", "/api/v1/me/sessions"),
       api<{ api_keys: ApiKeyRow[] }>(kit, c, "GET", "/api/v1/api-keys"),
     ]);
-    if (!me.ok) return c.redirect("/account/sign-in", 303);
+    // Only a credential the API no longer takes means "sign in again"; a limit or a fault is
+    // shown as it is (a redirect there would loop back here).
+    if (me.status === 401) return c.redirect("/account/sign-in", 303);
+    if (!me.ok) return await failurePage(kit, c, me, "/account");
     const user = me.body.user;
     const ctx = await kit.pageContext(c, flashOf(c, DONE));
     const csrf = ctx.csrf;
@@ -168,6 +171,7 @@ export function accountRoutes(kit: ConsoleKit) {
               </tbody>
             </table>
           </div>
+          <FormError failed={failed} form="sessions" />
         </section>
         {apiKeySection(keys.ok ? keys.body.api_keys : [], user.role, csrf, failed)}
       </Page>,

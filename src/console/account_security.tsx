@@ -144,6 +144,7 @@ export function apiKeySection(keys: ApiKeyRow[], role: string, csrf: string, fai
           </tbody>
         </table>
       </div>
+      <FormError failed={failed} form="keys" />
       <h3>New key</h3>
       <form method="post" action="/account/api-keys">
         <Csrf token={csrf} />

@@ -218,9 +218,10 @@ export function apiKeyHandlers(kit: ConsoleKit) {
       return await renderKeys(kit, c, queryValues(c, FILTERS));
     },
     async revoke(c: Context<AppEnv>) {
-      const form = await formOf(c, kit.services);
+      // The session first: an expired one is sent to sign in, not refused as a forged form.
       const session = sessionOr(c);
       if (session instanceof Response) return session;
+      const form = await formOf(c, kit.services);
       const filters = {
         user_id: USER_ID.test(form.user_id ?? "") ? form.user_id : undefined,
         include_revoked: form.include_revoked === "true" ? "true" : undefined,

@@ -2,7 +2,7 @@
  * `/admin/audit`: the audit log as `GET /api/v1/admin/audit` lists it (newest first, by
  * action, actor, outcome and time range, a page at a time), and `/admin/audit/export`, the
  * same listing as a download (JSON Lines or CSV) that reads the API's pages one after another
- * while it streams. The API has no chain verification, so the page says where to run it.
+ * while it streams. The page also shows the chain verification (`/api/v1/admin/audit/verify`).
  * @module
  */
 import type { Context } from "hono";

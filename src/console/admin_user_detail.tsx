@@ -183,9 +183,10 @@ function action(
   ) => Promise<[ApiAnswer<unknown>, string]>,
 ) {
   return async function adminUserAction(c: Context<AppEnv>) {
-    const form = await formOf(c, kit.services);
+    // The session first: an expired one is sent to sign in, not refused as a forged form.
     const session = sessionOr(c);
     if (session instanceof Response) return session;
+    const form = await formOf(c, kit.services);
     const id = c.req.param("id") ?? "";
     if (!USER_ID.test(id)) return await failurePage(kit, c, notFound, "/admin/users");
     const [answer, done] = await call(c, id, form);

@@ -27,7 +27,20 @@ export interface ApiProblem {
 /** How the console reaches the API: the app's own fetch. */
 export type AppFetch = (request: Request, env: unknown) => Response | Promise<Response>;
 
-const FORWARDED = ["host", "user-agent", "x-forwarded-for", "forwarded", "x-forwarded-proto"];
+/**
+ * The headers the inner request keeps: the host, the browser, the request id, and whatever the
+ * runtime reads the client's address from (forwarding headers behind TRUSTED_PROXIES,
+ * `cf-connecting-ip` on Cloudflare); each is judged by the inner request as by the outer one.
+ */
+const FORWARDED = [
+  "host",
+  "user-agent",
+  "x-request-id",
+  "x-forwarded-for",
+  "forwarded",
+  "x-forwarded-proto",
+  "cf-connecting-ip",
+];
 
 /** Calls the API route `path` for the page being answered by `c`. */
 export async function callApi<T = Record<string, unknown>>(

@@ -64,15 +64,21 @@ export function consoleRoutes(
   app.route("/admin", adminRoutes(kit));
   const unexpected = errorHandler(logger);
   app.onError(async (error, c) => {
-    if (!(error instanceof AppError) || error.status >= 500) return unexpected(error, c);
+    const known = error instanceof AppError && error.status < 500;
+    // The app's handler logs an unexpected error (with the request id) and picks its status.
+    const status = known ? (error as AppError).status : (await unexpected(error, c)).status;
+    const text = known
+      ? (error as AppError).detail
+      : "Something went wrong on our side. If it happens again, give your administrator " +
+        `this reference: ${c.get("requestId")}.`;
     return c.html(
       <Page title="That did not work" ctx={await kit.pageContext(c)}>
-        <p role="alert">{error.detail}</p>
+        <p role="alert">{text}</p>
         <p>
           <a href="/account">Back to your account</a>
         </p>
       </Page>,
-      error.status as 400,
+      status as 400,
     );
   });
   return app;

@@ -7,6 +7,9 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { ApiAnswer } from "./api.ts";
 import type { FieldErrors } from "./layout.tsx";
+import { reauthenticateHref } from "./admin_parts.tsx";
+
+export { statusOf } from "./admin_parts.tsx";
 
 /** The user as `GET /api/v1/me` shows it. */
 export interface MeView {
@@ -25,14 +28,11 @@ export interface FormErrors {
   errors: FieldErrors;
 }
 
-/** The status of an API failure, for the page that shows it. */
-export const statusOf = (answer: ApiAnswer<unknown>) => answer.status as 400;
-
 /** Where a step-up refusal sends the user: the reauthentication page, then back. */
 export function stepUpRedirect(c: Context<AppEnv>, answer: ApiAnswer<unknown>, back: string) {
   const code = (answer.body as { code?: string } | undefined)?.code;
   return code === "reauthentication_required"
-    ? c.redirect(`/account/reauthenticate?next=${encodeURIComponent(back)}`, 303)
+    ? c.redirect(reauthenticateHref(back), 303)
     : undefined;
 }
 

@@ -12,14 +12,13 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../app_types.ts";
-import { DEVICE_COOKIE } from "../services/device_tokens.ts";
 import type { ApiAnswer, ApiProblem } from "./api.ts";
 import { formOf } from "./context.ts";
 import { clearSessionCookie } from "./cookies.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, type FieldErrors, Page, type PageContext } from "./layout.tsx";
 import { api, fieldErrors } from "./pages.ts";
-import { problemText } from "./sign_in.tsx";
+import { copyDeviceCookie, problemText } from "./sign_in.tsx";
 
 /** A page an email link opens: what it says, the API route it posts to, what it says after. */
 interface LinkFlow {
@@ -93,9 +92,7 @@ const FLOWS: LinkFlow[] = [{
   again: { href: "/account/sign-in", label: "Sign in again (a blocked sign-in sends a new link)" },
   // The device credential the API set for this browser.
   onSuccess: (c, answer) => {
-    for (const cookie of answer.headers.getSetCookie()) {
-      if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("set-cookie", cookie, { append: true });
-    }
+    copyDeviceCookie(c, answer.headers);
   },
 }];
 

@@ -14,6 +14,13 @@ import { clearSessionCookie, setSessionCookie } from "./cookies.ts";
 import { csrfToken, formOf } from "./context.ts";
 import { Csrf, Field, Page, type PageContext } from "./layout.tsx";
 
+/** Passes on the device credential the API set for this browser (login, unlock). */
+export function copyDeviceCookie(c: Context<AppEnv>, apiHeaders: Headers): void {
+  for (const cookie of apiHeaders.getSetCookie()) {
+    if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("set-cookie", cookie, { append: true });
+  }
+}
+
 /** Where a sign-in may send the browser afterwards: console paths only (no open redirect). */
 export function safeNext(next: string | undefined): string {
   return next && /^\/(account|admin)(\/[A-Za-z0-9/_-]*)?$/.test(next) ? next : "/account";
@@ -105,20 +112,28 @@ export function signInHandlers(
   appFetch: AppFetch,
   pageContext: (c: Context<AppEnv>) => Promise<PageContext>,
 ) {
+  /** Ends the request's console session through the API's logout (its session row). */
+  const endSession = async (c: Context<AppEnv>) => {
+    const session = c.get("consoleSession");
+    if (!session) return;
+    await callApi(appFetch, c, "POST", "/api/v1/auth/logout", {
+      bearer: await session.accessToken(),
+    });
+  };
+
   /** A login the API completed: the console session, the device cookie, then onwards. */
   const signedIn = async (
     c: Context<AppEnv>,
     answer: { body: Record<string, unknown>; headers: Headers },
     next: string,
   ) => {
+    // A browser still holding another session (a stale tab, another account) keeps one only.
+    await endSession(c);
     const accessToken = String(answer.body.access_token);
     const user = answer.body.user as { role: string };
     const token = await services.consoleSessions.open(sessionIdOf(accessToken), user.role);
     setSessionCookie(c, token);
-    // The device credential of this browser, as the API set it for the login.
-    for (const cookie of answer.headers.getSetCookie()) {
-      if (cookie.startsWith(`${DEVICE_COOKIE}=`)) c.header("set-cookie", cookie, { append: true });
-    }
+    copyDeviceCookie(c, answer.headers);
     return c.redirect(safeNext(next), 303);
   };
 
@@ -189,12 +204,11 @@ export function signInHandlers(
     },
 
     async signOut(c: Context<AppEnv>) {
-      await formOf(c, services);
       const session = c.get("consoleSession");
+      // Without a live session there is nothing to end (and no token to check): just forget it.
       if (session) {
-        await callApi(appFetch, c, "POST", "/api/v1/auth/logout", {
-          bearer: await session.accessToken(),
-        });
+        await formOf(c, services);
+        await endSession(c);
       }
       clearSessionCookie(c);
       return c.redirect("/account/sign-in", 303);

@@ -230,17 +230,18 @@ export interface EmailOutboxTable {
   message_id: string | null;
 }
 
-/** A single-use email token (verification, reset, email change, unlock), by keyed hash. */
 /** A web-console sign-in: its `sessions` row, cookie token hash and timeouts (migration 0010). */
 export interface ConsoleSessionsTable {
   token_hash: string;
   session_id: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
+  created_at: EpochMs;
+  last_seen_at: EpochMs;
+  expires_at: EpochMs;
+  /** The idle limit when it opened; `resolve` applies the user's current role's limit. */
   idle_ms: number;
 }
 
+/** A single-use email token (verification, reset, email change, unlock), by keyed hash. */
 export interface EmailTokensTable {
   token_hash: string;
   user_id: string;

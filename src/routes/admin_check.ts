@@ -16,6 +16,13 @@ export function adminCheckRoutes(deps: AppDeps) {
         detail: "This deployment cannot run the audit itself: run `citadel check` on the host",
       });
     }
-    return c.json(await deps.checkReport());
+    try {
+      return c.json(await deps.checkReport());
+    } catch (cause) {
+      throw problem("check_unavailable", {
+        detail: "The audit could not run now: run `citadel check` on the host",
+        cause,
+      });
+    }
   });
 }

@@ -1,8 +1,7 @@
 /**
- * The route of `GET /api/v1/admin/audit`: filtered, cursor-paged audit events for admins.
+ * The routes of the audit log for admins: `GET /api/v1/admin/audit` (filtered, cursor-paged
+ * events) and `GET /api/v1/admin/audit/verify` (the chain verification).
  */
-import { auditSigningSecrets, type AuditSigningSettings } from "../services/audit_checkpoint.ts";
-import { verifyAuditChain } from "../services/audit_verify.ts";
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
@@ -13,6 +12,12 @@ import { pageOf } from "./page.ts";
 import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
 import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
+import type { Clock } from "../platform/clock.ts";
+import { auditSigningSecrets, type AuditSigningSettings } from "../services/audit_checkpoint.ts";
+import { type AuditVerification, verifyAuditChain } from "../services/audit_verify.ts";
+
+/** How long one walk of the chain answers the verification route (the walk reads every row). */
+const VERIFY_REUSE_MS = 60_000;
 
 /** The opaque cursor of the admin audit listing: base64url of `{"s":<seq>}`. */
 export function encodeAuditCursor(seq: number): string {
@@ -55,20 +60,31 @@ const querySchema = z.object({
 });
 
 /**
- * `GET /api/v1/admin/audit/verify`: the chain verification (`{ok, checked, first_broken}`).
  * `GET /api/v1/admin/audit`: audit events newest first for admins, filtered by actor
  * (actor_id), action, outcome and time range (`since` inclusive, `until` exclusive),
- * paged with an opaque cursor: `{ items, next_cursor }`.
+ * paged with an opaque cursor: `{ items, next_cursor }`. `GET /api/v1/admin/audit/verify`:
+ * the whole chain walked as `citadel audit verify` walks it (checkpoints included),
+ * `{ok, checked, first_broken}`; one walk answers every caller for a minute, and callers
+ * during a walk share it, so the route cannot be used to make the server re-read the log.
  */
-export function auditRoutes(deps: { db: Db; config: AuditSigningSettings }) {
+export function auditRoutes(deps: { db: Db; clock: Clock; config: AuditSigningSettings }) {
+  let recent: { at: number; result: Promise<AuditVerification> } | undefined;
+  const verification = () => {
+    const now = deps.clock.now();
+    if (!recent || now - recent.at > VERIFY_REUSE_MS) {
+      const result = verifyAuditChain(deps.db, {
+        signingSecrets: auditSigningSecrets(deps.config),
+      });
+      recent = { at: now, result };
+      result.catch(() => recent = undefined);
+    }
+    return recent.result;
+  };
   return new Hono<AppEnv>().get(
     "/api/v1/admin/audit/verify",
     requireAdmin("admin:read"),
     async (c) => {
-      // The whole chain, walked as `citadel audit verify` walks it (checkpoints included).
-      const result = await verifyAuditChain(deps.db, {
-        signingSecrets: auditSigningSecrets(deps.config),
-      });
+      const result = await verification();
       c.header("cache-control", "no-store");
       return c.json({
         ok: result.ok,

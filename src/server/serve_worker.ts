@@ -28,13 +28,20 @@ let nextCheckRequest = 0;
 function askSupervisorForCheck(): Promise<Record<string, unknown>> {
   const request = ++nextCheckRequest;
   return new Promise((resolve, reject) => {
-    checkRequests.set(
-      request,
-      ({ report, error }) => report ? resolve(report) : reject(new Error(error)),
-    );
+    // A supervisor that is stopping may never answer.
+    const timer = setTimeout(() => {
+      checkRequests.get(request)?.({ error: "the supervisor did not answer" });
+      checkRequests.delete(request);
+    }, 30_000);
+    checkRequests.set(request, ({ report, error }) => {
+      clearTimeout(timer);
+      if (report) resolve(report);
+      else reject(new Error(error));
+    });
     scope.postMessage({ type: "check", request });
   });
 }
+
 let listener: Listener | undefined;
 
 /** Hands batches to the supervisor with `"worker":id` appended to each JSON line. */

@@ -77,7 +77,10 @@ export function createConsoleSessions(
         .where("sessions.expires_at", ">", now)
         .where("users.status", "=", "active")
         .executeTakeFirst();
-      if (!row || row.console_expires_at <= now || row.last_seen_at + row.idle_ms <= now) {
+      if (!row) return undefined;
+      // The idle limit of the user's role now (a promotion shortens it at once).
+      const idleMs = isAdminRole(row.role) ? CONSOLE_IDLE_MS.admin : CONSOLE_IDLE_MS.user;
+      if (row.console_expires_at <= now || row.last_seen_at + idleMs <= now) {
         return undefined;
       }
       await db.updateTable("console_sessions").set({ last_seen_at: now })

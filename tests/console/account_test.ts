@@ -188,3 +188,49 @@ Deno.test("a stale session is sent to reauthenticate, and comes back to finish t
     await t.close();
   }
 });
+
+Deno.test("signing out of an expired session clears the cookie without a CSRF refusal, and signing in again ends the browser's previous session", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    const token = await csrfFor(t, cookie);
+    clock.advance(CONSOLE_IDLE_MS.user + 1000);
+    const out = await postForm(t, "/account/sign-out", cookie, { _csrf: token });
+    assert.equal(out.status, 303);
+    assert.equal(out.headers.get("location"), "/account/sign-in");
+    assert.match(out.headers.getSetCookie().join(), /__Host-citadel_console=;/);
+
+    const first = await signIn(t, user.email);
+    const other = await registerUser(t);
+    // The same browser signs in as another account: its old session ends.
+    const form = await getPage(t, "/account/sign-in", first);
+    assert.equal(form.status, 303, "a signed-in browser is sent to its account");
+    const second = await signIn(t, other.email);
+    assert.equal((await getPage(t, "/account", second)).status, 200);
+    const res = await postForm(t, "/account/sign-in", first, {
+      _csrf: await csrfFor(t, first),
+      email: other.email,
+      password: STRONG_PASSWORD,
+    });
+    assert.equal(res.status, 303);
+    assert.equal((await getPage(t, "/account", first)).status, 303, "the old session ended");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a user promoted to admin gets the admin idle limit at once", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    await t.deps.db.updateTable("users").set({ role: "admin" }).where("id", "=", user.id).execute();
+    clock.advance(CONSOLE_IDLE_MS.admin + 1000);
+    assert.equal((await getPage(t, "/account", cookie)).status, 303);
+  } finally {
+    await t.close();
+  }
+});

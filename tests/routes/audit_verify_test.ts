@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { adminSession, authed, login, registerUser } from "../support/auth_support.ts";
 import { dropAuditTriggers } from "../support/audit_test_db.ts";
 import { buildTestApp } from "../support/helpers.ts";
+import { ManualClock } from "../../src/platform/clock.ts";
 
-Deno.test("the audit verification answers ok for an intact chain and names the first broken row once one is modified", async () => {
-  const t = await buildTestApp();
+Deno.test("the audit verification answers ok for an intact chain and names the first broken row once one is modified (one walk answers for a minute)", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await buildTestApp({}, { clock });
   try {
     const admin = await adminSession(t, "admin");
     const user = await registerUser(t);
@@ -26,6 +28,9 @@ Deno.test("the audit verification answers ok for an intact chain and names the f
       .orderBy("seq").limit(1).offset(1).executeTakeFirstOrThrow();
     await t.deps.db.updateTable("audit_events").set({ outcome: "failure" })
       .where("id", "=", victim.id).execute();
+    res = await authed(t, "GET", "/api/v1/admin/audit/verify", admin.tokens.access_token);
+    assert.equal((await res.json()).ok, true, "within the minute the last walk answers");
+    clock.advance(61_000);
     res = await authed(t, "GET", "/api/v1/admin/audit/verify", admin.tokens.access_token);
     const broken = await res.json();
     assert.equal(broken.ok, false);
