@@ -158,4 +158,3 @@ Deno.test("a form without the CSRF token, with another session's token, or from 
     await t.close();
   }
 });
-
