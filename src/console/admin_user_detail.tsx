@@ -3,7 +3,7 @@
  * what an administrator may do to it: disable or enable, change the role, revoke the sessions,
  * reset MFA, revoke a key. Each action is a confirmed POST form that calls the API route that
  * does it, so least privilege and step-up are the API's and its refusal is shown as it says.
- * The API lists no sessions of another user, so the page shows none.
+ * Its active sessions are listed as `GET /api/v1/admin/users/:id/sessions` answers them.
  * @module
  */
 import type { Context } from "hono";
@@ -25,6 +25,15 @@ import { formOf } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Page, type PageContext } from "./layout.tsx";
 import { api, flashOf, sessionOr } from "./pages.ts";
+
+/** A session as `GET /api/v1/admin/users/:id/sessions` lists it. */
+interface AdminSession {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
 
 const DONE: Record<string, string> = {
   disabled: "The account is disabled and its sessions are signed out.",
@@ -53,6 +62,12 @@ async function renderDetail(
   if (!USER_ID.test(id)) return await failurePage(kit, c, notFound, "/admin/users");
   const answer = await api<{ user: AdminUser }>(kit, c, "GET", `/api/v1/admin/users/${id}`);
   if (!answer.ok) return await failurePage(kit, c, answer, back);
+  const sessions = await api<{ sessions: AdminSession[] }>(
+    kit,
+    c,
+    "GET",
+    `/api/v1/admin/users/${id}/sessions`,
+  );
   const keys = await api<{ api_keys: AdminKey[]; next_cursor: string | null }>(
     kit,
     c,
@@ -95,6 +110,39 @@ async function renderDetail(
         </dd>
       </dl>
       <Actions ctx={ctx} user={user} />
+      <section aria-labelledby="sessions">
+        <h2 id="sessions">Active sessions</h2>
+        {sessions.ok
+          ? (
+            <div class="table">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Started</th>
+                    <th>Last used</th>
+                    <th>Address</th>
+                    <th>Browser</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sessions.body.sessions.map((s) => (
+                    <tr>
+                      <td>
+                        <When iso={s.created_at} />
+                      </td>
+                      <td>
+                        <When iso={s.last_used_at} />
+                      </td>
+                      <td>{s.ip ?? "—"}</td>
+                      <td>{s.user_agent ?? "—"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+          : <ProblemNotice problem={problemOf(sessions)} back={back} />}
+      </section>
       <section aria-labelledby="keys">
         <h2 id="keys">API keys</h2>
         {keys.ok
