@@ -14,7 +14,7 @@ import type { ApiKeyService } from "./api_keys.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { checkPassword } from "./password_policy.ts";
-import { hashPassword, verifyPassword } from "./passwords.ts";
+import { hashPassword } from "./passwords.ts";
 import type { SessionService } from "./sessions.ts";
 import type { UserCache } from "./user_cache.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
@@ -37,6 +37,8 @@ export interface AccountDeps {
   registrationEnabled: boolean;
   /** PASSWORD_MIN_LENGTH. */
   passwordMinLength: number;
+  /** The current password re-entered, under the login guard (login.ts `confirm`). */
+  confirmPassword: ConfirmPassword;
   mail: Mail;
   /** Queues the verification message of a new account. */
   verification: Pick<EmailVerification, "queueFor">;
@@ -44,6 +46,14 @@ export interface AccountDeps {
   tokens: Pick<EmailTokens, "issue">;
   notices: SecurityNotices;
 }
+
+/** Checks a signed-in user's re-entered password under the login guard; true when right. */
+export type ConfirmPassword = (
+  user: User,
+  password: string,
+  actor: AuditActor,
+  method: "password_change" | "email_change",
+) => Promise<boolean>;
 
 /** What registration answers: the account, or (EMAIL_VERIFICATION=required) only that it was taken in. */
 export type Registration = { user: User } | { accepted: true };
@@ -206,8 +216,7 @@ export function createAccountService(deps: AccountDeps) {
       input: { current: string; next: string; revokeApiKeys: boolean; keepSessionId?: string },
       actor: AuditActor,
     ) {
-      const current = await verifyPassword(user.password_hash, input.current, hasher);
-      if (!current.ok) {
+      if (!await deps.confirmPassword(user, input.current, actor, "password_change")) {
         throw errors.validation([{ field: "current_password", message: "is incorrect" }]);
       }
       const problems = await policyProblems(

@@ -211,6 +211,8 @@ export function createServices(deps: ServicesDeps) {
     verification,
     tokens: emailTokens,
     notices,
+    confirmPassword: (user, password, actor, method) =>
+      login.confirm(user, password, actor, method),
   });
   const passwordReset = createPasswordReset({
     db,
@@ -229,7 +231,8 @@ export function createServices(deps: ServicesDeps) {
   const emailChange = createEmailChange({
     db,
     clock,
-    hasher: deps.hasher,
+    confirmPassword: (user, password, actor, method) =>
+      login.confirm(user, password, actor, method),
     mail,
     tokens: emailTokens,
     audit,

@@ -3,18 +3,17 @@
  * confirmation link (24 h) and the old one a notice; the change happens when the link is
  * used, and the old address hears of it again.
  */
+import type { ConfirmPassword } from "./accounts.ts";
 import type { Db, User } from "../db/schema.ts";
 import { isUniqueViolation } from "../db/unique_violation.ts";
 import { normalizeEmail } from "../db/users_repo.ts";
 import { errors } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
-import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { messages, recipientOf } from "./email_messages.ts";
 import { ACCOUNT_LINKS, type EmailTokens, retireEmailTokens } from "./email_tokens.ts";
 import type { Mail } from "./mail.ts";
-import { verifyPassword } from "./passwords.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 import type { UserCache } from "./user_cache.ts";
 
@@ -22,7 +21,8 @@ import type { UserCache } from "./user_cache.ts";
 export interface EmailChangeDeps {
   db: Db;
   clock: Clock;
-  hasher: PasswordHasher;
+  /** The current password re-entered, under the login guard (login.ts `confirm`). */
+  confirmPassword: ConfirmPassword;
   mail: Mail;
   tokens: EmailTokens;
   audit: Audit;
@@ -48,8 +48,9 @@ export function createEmailChange(deps: EmailChangeDeps) {
      */
     async request(user: User, input: { newEmail: string; password: string }, actor: AuditActor) {
       mail.requireEnabled();
-      const checked = await verifyPassword(user.password_hash, input.password, deps.hasher);
-      if (!checked.ok) throw errors.validation([{ field: "password", message: "is incorrect" }]);
+      if (!await deps.confirmPassword(user, input.password, actor, "email_change")) {
+        throw errors.validation([{ field: "password", message: "is incorrect" }]);
+      }
       const newEmail = normalizeEmail(input.newEmail);
       if (newEmail === user.email) {
         throw errors.validation([{ field: "new_email", message: "is already your address" }]);

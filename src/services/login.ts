@@ -305,5 +305,38 @@ export function createLoginService(deps: LoginDeps) {
     });
   }
 
-  return { password, finish, reauthenticate };
+  /**
+   * A signed-in user re-enters their password to change it or their email: under the same
+   * login guard as a login (a refused attempt is 429, a wrong one counts), so a stolen access
+   * token cannot be used to guess the password. True when it is right.
+   */
+  async function confirm(
+    user: User,
+    password: string,
+    actor: AuditActor,
+    method: "password_change" | "email_change",
+  ): Promise<boolean> {
+    const ip = actor.ip ?? "unknown";
+    const decision = await reserve(clientKey(ip), ACCOUNT_KEY_PREFIX + user.id, {
+      network: networkOf(ip),
+    });
+    if (!decision.allowed) return await refuseBlocked(decision, { ip }, actor);
+    const result = await verifyPassword(user.password_hash, password, hasher);
+    if (!result.ok) {
+      await guard.failed(decision.ticket);
+      await audit(db, {
+        ...actor,
+        action: "auth.login.failed",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { reason: "wrong_password", method },
+      });
+      return false;
+    }
+    await guard.succeeded(decision.ticket);
+    return true;
+  }
+
+  return { password, finish, reauthenticate, confirm };
 }
