@@ -259,28 +259,11 @@ export function createLoginService(deps: LoginDeps) {
   ): Promise<AccessTokenAnswer> {
     const user = await db.selectFrom("users").selectAll().where("id", "=", userId)
       .executeTakeFirst();
-    if (!user) throw invalidCredentials();
-    const decision = await reserve(clientKey(meta.ip), ACCOUNT_KEY_PREFIX + user.id, {
-      network: networkOf(meta.ip),
-    });
-    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
-    const result = await verifyPassword(user.password_hash, input.password, hasher);
-    if (!result.ok || user.status !== "active") {
-      await guard.failed(decision.ticket);
-      await audit(db, {
-        ...actor,
-        action: "auth.login.failed",
-        outcome: "failure",
-        targetType: "user",
-        targetId: user.id,
-        details: {
-          reason: result.ok ? "account_disabled" : "wrong_password",
-          method: "reauthenticate",
-        },
-      });
+    if (
+      !user || !await confirm(user, input.password, { ...actor, ip: meta.ip }, "reauthenticate")
+    ) {
       throw invalidCredentials();
     }
-    await guard.succeeded(decision.ticket);
     const amr = ["pwd"];
     if (user.mfa_enabled_at !== null) {
       if (!input.factor) {
@@ -306,15 +289,16 @@ export function createLoginService(deps: LoginDeps) {
   }
 
   /**
-   * A signed-in user re-enters their password to change it or their email: under the same
-   * login guard as a login (a refused attempt is 429, a wrong one counts), so a stolen access
-   * token cannot be used to guess the password. True when it is right.
+   * A signed-in user re-enters their password (step-up, or to change it or their email): under
+   * the same login guard as a login (a refused attempt is 429, a wrong one counts), so a stolen
+   * access token cannot be used to guess the password. True when it is right and the account
+   * active.
    */
   async function confirm(
     user: User,
     password: string,
     actor: AuditActor,
-    method: "password_change" | "email_change",
+    method: "reauthenticate" | "password_change" | "email_change",
   ): Promise<boolean> {
     const ip = actor.ip ?? "unknown";
     const decision = await reserve(clientKey(ip), ACCOUNT_KEY_PREFIX + user.id, {
@@ -322,7 +306,7 @@ export function createLoginService(deps: LoginDeps) {
     });
     if (!decision.allowed) return await refuseBlocked(decision, { ip }, actor);
     const result = await verifyPassword(user.password_hash, password, hasher);
-    if (!result.ok) {
+    if (!result.ok || user.status !== "active") {
       await guard.failed(decision.ticket);
       await audit(db, {
         ...actor,
@@ -330,7 +314,7 @@ export function createLoginService(deps: LoginDeps) {
         outcome: "failure",
         targetType: "user",
         targetId: user.id,
-        details: { reason: "wrong_password", method },
+        details: { reason: result.ok ? "account_disabled" : "wrong_password", method },
       });
       return false;
     }
