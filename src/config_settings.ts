@@ -517,15 +517,19 @@ function checkFieldKey(variable: string) {
   };
 }
 
+/** `text` as a URL, or undefined when it is not one. */
+function parsedUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** SMTP_URL: smtp:// (STARTTLS) or smtps:// (implicit TLS), with a host. */
 function checkSmtpUrl(url: string | undefined, problems: ConfigProblem[]): string | undefined {
   if (url === undefined) return url;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parsedUrl(url);
   if (!parsed || !["smtp:", "smtps:"].includes(parsed.protocol) || !parsed.hostname) {
     problems.push({
       variable: "SMTP_URL",
@@ -540,12 +544,7 @@ function checkSmtpUrl(url: string | undefined, problems: ConfigProblem[]): strin
 function linkUrlChecker(variable: string, example: string) {
   return (url: string | undefined, problems: ConfigProblem[]): string | undefined => {
     if (url === undefined) return url;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parsedUrl(url);
     if (
       !parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname ||
       parsed.search || parsed.hash || parsed.username || parsed.password

@@ -9,7 +9,7 @@ import type { Db } from "../db/schema.ts";
 import { systemClock } from "../platform/clock.ts";
 import { auditSigningSecrets } from "../services/audit_checkpoint.ts";
 import { pruneAudit } from "../services/audit_prune.ts";
-import { auditEventJson, listAuditEvents } from "../services/audit_query.ts";
+import { AUDIT_CSV_COLUMNS, auditEventJson, listAuditEvents } from "../services/audit_query.ts";
 import { verifyAuditChain } from "../services/audit_verify.ts";
 import { csvRow } from "../lib/csv.ts";
 import { resolveDataDirSecrets } from "./data_dir_secrets.ts";
@@ -23,24 +23,6 @@ export const USAGE = `usage: citadel audit verify
        citadel audit prune --before TIME|<days>d [--dry-run]
 
 TIME is ISO-8601 (2026-01-31 or 2026-01-31T12:00:00Z); <days>d means that many days ago.`;
-
-const COLUMNS = [
-  "seq",
-  "id",
-  "occurred_at",
-  "actor_type",
-  "actor_id",
-  "action",
-  "target_type",
-  "target_id",
-  "outcome",
-  "ip",
-  "user_agent",
-  "request_id",
-  "details",
-  "prev_hash",
-  "hash",
-] as const;
 
 const DAY_MS = 86_400_000;
 
@@ -118,7 +100,7 @@ function parseOptions(sub: keyof typeof SUBCOMMANDS, args: string[]): AuditOptio
 async function exportEvents(db: Db, options: AuditOptions): Promise<number> {
   const { format } = options;
   const filter = { since: options.since, until: options.until };
-  if (format === "csv") await write(csvRow(COLUMNS));
+  if (format === "csv") await write(csvRow(AUDIT_CSV_COLUMNS));
   let afterSeq: number | undefined;
   for (;;) {
     const rows = await listAuditEvents(db, filter, { order: "asc", afterSeq, limit: 500 });
@@ -126,7 +108,7 @@ async function exportEvents(db: Db, options: AuditOptions): Promise<number> {
     const items = rows.map(auditEventJson);
     await write(
       format === "csv"
-        ? items.map((item) => csvRow(COLUMNS.map((c) => item[c]))).join("")
+        ? items.map((item) => csvRow(AUDIT_CSV_COLUMNS.map((c) => item[c]))).join("")
         : items.map((item) => JSON.stringify(item) + "\n").join(""),
     );
     afterSeq = Number(rows[rows.length - 1].seq);

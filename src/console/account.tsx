@@ -15,21 +15,12 @@ import {
   statusOf,
   stepUpRedirect,
 } from "./forms.tsx";
-import { failurePage, When } from "./admin_parts.tsx";
+import { failurePage, type SessionRow, SessionTable } from "./admin_parts.tsx";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
 import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
 import { formOf } from "./context.ts";
 import { safeNext } from "./sign_in.tsx";
-
-interface SessionRow {
-  id: string;
-  created_at: string;
-  last_used_at: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  current: boolean;
-}
 
 const DONE: Record<string, string> = {
   profile: "Your name was saved.",
@@ -130,47 +121,20 @@ export function accountRoutes(kit: ConsoleKit) {
         {mfaSection(user, csrf, failed)}
         <section aria-labelledby="sessions">
           <h2 id="sessions">Sessions</h2>
-          <div class="table">
-            <table>
-              <thead>
-                <tr>
-                  <th>Started</th>
-                  <th>Last used</th>
-                  <th>Address</th>
-                  <th>Browser</th>
-                  <th>
-                    <span class="visually-hidden">Action</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(sessions.ok ? sessions.body.sessions : []).map((s) => (
-                  <tr>
-                    <td>
-                      <When iso={s.created_at} />
-                    </td>
-                    <td>
-                      <When iso={s.last_used_at} />
-                    </td>
-                    <td>{s.ip ?? "–"}</td>
-                    <td>{s.user_agent ?? "–"}</td>
-                    <td>
-                      {s.current ? <span class="badge">this session</span> : (
-                        <form
-                          method="post"
-                          action={`/account/sessions/${s.id}/revoke`}
-                          data-confirm="Sign out this session?"
-                        >
-                          <Csrf token={csrf} />
-                          <button type="submit" class="secondary">Sign out this session</button>
-                        </form>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <SessionTable
+            sessions={sessions.ok ? sessions.body.sessions : []}
+            action={(s) =>
+              s.current ? <span class="badge">this session</span> : (
+                <form
+                  method="post"
+                  action={`/account/sessions/${s.id}/revoke`}
+                  data-confirm="Sign out this session?"
+                >
+                  <Csrf token={csrf} />
+                  <button type="submit" class="secondary">Sign out this session</button>
+                </form>
+              )}
+          />
           <FormError failed={failed} form="sessions" />
         </section>
         {apiKeySection(keys.ok ? keys.body.api_keys : [], user.role, csrf, failed)}

@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { csvRow } from "../lib/csv.ts";
 import { AUDIT_ACTION_NAMES } from "../services/audit_events.ts";
+import { AUDIT_CSV_COLUMNS } from "../services/audit_query.ts";
 import {
   failurePage,
   Pager,
@@ -239,25 +240,6 @@ function EventTable(props: { items: AuditItem[] }) {
   );
 }
 
-/** The export's CSV columns, in the order `citadel audit export --format csv` writes them. */
-const COLUMNS = [
-  "seq",
-  "id",
-  "occurred_at",
-  "actor_type",
-  "actor_id",
-  "action",
-  "target_type",
-  "target_id",
-  "outcome",
-  "ip",
-  "user_agent",
-  "request_id",
-  "details",
-  "prev_hash",
-  "hash",
-] as const;
-
 /** `GET /admin/audit/export?format=jsonl|csv` with the page's filters. */
 export function auditExport(kit: ConsoleKit) {
   return async function auditExportHandler(c: Context<AppEnv>) {
@@ -277,11 +259,11 @@ export function auditExport(kit: ConsoleKit) {
     if (!first.ok) return await failurePage(kit, c, first, "/admin/audit");
     const encoder = new TextEncoder();
     const line = (item: AuditItem) =>
-      csv ? csvRow(COLUMNS.map((name) => item[name])) : `${JSON.stringify(item)}\n`;
+      csv ? csvRow(AUDIT_CSV_COLUMNS.map((name) => item[name])) : `${JSON.stringify(item)}\n`;
     let page: AuditPage | undefined = first.body;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        if (csv) controller.enqueue(encoder.encode(csvRow(COLUMNS)));
+        if (csv) controller.enqueue(encoder.encode(csvRow(AUDIT_CSV_COLUMNS)));
       },
       async pull(controller) {
         if (!page) return controller.close();

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context } from "hono";
+import type { Child } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../app_types.ts";
 import type { ApiAnswer, ApiProblem } from "./api.ts";
@@ -130,6 +131,57 @@ export function Select(
 export function When(props: { iso: unknown; empty?: string }) {
   if (typeof props.iso !== "string") return <>{props.empty ?? "—"}</>;
   return <time datetime={props.iso}>{`${props.iso.slice(0, 16).replace("T", " ")} UTC`}</time>;
+}
+
+/** A session as the API lists it (the owner's list and an admin's). */
+export interface SessionRow {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  current?: boolean;
+}
+
+/** The table of a user's sessions; `action` adds a last column (the owner's sign-out). */
+export function SessionTable(
+  props: { sessions: SessionRow[]; action?: (session: SessionRow) => Child },
+) {
+  const { action } = props;
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Last used</th>
+            <th>Address</th>
+            <th>Browser</th>
+            {action && (
+              <th>
+                <span class="visually-hidden">Action</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {props.sessions.map((s) => (
+            <tr>
+              <td>
+                <When iso={s.created_at} />
+              </td>
+              <td>
+                <When iso={s.last_used_at} />
+              </td>
+              <td>{s.ip ?? "—"}</td>
+              <td>{s.user_agent ?? "—"}</td>
+              {action && <td>{action(s)}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
 
 /** `?a=1&b=2` of the non-empty values (empty when none). */

@@ -7,18 +7,12 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { failurePage, When } from "./admin_parts.tsx";
 import type { ConsoleKit } from "./kit.ts";
+import type { SigningKeyView } from "../services/signing_keys.ts";
 import { Page } from "./layout.tsx";
 import { api, sessionOr } from "./pages.ts";
 
-interface SigningKey {
-  kid: string;
-  algorithm: string;
-  state: string;
-  created_at: string | null;
-  activated_at: string | null;
-  expires_at: string | null;
-  retired_at: string | null;
-}
+/** A key as the admin API lists it. */
+type SigningKey = SigningKeyView;
 
 /** `GET /admin/signing-keys`. */
 export function signingKeysPage(kit: ConsoleKit) {

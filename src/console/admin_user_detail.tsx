@@ -16,6 +16,8 @@ import {
   ProblemNotice,
   problemOf,
   Select,
+  type SessionRow,
+  SessionTable,
   statusOf,
   USER_ID,
   When,
@@ -25,15 +27,6 @@ import { formOf } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Page, type PageContext } from "./layout.tsx";
 import { api, flashOf, sessionOr } from "./pages.ts";
-
-/** A session as `GET /api/v1/admin/users/:id/sessions` lists it. */
-interface AdminSession {
-  id: string;
-  created_at: string;
-  last_used_at: string | null;
-  ip: string | null;
-  user_agent: string | null;
-}
 
 const DONE: Record<string, string> = {
   disabled: "The account is disabled and its sessions are signed out.",
@@ -62,7 +55,7 @@ async function renderDetail(
   if (!USER_ID.test(id)) return await failurePage(kit, c, notFound, "/admin/users");
   const answer = await api<{ user: AdminUser }>(kit, c, "GET", `/api/v1/admin/users/${id}`);
   if (!answer.ok) return await failurePage(kit, c, answer, back);
-  const sessions = await api<{ sessions: AdminSession[] }>(
+  const sessions = await api<{ sessions: SessionRow[] }>(
     kit,
     c,
     "GET",
@@ -113,34 +106,7 @@ async function renderDetail(
       <section aria-labelledby="sessions">
         <h2 id="sessions">Active sessions</h2>
         {sessions.ok
-          ? (
-            <div class="table">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Started</th>
-                    <th>Last used</th>
-                    <th>Address</th>
-                    <th>Browser</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {sessions.body.sessions.map((s) => (
-                    <tr>
-                      <td>
-                        <When iso={s.created_at} />
-                      </td>
-                      <td>
-                        <When iso={s.last_used_at} />
-                      </td>
-                      <td>{s.ip ?? "—"}</td>
-                      <td>{s.user_agent ?? "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
+          ? <SessionTable sessions={sessions.body.sessions} />
           : <ProblemNotice problem={problemOf(sessions)} back={back} />}
       </section>
       <section aria-labelledby="keys">

@@ -14,7 +14,7 @@ import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
 import { ROLES } from "../services/roles.ts";
-import { iso, userView } from "../services/user_view.ts";
+import { sessionView, userView } from "../services/user_view.ts";
 
 const listQuery = z.object({
   status: z.enum(["active", "disabled"]).optional(),
@@ -69,15 +69,7 @@ export function adminUserRoutes(services: Services) {
     .get("/:id/sessions", requireAdmin("admin:read"), validate("param", idParam), async (c) => {
       const user = await accountAdmin.get(c.req.valid("param").id);
       const rows = await services.accounts.activeSessions(user.id);
-      return c.json({
-        sessions: rows.map((s) => ({
-          id: s.id,
-          created_at: iso(s.created_at),
-          last_used_at: iso(s.last_used_at),
-          ip: s.ip,
-          user_agent: s.user_agent,
-        })),
-      });
+      return c.json({ sessions: rows.map(sessionView) });
     })
     .patch(
       "/:id",

@@ -11,7 +11,7 @@ import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import type { Services } from "../services/container.ts";
-import { iso, userView } from "../services/user_view.ts";
+import { sessionView, userView } from "../services/user_view.ts";
 
 const patchBody = z.object({ name: z.string().trim().min(1).max(200).nullable() });
 const passwordBody = z.object({
@@ -94,14 +94,7 @@ export function meRoutes(services: Services) {
       const principal = c.get("principal")!;
       const rows = await accounts.activeSessions(principal.userId);
       return c.json({
-        sessions: rows.map((s) => ({
-          id: s.id,
-          created_at: iso(s.created_at),
-          last_used_at: iso(s.last_used_at),
-          ip: s.ip,
-          user_agent: s.user_agent,
-          current: s.id === principal.sessionId,
-        })),
+        sessions: rows.map((s) => ({ ...sessionView(s), current: s.id === principal.sessionId })),
       });
     })
     .delete(

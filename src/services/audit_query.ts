@@ -41,6 +41,25 @@ export async function listAuditEvents(
   return await query.orderBy("seq", page.order).limit(page.limit).execute();
 }
 
+/** The columns of an audit export in CSV (`citadel audit export`, the console's export). */
+export const AUDIT_CSV_COLUMNS = [
+  "seq",
+  "id",
+  "occurred_at",
+  "actor_type",
+  "actor_id",
+  "action",
+  "target_type",
+  "target_id",
+  "outcome",
+  "ip",
+  "user_agent",
+  "request_id",
+  "details",
+  "prev_hash",
+  "hash",
+] as const;
+
 /** The public JSON form of an event: snake_case, ISO-8601 time, details as an object. */
 export function auditEventJson(row: AuditRow): Record<string, unknown> {
   return {

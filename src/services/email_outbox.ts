@@ -4,7 +4,8 @@
  * backoff. A row is leased before it is sent, so two senders (workers, hosts) never send
  * the same message at once, and a sender that dies mid-send leaves a lease that runs out.
  */
-import type { Db } from "../db/schema.ts";
+import type { Selectable } from "kysely";
+import type { Db, EmailOutboxTable } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { MailTransport, SendResult } from "../platform/mail_transport.ts";
@@ -105,15 +106,10 @@ export async function enqueueEmail(
 }
 
 /** A due row as the sender reads it. */
-interface OutboxRow {
-  id: string;
-  recipient: string;
-  subject: string;
-  text_body: string;
-  html_body: string;
-  kind: string;
-  attempts: number;
-}
+type OutboxRow = Pick<
+  Selectable<EmailOutboxTable>,
+  "id" | "recipient" | "subject" | "text_body" | "html_body" | "kind" | "attempts"
+>;
 
 /** What {@linkcode createOutboxSender} needs. */
 export interface OutboxSenderDeps {

@@ -22,4 +22,23 @@ export function userView(user: User) {
   };
 }
 
+/** The JSON shape of an active session (the owner's list and an admin's). */
+export function sessionView(
+  session: {
+    id: string;
+    created_at: number;
+    last_used_at: number | null;
+    ip: string | null;
+    user_agent: string | null;
+  },
+) {
+  return {
+    id: session.id,
+    created_at: iso(session.created_at),
+    last_used_at: iso(session.last_used_at),
+    ip: session.ip,
+    user_agent: session.user_agent,
+  };
+}
+
 export { iso };
