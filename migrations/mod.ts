@@ -14,6 +14,7 @@ import * as signingKeys from "./0007_signing_keys.ts";
 import * as mfa from "./0008_mfa.ts";
 import * as email from "./0009_email.ts";
 import * as consoleSessions from "./0010_console_sessions.ts";
+import * as passkeys from "./0011_passkeys.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -35,4 +36,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0008_mfa", mfa],
   ["0009_email", email],
   ["0010_console_sessions", consoleSessions],
+  ["0011_passkeys", passkeys],
 ];

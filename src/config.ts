@@ -14,6 +14,7 @@ import {
 import { type Config, SETTINGS } from "./config_settings.ts";
 import { productionViolations } from "./production_rules.ts";
 import { trustedProxyProblem } from "./lib/client_ip.ts";
+import { rpIdCovers } from "./lib/host.ts";
 
 export type { Config, ConfigProblem };
 /** The runtime environment; `production` turns on fail-closed checks. */
@@ -89,12 +90,7 @@ function consistencyProblems(config: Config): ConfigProblem[] {
   }
   for (const origin of config.corsOrigins) {
     if (origin === "*") continue;
-    let valid = false;
-    try {
-      const url = new URL(origin);
-      valid = url.origin === origin && (url.protocol === "https:" || url.protocol === "http:");
-    } catch { /* reported below */ }
-    if (!valid) {
+    if (!isExactOrigin(origin)) {
       problems.push({
         variable: "CORS_ORIGINS",
         problem: `"${origin}" is not an exact origin (scheme://host[:port], no path)`,
@@ -125,6 +121,7 @@ function consistencyProblems(config: Config): ConfigProblem[] {
       fix: "Generate one with `citadel secret` and set ALERT_WEBHOOK_SECRET",
     });
   }
+  problems.push(...webauthnProblems(config));
   if (jwt.previousSecret && jwt.previousSecret === jwt.secret) {
     problems.push({
       variable: "JWT_SECRET_KEY_PREVIOUS",
@@ -133,6 +130,65 @@ function consistencyProblems(config: Config): ConfigProblem[] {
     });
   }
   return problems;
+}
+
+/** WEBAUTHN_*: exact origins, and an RP ID that is a host name covering each of them. */
+function webauthnProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { rpId, origins } = config.webauthn;
+  for (const origin of origins) {
+    if (!isExactOrigin(origin)) {
+      problems.push({
+        variable: "WEBAUTHN_ORIGINS",
+        problem: `"${origin}" is not an exact origin (scheme://host[:port], no path)`,
+        fix: "List origins like https://app.example.com, separated by commas",
+      });
+    }
+  }
+  if (
+    rpId !== undefined &&
+    !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)
+  ) {
+    problems.push({
+      variable: "WEBAUTHN_RP_ID",
+      problem: `"${rpId}" is not a lower-case host name (no scheme, port or path)`,
+      fix: "Set WEBAUTHN_RP_ID to the host users reach citadel at, e.g. auth.example.com",
+    });
+    return problems;
+  }
+  const publicUrl = config.email.publicUrl;
+  const covered = [
+    ...(publicUrl && URL.canParse(publicUrl) ? [new URL(publicUrl).origin] : []),
+    ...origins.filter(isExactOrigin),
+  ];
+  if (rpId === undefined && covered.length === 0) return problems;
+  const id = rpId ??
+    (publicUrl && URL.canParse(publicUrl) ? new URL(publicUrl).hostname : undefined);
+  if (id === undefined) {
+    problems.push({
+      variable: "WEBAUTHN_RP_ID",
+      problem: "is required with WEBAUTHN_ORIGINS when PUBLIC_URL is not set",
+      fix: "Set PUBLIC_URL (its host becomes the RP ID), or WEBAUTHN_RP_ID",
+    });
+    return problems;
+  }
+  for (const origin of covered) {
+    if (!rpIdCovers(id, origin)) {
+      problems.push({
+        variable: "WEBAUTHN_RP_ID",
+        problem: `"${id}" does not cover the origin ${origin} (it must be its host or a parent ` +
+          "domain of it)",
+        fix: "Set WEBAUTHN_RP_ID to a domain every passkey origin shares, e.g. example.com",
+      });
+    }
+  }
+  return problems;
+}
+
+function isExactOrigin(origin: string): boolean {
+  if (!URL.canParse(origin)) return false;
+  const url = new URL(origin);
+  return url.origin === origin && (url.protocol === "https:" || url.protocol === "http:");
 }
 
 /**

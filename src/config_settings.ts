@@ -197,6 +197,27 @@ export const SETTINGS = {
     bool(true),
     "serves the web console at `/account` (every user) and `/admin` (administrators)",
   ),
+  webauthn: {
+    rpId: setting(
+      "WEBAUTHN_RP_ID",
+      optionalText,
+      "the passkey relying party ID, a host name that covers every origin; passkeys registered " +
+        "under one RP ID work only under it",
+      { unsetMeans: "the host of `PUBLIC_URL`" },
+    ),
+    rpName: setting(
+      "WEBAUTHN_RP_NAME",
+      text("citadel"),
+      "the relying party's name, shown by the browser when a passkey is created",
+    ),
+    origins: setting(
+      "WEBAUTHN_ORIGINS",
+      list,
+      "comma list of extra exact origins passkey ceremonies may come from, besides " +
+        "`PUBLIC_URL`'s; without either, outside production the request's own origin is used " +
+        "and in production passkeys answer 503 `passkeys_unavailable`",
+    ),
+  },
   adminAllowedIps: setting(
     "ADMIN_ALLOWED_IPS",
     list,

@@ -51,6 +51,7 @@ export const PROBLEM_STATUS = {
   invalid_credentials: 401,
   invalid_mfa_code: 401,
   invalid_mfa_token: 401,
+  invalid_passkey: 401,
   invalid_refresh_token: 401,
   invalid_token: 401,
   refresh_token_expired: 401,
@@ -67,9 +68,12 @@ export const PROBLEM_STATUS = {
   session_required: 403,
   not_found: 404,
   key_not_found: 404,
+  passkey_not_found: 404,
   method_not_allowed: 405,
   api_key_limit_reached: 409,
   email_taken: 409,
+  passkey_already_registered: 409,
+  passkey_limit_reached: 409,
   mfa_already_enabled: 409,
   mfa_not_enabled: 409,
   mfa_enrollment_not_started: 409,
@@ -87,6 +91,7 @@ export const PROBLEM_STATUS = {
   check_unavailable: 503,
   mfa_unavailable: 503,
   not_ready: 503,
+  passkeys_unavailable: 503,
   shutting_down: 503,
 } as const;
 

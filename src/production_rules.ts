@@ -89,6 +89,15 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
       ),
   },
   {
+    id: "https-webauthn-origins",
+    variable: "WEBAUTHN_ORIGINS",
+    message: "must list only https:// origins when APP_ENV=production (a passkey ceremony on " +
+      "plain HTTP can be tampered with)",
+    fix: "Set WEBAUTHN_ORIGINS=https://app.example.com, or unset it",
+    severity: "high",
+    violatedBy: (config) => config.webauthn.origins.some((o) => !o.startsWith("https://")),
+  },
+  {
     id: "smtp-for-required-verification",
     variable: "EMAIL_VERIFICATION",
     message: "is `required` but SMTP_URL is not set: no account could ever be verified",

@@ -252,6 +252,40 @@ export interface EmailTokensTable {
   used_at: EpochMs | null;
 }
 
+/** A user's passkey (WebAuthn credential); see migration 0011. */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url of the credential id; unique across users. */
+  credential_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  /** The signature counter last seen; 0 for authenticators that do not count. */
+  counter: number;
+  /** JSON array of the transports the authenticator reported. */
+  transports: string;
+  /** `singleDevice` or `multiDevice` (a synced passkey). */
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  name: string;
+  created_at: EpochMs;
+  last_used_at: EpochMs | null;
+}
+
+/** A WebAuthn ceremony's challenge, by keyed hash; single-use (migration 0011). */
+export interface PasskeyChallengesTable {
+  challenge_hash: string;
+  /** `register`, `login`, `mfa` or `reauthenticate`. */
+  purpose: string;
+  /** The user the ceremony is for; null for a discoverable sign-in. */
+  user_id: string | null;
+  /** The session id or `mfa_token` hash that asked; null for a sign-in. */
+  bound_to: string | null;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -277,6 +311,8 @@ export interface Database {
   email_outbox: EmailOutboxTable;
   email_tokens: EmailTokensTable;
   console_sessions: ConsoleSessionsTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
 }
 
 export type Db = Kysely<Database>;

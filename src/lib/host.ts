@@ -34,3 +34,9 @@ export function allowedHostEntry(entry: string): string | undefined {
   if (host === undefined) return undefined;
   return wildcard ? `.${host}` : host;
 }
+
+/** True when `rpId` is the host of `origin` or a parent domain of it (WebAuthn's rule for an RP ID). */
+export function rpIdCovers(rpId: string, origin: string): boolean {
+  const host = new URL(origin).hostname;
+  return host === rpId || host.endsWith(`.${rpId}`);
+}

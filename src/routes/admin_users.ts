@@ -71,6 +71,21 @@ export function adminUserRoutes(services: Services) {
       const rows = await services.accounts.activeSessions(user.id);
       return c.json({ sessions: rows.map(sessionView) });
     })
+    .get("/:id/passkeys", requireAdmin("admin:read"), validate("param", idParam), async (c) => {
+      const user = await accountAdmin.get(c.req.valid("param").id);
+      return c.json({ passkeys: await services.passkeys.list(user.id) });
+    })
+    .delete(
+      "/:id/passkeys/:passkeyId",
+      requireAdmin("admin:write"),
+      validate("param", idParam.extend({ passkeyId: z.uuid("must be a passkey id") })),
+      async (c) => {
+        const { id, passkeyId } = c.req.valid("param");
+        const target = await accountAdmin.assertMayActOn(c.get("principal")!.role, id);
+        await services.passkeys.remove(target.id, passkeyId, auditContext(c));
+        return c.body(null, 204);
+      },
+    )
     .patch(
       "/:id",
       requireAdmin("admin:write"),

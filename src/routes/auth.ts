@@ -12,6 +12,8 @@ import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
+import { authPasskeyRoutes } from "./auth_passkey.ts";
+import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
 import type { LoginResult } from "../services/login.ts";
@@ -52,15 +54,20 @@ const loginBody = z.object({
 const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
 const mfaCode = z.string().trim().max(16);
 const recoveryCode = z.string().trim().max(64);
+const mfaToken = z.string().min(1).max(128);
 const mfaBody = z.union([
-  z.object({ mfa_token: z.string().min(1).max(128), code: mfaCode }).strict(),
-  z.object({ mfa_token: z.string().min(1).max(128), recovery_code: recoveryCode }).strict(),
-], { error: "send mfa_token with either code or recovery_code" });
-const reauthenticateBody = z.object({
-  password: passwordField,
-  code: mfaCode.optional(),
-  recovery_code: recoveryCode.optional(),
-}).strict();
+  z.object({ mfa_token: mfaToken, code: mfaCode }).strict(),
+  z.object({ mfa_token: mfaToken, recovery_code: recoveryCode }).strict(),
+  z.object({ mfa_token: mfaToken, passkey_response: authenticationResponse }).strict(),
+], { error: "send mfa_token with either code, recovery_code or passkey_response" });
+const reauthenticateBody = z.union([
+  z.object({
+    password: passwordField,
+    code: mfaCode.optional(),
+    recovery_code: recoveryCode.optional(),
+  }).strict(),
+  z.object({ passkey_response: authenticationResponse }).strict(),
+], { error: "send password (and code or recovery_code), or passkey_response" });
 
 /** Extra pieces the auth routes call into; wired by createApp. */
 export interface AuthRouteOptions {
@@ -132,7 +139,10 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       return loggedIn(c, result);
     })
     .post("/mfa", limiter, validate("json", mfaBody), async (c) => {
-      const { mfa_token: token, ...factor } = c.req.valid("json");
+      const { mfa_token: token, ...given } = c.req.valid("json");
+      const factor = "passkey_response" in given
+        ? { passkey_response: given.passkey_response, origin: requestOrigin(c) }
+        : given;
       const result = await services.mfaLogin.complete(token, factor, {
         ip: c.get("clientIp"),
         userAgent: c.req.header("user-agent"),
@@ -147,15 +157,20 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       async (c) => {
         const principal = c.get("principal")!;
         const body = c.req.valid("json");
-        const factor = body.code !== undefined
-          ? { code: body.code }
-          : body.recovery_code !== undefined
-          ? { recovery_code: body.recovery_code }
-          : undefined;
+        const input = "passkey_response" in body
+          ? { passkey: { passkey_response: body.passkey_response, origin: requestOrigin(c) } }
+          : {
+            password: body.password,
+            factor: body.code !== undefined
+              ? { code: body.code }
+              : body.recovery_code !== undefined
+              ? { recovery_code: body.recovery_code }
+              : undefined,
+          };
         const answer = await services.login.reauthenticate(
           principal.userId,
           principal.sessionId!,
-          { password: body.password, factor },
+          input,
           { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") },
           auditContext(c),
         );
@@ -199,6 +214,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       }
       return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
     })
+    .route("/", authPasskeyRoutes(services, { limiter, sessionCaller, loggedIn }))
     .post("/logout", ...sessionCaller, (c) => logout(c, false))
     .post("/logout-all", ...sessionCaller, (c) => logout(c, true));
 }

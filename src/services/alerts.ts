@@ -15,7 +15,8 @@ export type AlertKind =
   | "refresh_token_reused"
   | "mfa_recovery_code_used"
   | "mfa_blocked"
-  | "mfa_reset";
+  | "mfa_reset"
+  | "passkey_counter_regression";
 
 /** Options of {@linkcode createAlerter}. */
 export interface AlerterOptions {

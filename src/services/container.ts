@@ -39,6 +39,8 @@ import { createEmailVerification } from "./email_verification.ts";
 import { createMail, type MailConfig, mailSettings } from "./mail.ts";
 import { createPasswordReset } from "./password_reset.ts";
 import { createSecurityNotices } from "./security_notices.ts";
+import { createPasskeys } from "./passkeys.ts";
+import { relyingPartyResolver, type RelyingPartySettings } from "./relying_party.ts";
 
 /** The settings the services read; `Config` fits. */
 export interface ServicesSettings extends SessionSettings, ApiKeySettings {
@@ -57,6 +59,7 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   mfa: { issuer: string; stepUpMaxAgeSeconds: number; requireForAdmins: boolean };
   registrationEnabled: boolean;
   passwordMinLength: number;
+  webauthn: Pick<RelyingPartySettings, "rpId" | "rpName" | "origins">;
 }
 
 /** The settings the services read, the email ones included; `Config` fits. */
@@ -154,6 +157,19 @@ export function createServices(deps: ServicesDeps) {
     issuer: config.mfa.issuer,
     notices,
   });
+  const passkeys = createPasskeys({
+    db,
+    clock,
+    pepper,
+    audit,
+    alerts: deps.alerts,
+    relyingParty: relyingPartyResolver({
+      ...config.webauthn,
+      publicUrl: config.email.publicUrl,
+      fromRequest: config.appEnv !== "production",
+    }),
+    changed: (userId) => users.forget(userId),
+  });
   const mfaLogin = createMfaLogin({
     db,
     clock,
@@ -162,6 +178,7 @@ export function createServices(deps: ServicesDeps) {
     audit,
     alerts: deps.alerts,
     mfa,
+    passkeys,
     // Built below; called only once a request completes a login.
     finish: (...args) => login.finish(...args),
   });
@@ -175,6 +192,7 @@ export function createServices(deps: ServicesDeps) {
     alerts: deps.alerts,
     devices,
     challenges: mfaLogin,
+    passkeys,
     requireVerifiedEmail: mail.settings.verification === "required",
     notices,
     onEmailBudgetSpent: (login, actor) => unlock.offer(login, actor),
@@ -255,6 +273,7 @@ export function createServices(deps: ServicesDeps) {
     login,
     mfa,
     mfaLogin,
+    passkeys,
     audit,
     users,
     accounts,

@@ -6,14 +6,17 @@
 import { recipientOf } from "./email_messages.ts";
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
-import { problem } from "../errors.ts";
+import { AppError, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./audit.ts";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { FactorInput } from "./mfa.ts";
+import type { PasskeyFactor, SecondFactorInput } from "./mfa_login.ts";
+import type { Passkeys } from "./passkeys.ts";
 import {
   failClosed,
   type LoginAttemptOptions,
@@ -66,21 +69,37 @@ export interface LoginDeps {
   ) => Promise<void>;
   /** The second step (mfa_login.ts): its challenge, and a factor verified under its limits. */
   challenges: {
-    issue(userId: string): Promise<MfaChallenge>;
+    issue(user: User): Promise<MfaChallenge>;
     verify(
       user: User,
-      input: FactorInput,
+      input: SecondFactorInput,
       actor: AuditActor,
       purpose: "reauthenticate",
+      boundTo?: string,
     ): Promise<string>;
   };
+  /** Passkeys: a password login asks for a second step when the user has one. */
+  passkeys: Pick<Passkeys, "count" | "ownerOf" | "verifyAssertion">;
 }
+
+/** What a step-up presents: the password (and a code with TOTP on), or a passkey alone. */
+export type ReauthenticationInput =
+  | { password: string; factor?: FactorInput }
+  | { passkey: PasskeyFactor };
+
+/** The `amr` of a passkey sign-in: possession of a key, and the user verified on it. */
+export const PASSKEY_AMR = ["hwk", "user"];
 
 /** The prefix of login-guard account keys that name an existing account by its id. */
 export const ACCOUNT_KEY_PREFIX = "account:";
 
 const invalidCredentials = () =>
   problem("invalid_credentials", { detail: "The email or password is incorrect" });
+const emailNotVerified = () =>
+  problem("email_not_verified", {
+    detail: "Confirm your email address first: follow the link in the message we sent, " +
+      "or ask for a new one (POST /api/v1/auth/verify-email/request)",
+  });
 
 /**
  * Password login: the guard reserves the attempt before any verification (a blocked
@@ -229,20 +248,66 @@ export function createLoginService(deps: LoginDeps) {
         targetId: user.id,
         details: { reason: "email_not_verified", method: "password" },
       });
-      throw problem("email_not_verified", {
-        detail: "Confirm your email address first: follow the link in the message we sent, " +
-          "or ask for a new one (POST /api/v1/auth/verify-email/request)",
-      });
+      throw emailNotVerified();
     }
     const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
-    if (user.mfa_enabled_at !== null) {
+    if (user.mfa_enabled_at !== null || await deps.passkeys.count(user.id) > 0) {
       if (newHash) {
         await db.updateTable("users").set({ password_hash: newHash })
           .where("id", "=", user.id).execute();
       }
-      return await deps.challenges.issue(user.id);
+      return await deps.challenges.issue(user);
     }
     return await finish(user, meta, actor, ["pwd"], newHash);
+  }
+
+  /**
+   * Passwordless sign-in with a passkey (user verification required, so it is two factors),
+   * under the same login guard as a password: the attempt is reserved on the client and on the
+   * passkey's account before the assertion is verified, and a refused one counts as a failure.
+   */
+  async function passkey(
+    response: AuthenticationResponseJSON,
+    origin: string,
+    meta: ClientMeta,
+    actor: AuditActor,
+  ): Promise<LoginResult> {
+    const ownerId = await deps.passkeys.ownerOf(response.id);
+    const owner = ownerId
+      ? await db.selectFrom("users").selectAll().where("id", "=", ownerId).executeTakeFirst()
+      : undefined;
+    const decision = await reserve(
+      clientKey(meta.ip),
+      owner ? ACCOUNT_KEY_PREFIX + owner.id : `passkey:${response.id.slice(0, 64)}`,
+      { network: networkOf(meta.ip) },
+    );
+    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
+    const refuse = async (reason: string, error: AppError): Promise<never> => {
+      await guard.failed(decision.ticket);
+      await audit(db, {
+        ...actor,
+        action: "auth.login.failed",
+        outcome: "failure",
+        targetType: owner ? "user" : null,
+        targetId: owner?.id ?? null,
+        details: { reason, method: "passkey" },
+      });
+      throw error;
+    };
+    const invalid = problem("invalid_passkey", { detail: "The passkey was refused" });
+    if (!owner) return await refuse("unknown_passkey", invalid);
+    if (owner.status !== "active") return await refuse("account_disabled", invalid);
+    try {
+      await deps.passkeys.verifyAssertion(response, { purpose: "login" }, origin, actor);
+    } catch (error) {
+      if (error instanceof AppError && error.code === "invalid_passkey") {
+        return await refuse("invalid_passkey", error);
+      }
+      throw error;
+    }
+    await guard.succeeded(decision.ticket);
+    if (deps.requireVerifiedEmail && owner.email_verified_at === null) throw emailNotVerified();
+    return await finish(owner, meta, actor, PASSKEY_AMR);
   }
 
   /**
@@ -253,25 +318,36 @@ export function createLoginService(deps: LoginDeps) {
   async function reauthenticate(
     userId: string,
     sessionId: string,
-    input: { password: string; factor?: FactorInput },
+    input: ReauthenticationInput,
     meta: ClientMeta,
     actor: AuditActor,
   ): Promise<AccessTokenAnswer> {
     const user = await db.selectFrom("users").selectAll().where("id", "=", userId)
       .executeTakeFirst();
-    if (
-      !user || !await confirm(user, input.password, { ...actor, ip: meta.ip }, "reauthenticate")
-    ) {
-      throw invalidCredentials();
-    }
-    const amr = ["pwd"];
-    if (user.mfa_enabled_at !== null) {
-      if (!input.factor) {
-        throw problem("invalid_mfa_code", {
-          detail: "Two-factor authentication is on: send `code` (or `recovery_code`) too",
+    if (!user) throw invalidCredentials();
+    let amr: string[];
+    if ("passkey" in input) {
+      // Under the second factor's account limit; the challenge is bound to this session.
+      await deps.challenges.verify(user, input.passkey, actor, "reauthenticate", sessionId);
+      amr = PASSKEY_AMR;
+    } else {
+      if (!await confirm(user, input.password, { ...actor, ip: meta.ip }, "reauthenticate")) {
+        throw invalidCredentials();
+      }
+      amr = ["pwd"];
+      if (user.mfa_enabled_at !== null) {
+        if (!input.factor) {
+          throw problem("invalid_mfa_code", {
+            detail: "Two-factor authentication is on: send `code` (or `recovery_code`) too",
+          });
+        }
+        amr.push(await deps.challenges.verify(user, input.factor, actor, "reauthenticate"));
+      } else if (await deps.passkeys.count(user.id) > 0) {
+        throw problem("invalid_passkey", {
+          detail: "This account signs in with a passkey as its second factor: confirm with " +
+            "the passkey (POST /api/v1/auth/reauthenticate/options, then `passkey_response`)",
         });
       }
-      amr.push(await deps.challenges.verify(user, input.factor, actor, "reauthenticate"));
     }
     await sessions.prepare();
     return await db.transaction().execute(async (trx) => {
@@ -322,5 +398,5 @@ export function createLoginService(deps: LoginDeps) {
     return true;
   }
 
-  return { password, finish, reauthenticate, confirm };
+  return { password, passkey, finish, reauthenticate, confirm };
 }

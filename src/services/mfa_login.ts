@@ -4,8 +4,9 @@
  * limits that hold across processes and concurrent requests: five attempts per token and ten
  * failures per account in fifteen minutes.
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { Db, User } from "../db/schema.ts";
-import { problem } from "../errors.ts";
+import { AppError, problem } from "../errors.ts";
 import { hex, hmac, randomToken } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
@@ -14,7 +15,14 @@ import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { LoginResult, MfaChallenge } from "./login.ts";
 import { failClosed, tooManyAttempts } from "./login_guard.ts";
-import { type FactorInput, type FactorPurpose, invalidMfaCode, type MfaService } from "./mfa.ts";
+import {
+  type FactorInput,
+  type FactorMethod,
+  type FactorPurpose,
+  invalidMfaCode,
+  type MfaService,
+} from "./mfa.ts";
+import type { Passkeys } from "./passkeys.ts";
 import type { Pepper } from "./pepper.ts";
 import type { ClientMeta } from "./sessions.ts";
 
@@ -26,7 +34,17 @@ export const MFA_ATTEMPTS_PER_TOKEN = 5;
 export const MFA_FAILURES_PER_ACCOUNT = 10;
 /** The window of the account limit, and how long its block lasts after the last failure. */
 export const MFA_WINDOW_MS = 15 * 60_000;
-const METHODS = ["totp", "recovery_code"];
+
+/** A passkey assertion as the second factor, with the origin the request reached citadel at. */
+export interface PasskeyFactor {
+  passkey_response: AuthenticationResponseJSON;
+  origin: string;
+}
+
+/** A second factor: a TOTP code, a recovery code or a passkey assertion. */
+export type SecondFactorInput = FactorInput | PasskeyFactor;
+
+const isPasskey = (input: SecondFactorInput): input is PasskeyFactor => "passkey_response" in input;
 
 /** What {@linkcode createMfaLogin} needs. */
 export interface MfaLoginDeps {
@@ -37,6 +55,7 @@ export interface MfaLoginDeps {
   audit: Audit;
   alerts: Alerter;
   mfa: MfaService;
+  passkeys: Passkeys;
   /** Completes the login once the factor is verified (login.ts `finish`). */
   finish(user: User, meta: ClientMeta, actor: AuditActor, amr: string[]): Promise<LoginResult>;
 }
@@ -56,7 +75,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
   async function failed(
     userId: string,
     failures: number,
-    input: FactorInput,
+    input: SecondFactorInput,
     actor: AuditActor,
   ): Promise<never> {
     const now = clock.now();
@@ -67,7 +86,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       targetType: "user",
       targetId: userId,
       details: {
-        method: "code" in input ? "totp" : "recovery_code",
+        method: isPasskey(input) ? "passkey" : "code" in input ? "totp" : "recovery_code",
         attempts: failures,
         reason: "invalid_code",
       },
@@ -85,7 +104,41 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       });
       deps.alerts.alert("mfa_blocked", { user_id: userId, ip: actor.ip ?? null });
     }
+    if (isPasskey(input)) throw problem("invalid_passkey", { detail: "The passkey was refused" });
     throw invalidMfaCode();
+  }
+
+  /**
+   * Checks the factor itself: a passkey assertion against the challenge issued for this
+   * `mfa_token` (login) or session (step-up), a code against the user's TOTP. The method's
+   * `amr` value, or undefined when it is wrong.
+   */
+  async function check(
+    user: User,
+    input: SecondFactorInput,
+    actor: AuditActor,
+    purpose: FactorPurpose,
+    boundTo: string | undefined,
+  ): Promise<string | undefined> {
+    const asUser = { ...actor, actorType: "user" as const, actorId: user.id };
+    if (user.status !== "active") return undefined;
+    if (!isPasskey(input)) {
+      if (user.mfa_enabled_at === null) return undefined;
+      return await deps.mfa.verifyFactor(user, input, asUser, purpose);
+    }
+    if (boundTo === undefined) return undefined;
+    try {
+      await deps.passkeys.verifyAssertion(
+        input.passkey_response,
+        { purpose: purpose === "login" ? "mfa" : "reauthenticate", userId: user.id, boundTo },
+        input.origin,
+        actor,
+      );
+      return "hwk";
+    } catch (error) {
+      if (error instanceof AppError && error.code === "invalid_passkey") return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -100,7 +153,21 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     input: FactorInput,
     actor: AuditActor,
     purpose: FactorPurpose,
-  ) {
+  ): Promise<FactorMethod>;
+  async function verify(
+    user: User,
+    input: SecondFactorInput,
+    actor: AuditActor,
+    purpose: FactorPurpose,
+    boundTo?: string,
+  ): Promise<string>;
+  async function verify(
+    user: User,
+    input: SecondFactorInput,
+    actor: AuditActor,
+    purpose: FactorPurpose,
+    boundTo?: string,
+  ): Promise<string> {
     const now = clock.now();
     const blockedUntil = await failClosed(() => counters.blockedUntil(blockKey(user.id)));
     if (blockedUntil !== undefined && blockedUntil > now) {
@@ -123,14 +190,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       const until = await failClosed(() => counters.blockedUntil(blockKey(user.id)));
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
-    const method = user.status === "active" && user.mfa_enabled_at !== null
-      ? await deps.mfa.verifyFactor(
-        user,
-        input,
-        { ...actor, actorType: "user", actorId: user.id },
-        purpose,
-      )
-      : undefined;
+    const method = await check(user, input, actor, purpose, boundTo);
     if (!method) return await failed(user.id, count, input, actor);
     await forget(); // not a failure
     return method;
@@ -139,13 +199,20 @@ export function createMfaLogin(deps: MfaLoginDeps) {
   return {
     verify,
 
-    /** A new challenge for a user whose password was right. */
-    async issue(userId: string): Promise<MfaChallenge> {
+    /**
+     * A new challenge for a user whose password was right, naming the factors the user has:
+     * `totp` and `recovery_code` with TOTP on, `passkey` with a passkey.
+     */
+    async issue(user: User): Promise<MfaChallenge> {
       const token = randomToken(32);
       const now = clock.now();
+      const methods = [
+        ...(user.mfa_enabled_at !== null ? ["totp", "recovery_code"] : []),
+        ...(await deps.passkeys.count(user.id) > 0 ? ["passkey"] : []),
+      ];
       await db.insertInto("mfa_challenges").values({
         token_hash: await tokenHash(token),
-        user_id: userId,
+        user_id: user.id,
         created_at: now,
         expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000,
         attempts: 0,
@@ -154,7 +221,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       return {
         mfa_required: true,
         mfa_token: token,
-        methods: METHODS,
+        methods,
         expires_in: MFA_TOKEN_TTL_SECONDS,
       };
     },
@@ -167,7 +234,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
      */
     async complete(
       token: string,
-      input: FactorInput,
+      input: SecondFactorInput,
       meta: ClientMeta,
       actor: AuditActor,
     ): Promise<LoginResult> {
@@ -188,7 +255,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       if (reserved.numUpdatedRows === 0n) throw invalidMfaToken();
       const user = await db.selectFrom("users").selectAll().where("id", "=", challenge.user_id)
         .executeTakeFirstOrThrow();
-      const method = await verify(user, input, actor, "login");
+      const method = await verify(user, input, actor, "login", hash);
       const claimed = await db.updateTable("mfa_challenges").set({ used_at: clock.now() })
         .where("token_hash", "=", hash).where("used_at", "is", null).executeTakeFirst();
       if (claimed.numUpdatedRows === 0n) throw invalidMfaToken();
@@ -198,6 +265,18 @@ export function createMfaLogin(deps: MfaLoginDeps) {
           .executeTakeFirstOrThrow()
         : user;
       return await deps.finish(current, meta, actor, ["pwd", method]);
+    },
+
+    /** The user of a live, unused `mfa_token`, for its passkey options; 401 otherwise. */
+    async pending(token: string): Promise<{ userId: string; tokenHash: string }> {
+      const hash = await tokenHash(token);
+      const challenge = await db.selectFrom("mfa_challenges").selectAll()
+        .where("token_hash", "=", hash).executeTakeFirst();
+      if (
+        !challenge || challenge.used_at !== null || challenge.expires_at <= clock.now() ||
+        challenge.attempts >= MFA_ATTEMPTS_PER_TOKEN
+      ) throw invalidMfaToken();
+      return { userId: challenge.user_id, tokenHash: hash };
     },
   };
 }

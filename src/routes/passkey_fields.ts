@@ -1,0 +1,57 @@
+/**
+ * What the passkey routes share: the shapes of a WebAuthn response (as @simplewebauthn/browser
+ * sends it) checked before the library reads it, and the origin a request reached citadel at.
+ */
+import type { Context } from "hono";
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import * as z from "zod";
+import type { AppEnv } from "../app_types.ts";
+
+const base64url = (max: number) =>
+  z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
+const credentialId = base64url(1366);
+const extensions = z.record(z.string().max(64), z.unknown()).optional();
+const attachment = z.enum(["platform", "cross-platform"]).optional();
+
+/** `startRegistration()`'s answer. */
+export const registrationResponse = z.looseObject({
+  id: credentialId,
+  rawId: credentialId,
+  type: z.literal("public-key"),
+  authenticatorAttachment: attachment,
+  clientExtensionResults: extensions,
+  response: z.looseObject({
+    clientDataJSON: base64url(8192),
+    attestationObject: base64url(65536),
+    transports: z.array(z.string().max(32)).max(10).optional(),
+  }),
+}).refine((r) => r.id === r.rawId, { message: "id and rawId must be equal", path: ["rawId"] })
+  .transform((r) =>
+    ({ ...r, clientExtensionResults: r.clientExtensionResults ?? {} }) as RegistrationResponseJSON
+  );
+
+/** `startAuthentication()`'s answer. */
+export const authenticationResponse = z.looseObject({
+  id: credentialId,
+  rawId: credentialId,
+  type: z.literal("public-key"),
+  authenticatorAttachment: attachment,
+  clientExtensionResults: extensions,
+  response: z.looseObject({
+    clientDataJSON: base64url(8192),
+    authenticatorData: base64url(8192),
+    signature: base64url(2048),
+    userHandle: base64url(256).optional(),
+  }),
+}).refine((r) => r.id === r.rawId, { message: "id and rawId must be equal", path: ["rawId"] })
+  .transform((r) =>
+    ({ ...r, clientExtensionResults: r.clientExtensionResults ?? {} }) as AuthenticationResponseJSON
+  );
+
+/**
+ * The origin the request reached citadel at: the relying party's stand-in when PUBLIC_URL and
+ * WEBAUTHN_* are unset outside production.
+ */
+export function requestOrigin(c: Context<AppEnv>): string {
+  return new URL(c.req.url).origin;
+}
