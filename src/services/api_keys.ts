@@ -121,6 +121,11 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         "u.role",
         "u.status",
         "u.mfa_enabled_at",
+        (eb) =>
+          eb.exists(
+            eb.selectFrom("passkeys as p").select("p.id").whereRef("p.user_id", "=", "k.user_id"),
+          )
+            .as("has_passkey"),
       ])
       .where("s.key_hash", "=", hash).executeTakeFirst();
     if (!row || row.revoked_at !== null || row.status !== "active") return undefined;
@@ -135,7 +140,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         scopes: new Set(JSON.parse(row.scopes) as string[]),
         rateLimitPerMinute: row.rate_limit_per_minute ?? config.apiKeys.perMinute,
         expiresAt: row.expires_at,
-        secondFactor: row.mfa_enabled_at !== null,
+        secondFactor: row.mfa_enabled_at !== null || Boolean(row.has_passkey),
       },
       validUntil,
       fetchedAt: now,

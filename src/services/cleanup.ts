@@ -48,6 +48,8 @@ export async function cleanupExpired(
   // beyond making the table's size easy to reason about.
   const challenges = await deps.db.deleteFrom("mfa_challenges")
     .where("expires_at", "<", now - DAY_MS).executeTakeFirst();
+  // A passkey ceremony's challenge is dead five minutes after it was issued.
+  await deps.db.deleteFrom("passkey_challenges").where("expires_at", "<", now).execute();
   // Second-factor attempts count for fifteen minutes.
   await deps.db.deleteFrom("mfa_attempts").where("at", "<", now - DAY_MS).execute();
   // A used or expired link token is kept a day (what happened to a link stays explainable).

@@ -337,10 +337,14 @@ export function createMfaService(deps: MfaDeps) {
       return { recovery_codes: codes };
     },
 
-    /** An administrator's reset (lost device): MFA off and every session revoked. */
+    /**
+     * An administrator's reset (lost device): every second factor removed (TOTP, recovery
+     * codes, passkeys) and every session revoked.
+     */
     async reset(user: User, actor: AuditActor) {
       await db.transaction().execute(async (trx) => {
         await removeFactor(trx, user.id);
+        await trx.deleteFrom("passkeys").where("user_id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_reset");
         await auditUser(trx, actor, "mfa.reset", user.id, { sessions_revoked: revoked.length });
         await deps.notices.mfaChanged(trx, recipientOf(user), false, actor.ip);
