@@ -23,6 +23,7 @@ export async function cleanup(args: string[]): Promise<number> {
       `removed ${removed.sessions} expired or revoked sessions, ` +
         `${removed.loginHistory} login records older than ${runtime.deps.config.loginGuard.retentionDays} days, ` +
         `${removed.emailTokens} spent email tokens, ${removed.emailOutbox} old email messages, ` +
+        `${removed.passkeyChallenges} expired passkey challenges, ` +
         `${removed.counters} stale counters`,
     );
     return 0;

@@ -1,6 +1,6 @@
 /**
  * Removing what no longer protects anything: expired and old revoked sessions, old login
- * records, dead MFA challenges, spent email tokens, old outbox messages, expired counters and
+ * records, dead MFA and passkey challenges, spent email tokens, old outbox messages, expired counters and
  * blocks.
  */
 import type { Db } from "../db/schema.ts";
@@ -12,6 +12,8 @@ export interface CleanupResult {
   sessions: number;
   loginHistory: number;
   mfaChallenges: number;
+  /** Passkey ceremony challenges past their five minutes. */
+  passkeyChallenges: number;
   /** Email tokens used or expired a day ago, and messages sent or given up a week ago. */
   emailTokens: number;
   emailOutbox: number;
@@ -49,7 +51,8 @@ export async function cleanupExpired(
   const challenges = await deps.db.deleteFrom("mfa_challenges")
     .where("expires_at", "<", now - DAY_MS).executeTakeFirst();
   // A passkey ceremony's challenge is dead five minutes after it was issued.
-  await deps.db.deleteFrom("passkey_challenges").where("expires_at", "<", now).execute();
+  const passkeyChallenges = await deps.db.deleteFrom("passkey_challenges")
+    .where("expires_at", "<", now).executeTakeFirst();
   // Second-factor attempts count for fifteen minutes.
   await deps.db.deleteFrom("mfa_attempts").where("at", "<", now - DAY_MS).execute();
   // A used or expired link token is kept a day (what happened to a link stays explainable).
@@ -66,6 +69,7 @@ export async function cleanupExpired(
     sessions: Number(sessions.numDeletedRows),
     loginHistory: Number(history.numDeletedRows),
     mfaChallenges: Number(challenges.numDeletedRows),
+    passkeyChallenges: Number(passkeyChallenges.numDeletedRows),
     emailTokens: Number(emailTokens.numDeletedRows),
     emailOutbox: Number(emailOutbox.numDeletedRows),
     counters,

@@ -6,7 +6,7 @@ import { runCli, tempDir, TEST_SECRET } from "../support/helpers.ts";
 
 const DAY = 86_400_000;
 
-Deno.test("citadel cleanup removes expired sessions, old login records, spent email tokens and old messages, and keeps live ones", async () => {
+Deno.test("citadel cleanup removes expired sessions, old login records, spent email tokens, old messages and expired passkey challenges, and keeps live ones", async () => {
   await using dir = await tempDir();
   const url = `file:${dir.path}/c.db`;
   const { db } = await connect({ databaseUrl: url });
@@ -71,6 +71,18 @@ Deno.test("citadel cleanup removes expired sessions, old login records, spent em
     message("sent-yesterday", { sent_at: now - DAY, failed_at: null }),
     message("waiting", { sent_at: null, failed_at: null }),
   ]).execute();
+  const challenge = (hash: string, expiresAt: number) => ({
+    challenge_hash: hash,
+    purpose: "login",
+    user_id: null,
+    bound_to: null,
+    created_at: expiresAt - 300_000,
+    expires_at: expiresAt,
+  });
+  await db.insertInto("passkey_challenges").values([
+    challenge("expired", now - 1000),
+    challenge("live", now + 60_000),
+  ]).execute();
   await db.destroy();
 
   const result = await runCli(["cleanup"], {
@@ -79,7 +91,7 @@ Deno.test("citadel cleanup removes expired sessions, old login records, spent em
   assert.equal(result.code, 0, result.stderr);
   assert.match(
     result.stdout,
-    /removed 2 expired or revoked sessions, 1 login records .*, 2 spent email tokens, 2 old email messages/,
+    /removed 2 expired or revoked sessions, 1 login records .*, 2 spent email tokens, 2 old email messages, 1 expired passkey challenges/,
   );
 
   const { db: after } = await connect({ databaseUrl: url });
@@ -96,5 +108,8 @@ Deno.test("citadel cleanup removes expired sessions, old login records, spent em
   assert.deepEqual(tokensLeft.map((t) => t.token_hash), ["live", "used-just-now"]);
   const messagesLeft = await after.selectFrom("email_outbox").select("id").orderBy("id").execute();
   assert.deepEqual(messagesLeft.map((m) => m.id), ["sent-yesterday", "waiting"]);
+  const challengesLeft = await after.selectFrom("passkey_challenges").select("challenge_hash")
+    .execute();
+  assert.deepEqual(challengesLeft.map((c) => c.challenge_hash), ["live"]);
   await after.destroy();
 });
