@@ -10,6 +10,7 @@ import { HTTP_CHECKS } from "./checks_http.ts";
 import { JWT_CHECKS } from "./checks_jwt.ts";
 import { KEY_CHECKS } from "./checks_keys.ts";
 import { LIVE_CHECKS } from "./checks_live.ts";
+import { PASSKEY_CONFIG_CHECKS, PASSKEY_DATABASE_CHECKS } from "./checks_passkeys.ts";
 import { PRODUCTION_CHECKS } from "./checks_production.ts";
 import { SECRET_CHECKS } from "./checks_secrets.ts";
 import { SIGNING_KEY_CHECKS } from "./checks_signing_keys.ts";
@@ -57,6 +58,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   ...DATABASE_CHECKS,
   ...DATABASE_STATE_CHECKS,
   ...EMAIL_OUTBOX_CHECKS,
+  ...PASSKEY_DATABASE_CHECKS,
   ...HTTP_CHECKS,
   ...SECRET_CHECKS,
   ...SIGNING_KEY_CHECKS,
@@ -66,6 +68,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   CONFIG_CHECK,
   ...PRODUCTION_CHECKS,
   ...EMAIL_CONFIG_CHECKS,
+  ...PASSKEY_CONFIG_CHECKS,
   CHECK_FAILED,
 ];
 
