@@ -492,7 +492,7 @@ export const SETTINGS = {
       "EMAIL_SECURITY_NOTICES",
       bool(true),
       "email the owner when their password, email or MFA changes, when they sign in from a " +
-        "new network and when an API key is created",
+        "new network, when an API key is created and when a passkey is added or removed",
     ),
   },
 };

@@ -169,6 +169,7 @@ export function createServices(deps: ServicesDeps) {
       fromRequest: config.appEnv !== "production",
     }),
     changed: (userId) => users.forget(userId),
+    notices,
   });
   const mfaLogin = createMfaLogin({
     db,

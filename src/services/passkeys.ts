@@ -26,6 +26,7 @@ import {
 } from "./passkey_challenges.ts";
 import type { Pepper } from "./pepper.ts";
 import type { RelyingParty } from "./relying_party.ts";
+import type { SecurityNotices } from "./security_notices.ts";
 
 /** The most passkeys one account may hold. */
 export const MAX_PASSKEYS_PER_USER = 20;
@@ -41,6 +42,8 @@ export interface PasskeyDeps {
   relyingParty(requestOrigin: string): RelyingParty | undefined;
   /** Called when a user's passkeys changed (the user cache, whose second factor changed). */
   changed(userId: string): void;
+  /** The owner hears of a passkey added or removed. */
+  notices: Pick<SecurityNotices, "passkeyChanged">;
 }
 
 /** A passkey as the API shows it. */
@@ -258,6 +261,7 @@ export function createPasskeys(deps: PasskeyDeps) {
             backed_up: info.credentialBackedUp,
           },
         });
+        await deps.notices.passkeyChanged(trx, user.id, "added", row.name, actor.ip);
       });
       deps.changed(user.id);
       return passkeyView(row);
@@ -288,6 +292,7 @@ export function createPasskeys(deps: PasskeyDeps) {
           targetId: userId,
           details: { passkey_id: id, name: row.name },
         });
+        await deps.notices.passkeyChanged(trx, userId, "removed", row.name, actor.ip);
       });
       deps.changed(userId);
     },

@@ -1,6 +1,6 @@
 /**
  * Security notices by email: the owner hears of a changed password, email address or second
- * factor, a sign-in from a new network and a new API key, in the transaction of the change
+ * factor, a sign-in from a new network, a new API key and an added or removed passkey, in the transaction of the change
  * (so a notice is queued exactly when the change commits). On by default when email is
  * configured; EMAIL_SECURITY_NOTICES=false turns them off.
  */
@@ -23,6 +23,14 @@ export interface SecurityNotices {
   newNetwork(trx: Executor, to: Recipient, network: string, ip?: string | null): Promise<void>;
   /** To the key's owner, whose address is read in the transaction. */
   apiKeyCreated(trx: Executor, ownerId: string, name: string, ip?: string | null): Promise<void>;
+  /** To the passkey's owner, whose address is read in the transaction. */
+  passkeyChanged(
+    trx: Executor,
+    ownerId: string,
+    change: "added" | "removed",
+    name: string,
+    ip?: string | null,
+  ): Promise<void>;
 }
 
 /** Notices that are never sent: the default of services built without email. */
@@ -32,6 +40,7 @@ export const NO_NOTICES: SecurityNotices = {
   mfaChanged: () => Promise.resolve(),
   newNetwork: () => Promise.resolve(),
   apiKeyCreated: () => Promise.resolve(),
+  passkeyChanged: () => Promise.resolve(),
 };
 
 /** The notices, queued through `mail`. */
@@ -40,6 +49,12 @@ export function createSecurityNotices(mail: Mail): SecurityNotices {
   if (!on) return NO_NOTICES;
   const notice = (trx: Executor, to: Recipient, what: string, ip?: string | null) =>
     mail.queue(trx, messages.securityNotice(to, what, mail.context(ip)));
+  /** A notice to a user whose address is read in the transaction. */
+  const toOwner = async (trx: Executor, ownerId: string, what: string, ip?: string | null) => {
+    const owner = await trx.selectFrom("users").select(["email", "name", "email_verified_at"])
+      .where("id", "=", ownerId).executeTakeFirst();
+    if (owner) await notice(trx, recipientOf(owner), what, ip);
+  };
   return {
     passwordChanged: (trx, to, ip) =>
       mail.queue(trx, messages.passwordChanged(to, mail.context(ip))),
@@ -49,22 +64,16 @@ export function createSecurityNotices(mail: Mail): SecurityNotices {
       notice(trx, to, `Two-factor authentication was turned ${enabled ? "on" : "off"}`, ip),
     newNetwork: (trx, to, network, ip) =>
       notice(trx, to, `A sign-in from a network not seen before (${network})`, ip),
-    apiKeyCreated: async (trx, ownerId, name, ip) => {
-      const owner = await trx.selectFrom("users").select(["email", "name", "email_verified_at"])
-        .where(
-          "id",
-          "=",
-          ownerId,
-        )
-        .executeTakeFirst();
-      if (owner) {
-        await notice(
-          trx,
-          recipientOf(owner),
-          `An API key named "${name}" was created`,
-          ip,
-        );
-      }
-    },
+    apiKeyCreated: (trx, ownerId, name, ip) =>
+      toOwner(trx, ownerId, `An API key named "${name}" was created`, ip),
+    passkeyChanged: (trx, ownerId, change, name, ip) =>
+      toOwner(
+        trx,
+        ownerId,
+        change === "added"
+          ? `A passkey named "${name}" was added to your account`
+          : `The passkey named "${name}" was removed from your account`,
+        ip,
+      ),
   };
 }
