@@ -27,6 +27,10 @@ const BREAKS: Record<string, Record<string, string>> = {
   "public-url-for-email": { SMTP_URL: "smtp://mail.example.com:587" },
   "smtp-for-required-verification": { EMAIL_VERIFICATION: "required" },
   "https-email-links": { PUBLIC_URL: "http://auth.example.com" },
+  "https-webauthn-origins": {
+    WEBAUTHN_RP_ID: "example.com",
+    WEBAUTHN_ORIGINS: "http://app.example.com",
+  },
 };
 
 function refusals(env: Record<string, string>): string[] {

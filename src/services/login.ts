@@ -14,8 +14,7 @@ import type { AuditActor } from "./audit_events.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./audit.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
-import type { FactorInput } from "./mfa.ts";
-import type { PasskeyFactor, SecondFactorInput } from "./mfa_login.ts";
+import type { FactorInput, PasskeyFactor, SecondFactorInput } from "./mfa.ts";
 import type { Passkeys } from "./passkeys.ts";
 import {
   failClosed,

@@ -3,6 +3,7 @@
  * (keyed hashes, single use), verification of a code or recovery code with replay
  * protection, and turning MFA off. The login challenge that uses it is mfa_login.ts.
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { recipientOf } from "./email_messages.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 import type { Db, User } from "../db/schema.ts";
@@ -41,6 +42,15 @@ export interface MfaDeps {
 
 /** A presented second factor: a TOTP code or a recovery code. */
 export type FactorInput = { code: string } | { recovery_code: string };
+
+/** A passkey assertion as the second factor, with the origin the request reached citadel at. */
+export interface PasskeyFactor {
+  passkey_response: AuthenticationResponseJSON;
+  origin: string;
+}
+
+/** A second factor: a TOTP code, a recovery code or a passkey assertion. */
+export type SecondFactorInput = FactorInput | PasskeyFactor;
 
 /**
  * What a code is verified for. A TOTP code is accepted once per purpose: a replayed sign-in

@@ -4,7 +4,6 @@
  * limits that hold across processes and concurrent requests: five attempts per token and ten
  * failures per account in fifteen minutes.
  */
-import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { Db, User } from "../db/schema.ts";
 import { AppError, problem } from "../errors.ts";
 import { hex, hmac, randomToken } from "../lib/crypto.ts";
@@ -21,6 +20,8 @@ import {
   type FactorPurpose,
   invalidMfaCode,
   type MfaService,
+  type PasskeyFactor,
+  type SecondFactorInput,
 } from "./mfa.ts";
 import type { Passkeys } from "./passkeys.ts";
 import type { Pepper } from "./pepper.ts";
@@ -34,15 +35,6 @@ export const MFA_ATTEMPTS_PER_TOKEN = 5;
 export const MFA_FAILURES_PER_ACCOUNT = 10;
 /** The window of the account limit, and how long its block lasts after the last failure. */
 export const MFA_WINDOW_MS = 15 * 60_000;
-
-/** A passkey assertion as the second factor, with the origin the request reached citadel at. */
-export interface PasskeyFactor {
-  passkey_response: AuthenticationResponseJSON;
-  origin: string;
-}
-
-/** A second factor: a TOTP code, a recovery code or a passkey assertion. */
-export type SecondFactorInput = FactorInput | PasskeyFactor;
 
 const isPasskey = (input: SecondFactorInput): input is PasskeyFactor => "passkey_response" in input;
 

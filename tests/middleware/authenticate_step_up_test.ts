@@ -28,6 +28,7 @@ import {
 } from "../support/mfa_support.ts";
 import { asymmetricEnv } from "../support/signing_key_support.ts";
 import { adminRoutes, enrolTotp, freshToken, staleSession } from "../support/step_up_support.ts";
+import { SoftAuthenticator } from "../support/soft_authenticator.ts";
 
 /** One sensitive request and the status it gets once allowed. */
 interface Operation {
@@ -81,7 +82,19 @@ async function snapshot(t: TestApp) {
       .execute(),
     signingKeys: await db.selectFrom("signing_keys").select(["kid", "state"]).orderBy("kid")
       .execute(),
+    passkeys: await db.selectFrom("passkeys").select("id").orderBy("id").execute(),
   };
+}
+
+/** Registers a passkey (a software authenticator) for the session's user; its id. */
+async function addPasskey(t: TestApp, bearer: string): Promise<string> {
+  const options = await (await authed(t, "POST", "/api/v1/me/passkeys/options", bearer)).json();
+  const res = await authed(t, "POST", "/api/v1/me/passkeys", bearer, {
+    name: "key",
+    response: await (await SoftAuthenticator.create()).register(options),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()).id;
 }
 
 async function createKey(t: TestApp, bearer: string, scopes: string[]) {
@@ -105,6 +118,8 @@ async function adminWrites(t: TestApp, clock: ManualClock, superToken: string) {
   const signedOut = await registerUser(t);
   await login(t, signedOut.email);
   const lostDevice = await mfaUser(t, clock);
+  const holder = await registerUser(t);
+  const passkeyId = await addPasskey(t, (await login(t, holder.email)).access_token);
   const owner = await registerUser(t);
   const ownerToken = (await login(t, owner.email)).access_token;
   const limited = await createKey(t, ownerToken, ["me:read"]);
@@ -133,6 +148,11 @@ async function adminWrites(t: TestApp, clock: ManualClock, superToken: string) {
     {
       route: `POST ${users}/:id/mfa/reset`,
       path: `${users}/${lostDevice.id}/mfa/reset`,
+      allowed: 204,
+    },
+    {
+      route: `DELETE ${users}/:id/passkeys/:passkeyId`,
+      path: `${users}/${holder.id}/passkeys/${passkeyId}`,
       allowed: 204,
     },
     {
@@ -176,6 +196,9 @@ async function assertAdminWritesDone(t: TestApp, ops: readonly Operation[]) {
   const reset = await db.selectFrom("users").select("mfa_enabled_at")
     .where("id", "=", idIn("POST /api/v1/admin/users/:id/mfa/reset")).executeTakeFirstOrThrow();
   assert.equal(reset.mfa_enabled_at, null);
+  const passkeys = await db.selectFrom("passkeys").select("id")
+    .where("user_id", "=", idIn("DELETE /api/v1/admin/users/:id/passkeys/:passkeyId")).execute();
+  assert.deepEqual(passkeys, [], "the passkey was removed");
   const limited = await db.selectFrom("api_keys").select("rate_limit_per_minute")
     .where("id", "=", idIn("PATCH /api/v1/admin/api-keys/:id")).executeTakeFirstOrThrow();
   assert.equal(limited.rate_limit_per_minute, 10);
