@@ -8,6 +8,13 @@ import type { AppEnv } from "../app_types.ts";
 import type { ApiAnswer } from "./api.ts";
 import { type ApiKeyRow, apiKeySection, mfaSection, securityRoutes } from "./account_security.tsx";
 import {
+  PASSKEY_DONE,
+  passkeyRoutes,
+  type PasskeyRow,
+  passkeySection,
+  ReauthenticateWithPasskey,
+} from "./account_passkeys.tsx";
+import {
   errorOf,
   FormError,
   type FormErrors,
@@ -30,16 +37,18 @@ const DONE: Record<string, string> = {
   reauthenticated: "Thank you. You can continue.",
   mfa_off: "Two-factor authentication is off.",
   key_revoked: "The API key was revoked.",
+  ...PASSKEY_DONE,
 };
 
 /** The account routes (under /account). */
 export function accountRoutes(kit: ConsoleKit) {
   /** The whole account page, with one form's errors when it failed. */
   async function home(c: Context<AppEnv>, failed?: FormErrors, status = 200) {
-    const [me, sessions, keys] = await Promise.all([
+    const [me, sessions, keys, passkeys] = await Promise.all([
       api<{ user: MeView }>(kit, c, "GET", "/api/v1/me"),
       api<{ sessions: SessionRow[] }>(kit, c, "GET", "/api/v1/me/sessions"),
       api<{ api_keys: ApiKeyRow[] }>(kit, c, "GET", "/api/v1/api-keys"),
+      api<{ passkeys: PasskeyRow[] }>(kit, c, "GET", "/api/v1/me/passkeys"),
     ]);
     // Only a credential the API no longer takes means "sign in again"; a limit or a fault is
     // shown as it is (a redirect there would loop back here).
@@ -49,7 +58,7 @@ export function accountRoutes(kit: ConsoleKit) {
     const ctx = await kit.pageContext(c, flashOf(c, DONE));
     const csrf = ctx.csrf;
     return c.html(
-      <Page title="Your account" ctx={ctx}>
+      <Page title="Your account" ctx={ctx} passkeys>
         <section aria-labelledby="profile">
           <h2 id="profile">Profile</h2>
           <form method="post" action="/account/profile">
@@ -119,6 +128,7 @@ export function accountRoutes(kit: ConsoleKit) {
           </form>
         </section>
         {mfaSection(user, csrf, failed)}
+        {passkeySection(passkeys.ok ? passkeys.body.passkeys : [], csrf, failed)}
         <section aria-labelledby="sessions">
           <h2 id="sessions">Sessions</h2>
           <SessionTable
@@ -203,6 +213,7 @@ export function accountRoutes(kit: ConsoleKit) {
       ),
     )
     .route("/", securityRoutes(kit, home))
+    .route("/", passkeyRoutes(kit, home))
     .get("/reauthenticate", async (c) => {
       const session = sessionOr(c);
       if (session instanceof Response) return session;
@@ -244,15 +255,42 @@ export function accountRoutes(kit: ConsoleKit) {
     });
 
   async function reauthenticatePage(c: Context<AppEnv>, next: string, errors?: FieldErrors) {
-    const ctx = await kit.pageContext(c);
+    const [ctx, me, passkeys] = await Promise.all([
+      kit.pageContext(c),
+      api<{ user: MeView }>(kit, c, "GET", "/api/v1/me"),
+      api<{ passkeys: PasskeyRow[] }>(kit, c, "GET", "/api/v1/me/passkeys"),
+    ]);
+    const withPasskey = passkeys.ok && passkeys.body.passkeys.length > 0;
+    // With passkeys and no TOTP, the API takes only the passkey: the password form would fail.
+    const withPassword = !withPasskey || (me.ok && me.body.user.mfa_enabled);
     return (
-      <Page title="Confirm it is you" ctx={ctx}>
+      <Page title="Confirm it is you" ctx={ctx} passkeys={withPasskey}>
+        {withPasskey && (
+          <>
+            <p>This needs a recent sign-in. Confirm with one of your passkeys.</p>
+            <ReauthenticateWithPasskey csrf={ctx.csrf} next={next} />
+          </>
+        )}
+        {withPassword && (
+          <PasswordStepUp csrf={ctx.csrf} next={next} errors={errors} other={withPasskey} />
+        )}
+        {!withPassword && errors?._ && <p class="error" role="alert">{errors._}</p>}
+      </Page>
+    );
+  }
+
+  function PasswordStepUp(
+    props: { csrf: string; next: string; errors?: FieldErrors; other: boolean },
+  ) {
+    const { errors, next } = props;
+    return (
+      <>
         <p>
-          This needs a recent sign-in. Enter your password (and a code if two-factor authentication
-          is on).
+          {props.other ? "Or enter" : "This needs a recent sign-in. Enter"}{" "}
+          your password (and a code if two-factor authentication is on).
         </p>
         <form method="post" action="/account/reauthenticate">
-          <Csrf token={ctx.csrf} />
+          <Csrf token={props.csrf} />
           <input type="hidden" name="next" value={next} />
           <Field
             name="password"
@@ -271,7 +309,7 @@ export function accountRoutes(kit: ConsoleKit) {
           {errors?._ && <p class="error" role="alert">{errors._}</p>}
           <button type="submit">Continue</button>
         </form>
-      </Page>
+      </>
     );
   }
 

@@ -27,6 +27,7 @@ export function adminRoutes(kit: ConsoleKit) {
     .post("/users/:id/revoke-sessions", detail.revokeSessions)
     .post("/users/:id/mfa-reset", detail.resetMfa)
     .post("/users/:id/api-keys/:kid/revoke", detail.revokeKey)
+    .post("/users/:id/passkeys/:pid/remove", detail.removePasskey)
     .get("/api-keys", keys.page)
     .post("/api-keys/:kid/revoke", keys.revoke)
     .get("/audit", auditPage(kit))

@@ -3,7 +3,8 @@
  * what an administrator may do to it: disable or enable, change the role, revoke the sessions,
  * reset MFA, revoke a key. Each action is a confirmed POST form that calls the API route that
  * does it, so least privilege and step-up are the API's and its refusal is shown as it says.
- * Its active sessions are listed as `GET /api/v1/admin/users/:id/sessions` answers them.
+ * Its active sessions are listed as `GET /api/v1/admin/users/:id/sessions` answers them, its
+ * passkeys as `GET /api/v1/admin/users/:id/passkeys` does (each removable: `DELETE`).
  * @module
  */
 import type { Context } from "hono";
@@ -23,6 +24,7 @@ import {
   When,
 } from "./admin_parts.tsx";
 import { type AdminUser, ROLE_OPTIONS } from "./admin_users.tsx";
+import type { PasskeyRow } from "./account_passkeys.tsx";
 import { formOf } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Page, type PageContext } from "./layout.tsx";
@@ -35,6 +37,7 @@ const DONE: Record<string, string> = {
   sessions: "The sessions are revoked.",
   mfa: "The second factor is removed.",
   key: "The API key is revoked.",
+  passkey: "The passkey is removed.",
 };
 
 const notFound = {
@@ -60,6 +63,12 @@ async function renderDetail(
     c,
     "GET",
     `/api/v1/admin/users/${id}/sessions`,
+  );
+  const passkeys = await api<{ passkeys: PasskeyRow[] }>(
+    kit,
+    c,
+    "GET",
+    `/api/v1/admin/users/${id}/passkeys`,
   );
   const keys = await api<{ api_keys: AdminKey[]; next_cursor: string | null }>(
     kit,
@@ -93,6 +102,8 @@ async function renderDetail(
         <dd>
           {user.mfa_enabled ? `on (${user.recovery_codes_left ?? 0} recovery codes left)` : "off"}
         </dd>
+        <dt>Passkeys</dt>
+        <dd>{passkeys.ok ? String(passkeys.body.passkeys.length) : "—"}</dd>
         <dt>Created</dt>
         <dd>
           <When iso={user.created_at} />
@@ -108,6 +119,12 @@ async function renderDetail(
         {sessions.ok
           ? <SessionTable sessions={sessions.body.sessions} />
           : <ProblemNotice problem={problemOf(sessions)} back={back} />}
+      </section>
+      <section aria-labelledby="passkeys">
+        <h2 id="passkeys">Passkeys</h2>
+        {passkeys.ok
+          ? <PasskeyTable user={user} passkeys={passkeys.body.passkeys} csrf={ctx.csrf} />
+          : <ProblemNotice problem={problemOf(passkeys)} back={back} />}
       </section>
       <section aria-labelledby="keys">
         <h2 id="keys">API keys</h2>
@@ -128,6 +145,53 @@ async function renderDetail(
       </section>
     </Page>,
     refused ? statusOf(refused) : 200,
+  );
+}
+
+/** A user's passkeys, each with its remove form. */
+function PasskeyTable(props: { user: AdminUser; passkeys: PasskeyRow[]; csrf: string }) {
+  const { user, passkeys, csrf } = props;
+  if (passkeys.length === 0) return <p>No passkeys.</p>;
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Backed up</th>
+            <th>
+              <span class="visually-hidden">Action</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {passkeys.map((p) => (
+            <tr>
+              <td>{p.name}</td>
+              <td>
+                <When iso={p.created_at} />
+              </td>
+              <td>
+                <When iso={p.last_used_at} empty="never" />
+              </td>
+              <td>{p.backed_up ? "yes" : "no"}</td>
+              <td>
+                <form
+                  method="post"
+                  action={`/admin/users/${user.id}/passkeys/${p.id}/remove`}
+                  data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in.`}
+                >
+                  <Csrf token={csrf} />
+                  <button type="submit" class="danger">Remove</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -237,6 +301,13 @@ export function userDetailHandlers(kit: ConsoleKit) {
       await api(kit, c, "POST", `/api/v1/admin/users/${id}/mfa/reset`),
       "mfa",
     ]),
+    removePasskey: action(kit, async (c, id) => {
+      const pid = c.req.param("pid") ?? "";
+      const answer = USER_ID.test(pid)
+        ? await api(kit, c, "DELETE", `/api/v1/admin/users/${id}/passkeys/${pid}`)
+        : { ...notFound, body: { code: "not_found", detail: "No such passkey" } };
+      return [answer, "passkey"];
+    }),
     revokeKey: action(kit, async (c) => {
       const kid = c.req.param("kid") ?? "";
       const answer = KEY_ID.test(kid)

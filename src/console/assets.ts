@@ -1,9 +1,16 @@
 /**
  * The console's one stylesheet and one script, served by citadel itself (no CDN, no build
- * step). The script only enhances: copy buttons, confirmation before destructive forms, and
- * moving a link's `#token=` into its form (and out of the address bar); every form also
- * works without it (on a link page the code from the email is pasted instead).
+ * step), and the browser half of WebAuthn (@simplewebauthn/browser, embedded by
+ * scripts/vendor_webauthn_browser.ts) for the pages with a passkey ceremony. The script only
+ * enhances: copy buttons, confirmation before destructive forms, moving a link's `#token=`
+ * into its form (and out of the address bar), and the passkey ceremonies; every form also
+ * works without it (on a link page the code from the email is pasted instead), and a
+ * passkey's form stays hidden where the browser cannot run one.
  */
+import { SIMPLEWEBAUTHN_BROWSER } from "./vendor/simplewebauthn_browser.ts";
+
+/** `/console/simplewebauthn-browser.js`: the UMD bundle, global `SimpleWebAuthnBrowser`. */
+export const WEBAUTHN_SCRIPT = SIMPLEWEBAUTHN_BROWSER;
 
 /** `/console/style.css`: readable on a phone, AA contrast, visible focus. */
 export const STYLESHEET = `
@@ -66,9 +73,102 @@ code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; bac
 export const ICON =
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5cad"/><path d="M9 23V11l7-3 7 3v12H9z" fill="#fff"/></svg>`;
 
-/** `/console/app.js`: progressive enhancement only; no inline handlers anywhere. */
+/**
+ * `/console/app.js`: progressive enhancement only; no inline handlers anywhere. A passkey
+ * ceremony is a `<form data-passkey="register|authenticate" data-options="<url>">` (see
+ * passkey_parts.tsx), shown only when the browser has WebAuthn: its fields go as JSON (the
+ * CSRF token in the x-csrf-token header) to `data-options`, the options to
+ * @simplewebauthn/browser, its answer (`response`, with the fields) to the form's action;
+ * then the browser goes to the `location` answered, or the form's alert says why not (a
+ * refusal for a stale sign-in goes to `data-reauthenticate`).
+ */
 export const SCRIPT = `"use strict";
+const PASSKEY_ERRORS = {
+  NotAllowedError: "The passkey request was cancelled or timed out. Try again.",
+  InvalidStateError: "This device already holds a passkey for your account.",
+  SecurityError: "This address cannot use passkeys. Use the site's usual address.",
+};
+
+async function postJson(url, csrf, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json", accept: "application/json",
+      "x-csrf-token": csrf },
+    body: JSON.stringify(body),
+  });
+  let answer = {};
+  try {
+    answer = await response.json();
+  } catch {
+    answer = {};
+  }
+  return { ok: response.ok, status: response.status, body: answer || {} };
+}
+
+async function passkeyCeremony(form) {
+  const alert = form.querySelector("[data-passkey-error]");
+  const button = form.querySelector("button[type=submit]");
+  const show = (text) => {
+    alert.textContent = text;
+    alert.hidden = false;
+  };
+  alert.hidden = true;
+  alert.textContent = "";
+  const fields = Object.fromEntries(new FormData(form));
+  const csrf = fields._csrf || "";
+  delete fields._csrf;
+  const refused = (answer) => {
+    if (answer.body.code === "reauthentication_required" && form.dataset.reauthenticate) {
+      location.assign(form.dataset.reauthenticate);
+      return;
+    }
+    show(answer.body.message || answer.body.detail ||
+      "Something went wrong (" + answer.status + "). Try again.");
+  };
+  button.disabled = true;
+  try {
+    const options = await postJson(form.dataset.options, csrf, fields);
+    if (!options.ok) return refused(options);
+    const webauthn = window.SimpleWebAuthnBrowser;
+    let response;
+    try {
+      response = form.dataset.passkey === "register"
+        ? await webauthn.startRegistration({ optionsJSON: options.body })
+        : await webauthn.startAuthentication({ optionsJSON: options.body });
+    } catch (error) {
+      const name = error && error.cause && error.cause.name || error && error.name;
+      return show(PASSKEY_ERRORS[name] || "Your browser could not use a passkey: " +
+        (error && error.message || "unknown error"));
+    }
+    const done = await postJson(form.getAttribute("action"), csrf, { ...fields, response });
+    if (done.ok && typeof done.body.location === "string") {
+      location.assign(done.body.location);
+      return;
+    }
+    refused(done);
+  } catch {
+    show("The server could not be reached. Check your connection and try again.");
+  } finally {
+    button.disabled = false;
+    // A disabled button loses the focus: give it back, next to the message now shown.
+    if (!alert.hidden) button.focus();
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const passkeys = Boolean(window.PublicKeyCredential && window.SimpleWebAuthnBrowser);
+  for (const note of document.querySelectorAll("[data-passkey-unsupported]")) {
+    note.hidden = passkeys;
+  }
+  for (const form of document.querySelectorAll("form[data-passkey]")) {
+    if (!passkeys) continue;
+    form.hidden = false;
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void passkeyCeremony(form);
+    });
+  }
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.hidden = false;
     button.addEventListener("click", async () => {

@@ -1,6 +1,7 @@
 /**
- * The web console, mounted by createApp: its assets, the sign-in pages, `/account` (every
- * user) and `/admin` (administrators). Pages are rendered on the server with hono/jsx; every
+ * The web console, mounted by createApp: its assets (the browser half of WebAuthn among
+ * them), the sign-in pages and their passkey ceremonies, `/account` (every user) and
+ * `/admin` (administrators). Pages are rendered on the server with hono/jsx; every
  * action calls the API in process (api.ts), so the console holds no rule of its own.
  */
 import { type Context, Hono } from "hono";
@@ -8,16 +9,17 @@ import type { AppEnv } from "../app_types.ts";
 import { AppError } from "../errors.ts";
 import { errorHandler } from "../middleware/errors.ts";
 import type { Logger } from "../platform/logger.ts";
-import { Page } from "./layout.tsx";
+import { Page, WEBAUTHN_SCRIPT_PATH } from "./layout.tsx";
 import type { Services } from "../services/container.ts";
 import { accountRoutes } from "./account.tsx";
 import { adminRoutes } from "./admin.tsx";
 import type { AppFetch } from "./api.ts";
-import { ICON, SCRIPT, STYLESHEET } from "./assets.ts";
+import { ICON, SCRIPT, STYLESHEET, WEBAUTHN_SCRIPT } from "./assets.ts";
 import { consoleContext, csrfToken } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { linkRoutes } from "./links.tsx";
 import { signInHandlers } from "./sign_in.tsx";
+import { passkeySignInHandlers } from "./sign_in_passkey.ts";
 
 /**
  * The console's routes; `appFetch` is the app's own fetch, for the API calls. A refusal raised
@@ -43,6 +45,7 @@ export function consoleRoutes(
     },
   };
   const signIn = signInHandlers(services, appFetch, (c) => kit.pageContext(c));
+  const passkeySignIn = passkeySignInHandlers(services, appFetch, signIn.open);
   const asset = (body: string, type: string) => (c: Context<AppEnv>) => {
     c.set("publicCache", true);
     return c.body(body, 200, { "content-type": type });
@@ -52,12 +55,17 @@ export function consoleRoutes(
   app.get("/console/style.css", asset(STYLESHEET, "text/css; charset=utf-8"));
   app.get("/console/app.js", asset(SCRIPT, "text/javascript; charset=utf-8"));
   app.get("/console/icon.svg", asset(ICON, "image/svg+xml"));
+  app.get(WEBAUTHN_SCRIPT_PATH, asset(WEBAUTHN_SCRIPT, "text/javascript; charset=utf-8"));
   for (const prefix of ["/account", "/account/*", "/admin", "/admin/*"]) {
     app.use(prefix, consoleContext(services));
   }
   app.get("/account/sign-in", signIn.form);
   app.post("/account/sign-in", signIn.password);
   app.post("/account/sign-in/mfa", signIn.secondFactor);
+  app.post("/account/sign-in/passkey/options", passkeySignIn.options);
+  app.post("/account/sign-in/passkey", passkeySignIn.signIn);
+  app.post("/account/sign-in/mfa/passkey/options", passkeySignIn.mfaOptions);
+  app.post("/account/sign-in/mfa/passkey", passkeySignIn.mfa);
   app.post("/account/sign-out", signIn.signOut);
   app.route("/account", linkRoutes(kit));
   app.route("/account", accountRoutes(kit));

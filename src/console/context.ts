@@ -56,6 +56,18 @@ const refused = () =>
     detail: "The form did not come from this site, or it has expired: reload the page",
   });
 
+/** The origin and size checks every console POST passes before its body is read. */
+function checkPost(c: Context<AppEnv>, maxBytes: number, type: string, what: string): void {
+  if (!isTrustedOrigin(c.req.raw, c.get("secure") === true, new Set())) throw refused();
+  const length = c.req.header("content-length");
+  if (length === undefined || !(Number(length) <= maxBytes)) {
+    throw problem("payload_too_large", { detail: `The ${what} is too large` });
+  }
+  if (!(c.req.header("content-type") ?? "").startsWith(type)) {
+    throw problem("unsupported_media_type", { detail: `Send ${type}` });
+  }
+}
+
 /**
  * A form POST's fields, once it passed the checks: this origin (`Origin` or
  * `Sec-Fetch-Site`), a size within bounds, and the CSRF token of this session.
@@ -64,15 +76,7 @@ export async function formOf(
   c: Context<AppEnv>,
   services: Services,
 ): Promise<Record<string, string>> {
-  if (!isTrustedOrigin(c.req.raw, c.get("secure") === true, new Set())) throw refused();
-  const length = c.req.header("content-length");
-  if (length === undefined || !(Number(length) <= MAX_FORM_BYTES)) {
-    throw problem("payload_too_large", { detail: "The form is too large" });
-  }
-  const type = c.req.header("content-type") ?? "";
-  if (!type.startsWith("application/x-www-form-urlencoded")) {
-    throw problem("unsupported_media_type", { detail: "Forms only" });
-  }
+  checkPost(c, MAX_FORM_BYTES, "application/x-www-form-urlencoded", "form");
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(await c.req.text())) {
     if (!(name in fields)) fields[name] = value;
@@ -80,4 +84,34 @@ export async function formOf(
   if (!constantTimeEqual(fields._csrf ?? "", await csrfToken(c, services))) throw refused();
   delete fields._csrf;
   return fields;
+}
+
+/** The header a console script sends its page's CSRF token in. */
+export const CSRF_HEADER = "x-csrf-token";
+
+/** The largest JSON body the console accepts (a passkey's registration response). */
+const MAX_JSON_BYTES = 64 * 1024;
+
+/**
+ * A console script's JSON POST (the passkey ceremonies), once it passed the checks of a form:
+ * this origin, a size within bounds, and the CSRF token of this session, sent in the
+ * {@linkcode CSRF_HEADER} header. Answers the body's object.
+ */
+export async function jsonOf(
+  c: Context<AppEnv>,
+  services: Services,
+): Promise<Record<string, unknown>> {
+  checkPost(c, MAX_JSON_BYTES, "application/json", "request");
+  const token = c.req.header(CSRF_HEADER) ?? "";
+  if (!constantTimeEqual(token, await csrfToken(c, services))) throw refused();
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw problem("malformed_json", { detail: "The request is not JSON" });
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw problem("bad_request", { detail: "Send a JSON object" });
+  }
+  return body as Record<string, unknown>;
 }

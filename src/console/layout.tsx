@@ -7,6 +7,9 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 
+/** Where the browser half of WebAuthn is served (passkey_parts.tsx renders its forms). */
+export const WEBAUTHN_SCRIPT_PATH = "/console/simplewebauthn-browser.js";
+
 /** What the layout needs to know about the request. */
 export interface PageContext {
   nonce: string;
@@ -17,8 +20,13 @@ export interface PageContext {
   flash?: { kind: "ok" | "error"; text: string };
 }
 
-/** The whole HTML document of a console page. */
-export function Page(props: { title: string; ctx: PageContext; children?: Child }) {
+/**
+ * The whole HTML document of a console page; `passkeys` adds the browser half of WebAuthn
+ * (only the pages that run a passkey ceremony load it).
+ */
+export function Page(
+  props: { title: string; ctx: PageContext; passkeys?: boolean; children?: Child },
+) {
   const { ctx } = props;
   const admin = ctx.user && (ctx.user.role === "admin" || ctx.user.role === "super_admin");
   return (
@@ -32,6 +40,7 @@ export function Page(props: { title: string; ctx: PageContext; children?: Child 
           <title>{`${props.title} · citadel`}</title>
           <link rel="icon" href="/console/icon.svg" type="image/svg+xml" />
           <link rel="stylesheet" href="/console/style.css" nonce={ctx.nonce} />
+          {props.passkeys && <script src={WEBAUTHN_SCRIPT_PATH} nonce={ctx.nonce} defer></script>}
           <script src="/console/app.js" nonce={ctx.nonce} defer></script>
         </head>
         <body>

@@ -1,8 +1,10 @@
 /**
  * Signing in to the console and out of it: the password form, the second-factor form when
- * MFA is on, and sign-out. Both steps are the API's own (`/api/v1/auth/login` and `/mfa`),
- * so the login guard, rate limits, audit and alerts are the API's; a completed login opens a
- * console session on the API session it started.
+ * the account has a second factor (a code, and its passkey ceremony where it has passkeys),
+ * the "Sign in with a passkey" ceremony, and sign-out. Every step is the API's own
+ * (`/api/v1/auth/login`, `/mfa`, `/passkey`; the ceremonies' endpoints are in
+ * sign_in_passkey.ts), so the login guard, rate limits, audit and alerts are the API's; a
+ * completed login opens a console session on the API session it started.
  */
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
@@ -13,6 +15,7 @@ import { type ApiProblem, type AppFetch, callApi } from "./api.ts";
 import { clearSessionCookie, setSessionCookie } from "./cookies.ts";
 import { csrfToken, formOf } from "./context.ts";
 import { Csrf, Field, Page, type PageContext } from "./layout.tsx";
+import { PasskeyForm, PasskeyUnsupported } from "./passkey_parts.tsx";
 
 /** Passes on the device credential the API set for this browser (login, unlock). */
 export function copyDeviceCookie(c: Context<AppEnv>, apiHeaders: Headers): void {
@@ -33,7 +36,21 @@ const MESSAGES: Record<string, string> = {
   invalid_mfa_code: "That code is not valid. Try the current code from your app.",
   invalid_mfa_token: "The sign-in took too long. Start again.",
   rate_limited: "Too many requests. Wait a minute, then try again.",
+  invalid_passkey: "That passkey was not accepted. If it was removed from your account, sign in " +
+    "with your password.",
+  passkeys_unavailable: "Passkeys are not set up on this server yet.",
 };
+
+/** The second-step methods the sign-in pages know (what `mfa_required` may list). */
+const METHODS = ["totp", "recovery_code", "passkey"];
+
+/** The known methods of a list (`methods` of the API, or the form's copy of it). */
+export function methodsOf(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : String(value ?? "").split(",");
+  const known = list.filter((m): m is string => METHODS.includes(m as string));
+  // An answer without the list is a TOTP account (what the API said before passkeys).
+  return known.length > 0 ? known : ["totp", "recovery_code"];
+}
 
 /** The message a problem gets on a sign-in page. */
 export function problemText(problem: ApiProblem | undefined): string {
@@ -43,7 +60,7 @@ export function problemText(problem: ApiProblem | undefined): string {
 
 function SignInForm(props: { ctx: PageContext; next: string; email?: string; error?: string }) {
   return (
-    <Page title="Sign in" ctx={props.ctx}>
+    <Page title="Sign in" ctx={props.ctx} passkeys>
       {props.error && <p class="flash error" role="alert">{props.error}</p>}
       <form method="post" action="/account/sign-in">
         <Csrf token={props.ctx.csrf} />
@@ -65,6 +82,17 @@ function SignInForm(props: { ctx: PageContext; next: string; email?: string; err
         />
         <button type="submit">Sign in</button>
       </form>
+      <h2>Or use a passkey</h2>
+      <PasskeyForm
+        ceremony="authenticate"
+        options="/account/sign-in/passkey/options"
+        action="/account/sign-in/passkey"
+        csrf={props.ctx.csrf}
+        hidden={{ next: props.next }}
+        button="Sign in with a passkey"
+        secondary
+      />
+      <PasskeyUnsupported text="Signing in with a passkey needs a browser that supports passkeys, with JavaScript on." />
       <p>
         <a href="/account/forgot-password">Forgot your password?</a>
       </p>
@@ -73,15 +101,44 @@ function SignInForm(props: { ctx: PageContext; next: string; email?: string; err
 }
 
 function SecondFactorForm(
-  props: { ctx: PageContext; mfaToken: string; next: string; error?: string },
+  props: { ctx: PageContext; mfaToken: string; next: string; methods: string[]; error?: string },
+) {
+  const passkey = props.methods.includes("passkey");
+  const code = props.methods.includes("totp") || props.methods.includes("recovery_code");
+  return (
+    <Page title="Two-factor authentication" ctx={props.ctx} passkeys={passkey}>
+      {props.error && <p class="flash error" role="alert">{props.error}</p>}
+      {passkey && (
+        <>
+          <p>
+            {code ? "Confirm with your passkey, or enter a code." : "Confirm with your passkey."}
+          </p>
+          <PasskeyForm
+            ceremony="authenticate"
+            options="/account/sign-in/mfa/passkey/options"
+            action="/account/sign-in/mfa/passkey"
+            csrf={props.ctx.csrf}
+            hidden={{ mfa_token: props.mfaToken, next: props.next }}
+            button="Use a passkey"
+          />
+          <PasskeyUnsupported text="Using your passkey needs a browser that supports passkeys, with JavaScript on." />
+        </>
+      )}
+      {code && <CodeForm {...props} />}
+    </Page>
+  );
+}
+
+function CodeForm(
+  props: { ctx: PageContext; mfaToken: string; next: string; methods: string[] },
 ) {
   return (
-    <Page title="Two-factor authentication" ctx={props.ctx}>
-      {props.error && <p class="flash error" role="alert">{props.error}</p>}
+    <>
       <form method="post" action="/account/sign-in/mfa">
         <Csrf token={props.ctx.csrf} />
         <input type="hidden" name="mfa_token" value={props.mfaToken} />
         <input type="hidden" name="next" value={props.next} />
+        <input type="hidden" name="methods" value={props.methods.join(",")} />
         <Field
           name="code"
           label="Code from your authenticator app"
@@ -96,8 +153,14 @@ function SecondFactorForm(
         />
         <button type="submit">Continue</button>
       </form>
-    </Page>
+    </>
   );
+}
+
+/** What a completed login answered: its body (tokens, user) and headers (the device cookie). */
+export interface CompletedLogin {
+  body: Record<string, unknown>;
+  headers: Headers;
 }
 
 /** The claims of an access token the API just issued (its own, so not verified again). */
@@ -121,12 +184,8 @@ export function signInHandlers(
     });
   };
 
-  /** A login the API completed: the console session, the device cookie, then onwards. */
-  const signedIn = async (
-    c: Context<AppEnv>,
-    answer: { body: Record<string, unknown>; headers: Headers },
-    next: string,
-  ) => {
+  /** A login the API completed: the console session on its API session, the device cookie. */
+  const open = async (c: Context<AppEnv>, answer: CompletedLogin) => {
     // A browser still holding another session (a stale tab, another account) keeps one only.
     await endSession(c);
     const accessToken = String(answer.body.access_token);
@@ -134,6 +193,11 @@ export function signInHandlers(
     const token = await services.consoleSessions.open(sessionIdOf(accessToken), user.role);
     setSessionCookie(c, token);
     copyDeviceCookie(c, answer.headers);
+  };
+
+  /** A completed login, then onwards. */
+  const signedIn = async (c: Context<AppEnv>, answer: CompletedLogin, next: string) => {
+    await open(c, answer);
     return c.redirect(safeNext(next), 303);
   };
 
@@ -159,6 +223,7 @@ export function signInHandlers(
             ctx={await pageContext(c)}
             mfaToken={String(answer.body.mfa_token)}
             next={next}
+            methods={methodsOf(answer.body.methods)}
           />,
         );
       }
@@ -197,6 +262,7 @@ export function signInHandlers(
           ctx={await pageContext(c)}
           mfaToken={form.mfa_token ?? ""}
           next={next}
+          methods={methodsOf(form.methods)}
           error={problemText(problem)}
         />,
         answer.status as 400,
@@ -215,5 +281,8 @@ export function signInHandlers(
     },
 
     csrfToken: (c: Context<AppEnv>) => csrfToken(c, services),
+
+    /** Opens the console session of a login the API completed (the passkey ceremonies). */
+    open,
   };
 }

@@ -1,0 +1,233 @@
+/**
+ * The account page's passkeys: the list (name, created, last used, backed up), adding one
+ * (a ceremony the console script runs against two JSON endpoints, which call
+ * `/api/v1/me/passkeys/options` and `/api/v1/me/passkeys` as the console session), renaming
+ * (`PATCH`) and removing (`DELETE`, which needs a recent sign-in: the API's refusal sends the
+ * browser to the reauthentication page), and confirming a step-up with a passkey
+ * (`/api/v1/auth/reauthenticate/options`, then `/reauthenticate` with `passkey_response`).
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import { problem } from "../errors.ts";
+import { reauthenticateHref, When } from "./admin_parts.tsx";
+import { formOf, jsonOf } from "./context.ts";
+import { errorOf, FormError, type FormErrors, stepUpRedirect } from "./forms.tsx";
+import type { ConsoleKit } from "./kit.ts";
+import { Csrf, Field } from "./layout.tsx";
+import { api, fieldErrors } from "./pages.ts";
+import { jsonEndpoint, PasskeyForm, PasskeyUnsupported, relay, textOf } from "./passkey_parts.tsx";
+import { safeNext } from "./sign_in.tsx";
+
+/** A passkey as `GET /api/v1/me/passkeys` lists it. */
+export interface PasskeyRow {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  backed_up: boolean;
+  transports: string[];
+}
+
+/** The flash messages of the passkey actions (`/account?done=<key>`). */
+export const PASSKEY_DONE: Record<string, string> = {
+  passkey_added: "Your passkey was added. You can sign in with it.",
+  passkey_renamed: "The passkey was renamed.",
+  passkey_removed: "The passkey was removed.",
+};
+
+/** The passkey section of the account page. */
+export function passkeySection(passkeys: PasskeyRow[], csrf: string, failed?: FormErrors) {
+  return (
+    <section aria-labelledby="passkeys">
+      <h2 id="passkeys">Passkeys</h2>
+      <p>
+        A passkey signs you in with your device's screen lock or a security key, without a password,
+        and it cannot be phished. It is also your second factor after a password.
+      </p>
+      {passkeys.length === 0 ? <p>You have no passkeys yet.</p> : (
+        <div class="table">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Backed up</th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {passkeys.map((p) => (
+                <tr>
+                  <td>{p.name}</td>
+                  <td>
+                    <When iso={p.created_at} />
+                  </td>
+                  <td>
+                    <When iso={p.last_used_at} empty="never" />
+                  </td>
+                  <td>{p.backed_up ? "yes" : "no"}</td>
+                  <td>
+                    <PasskeyActions passkey={p} csrf={csrf} failed={failed} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <FormError failed={failed} form="passkeys" />
+      <PasskeyForm
+        ceremony="register"
+        options="/account/passkeys/options"
+        action="/account/passkeys"
+        csrf={csrf}
+        button="Add a passkey"
+        reauthenticate={reauthenticateHref("/account")}
+      >
+        <Field
+          name="name"
+          id="f-passkey-name"
+          label="Name of the new passkey"
+          autocomplete="off"
+          hint="Something that tells you where it is, such as the device's name."
+        />
+      </PasskeyForm>
+      <PasskeyUnsupported text="Adding a passkey needs a browser that supports passkeys, with JavaScript on." />
+    </section>
+  );
+}
+
+/** A passkey's rename and remove forms. */
+function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: FormErrors }) {
+  const { passkey, csrf, failed } = props;
+  const form = `passkey-${passkey.id}`;
+  const id = `f-passkey-${passkey.id}`;
+  const error = errorOf(failed, form, "name") ?? errorOf(failed, form, "_");
+  return (
+    <div class="actions">
+      <form method="post" action={`/account/passkeys/${passkey.id}/rename`} class="actions">
+        <Csrf token={csrf} />
+        <label for={id} class="visually-hidden">{`New name for ${passkey.name}`}</label>
+        <input
+          id={id}
+          name="name"
+          value={passkey.name}
+          autocomplete="off"
+          aria-invalid={error ? "true" : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+        />
+        <button type="submit" class="secondary">Rename</button>
+        {error && <p class="error" id={`${id}-error`} role="alert">{error}</p>}
+      </form>
+      <form
+        method="post"
+        action={`/account/passkeys/${passkey.id}/remove`}
+        data-confirm={`Remove the passkey "${passkey.name}"? It will no longer sign you in.`}
+      >
+        <Csrf token={csrf} />
+        <button type="submit" class="danger">Remove</button>
+      </form>
+    </div>
+  );
+}
+
+/** The routes of the passkey section and of the step-up with a passkey (under /account). */
+export function passkeyRoutes(
+  kit: ConsoleKit,
+  home: (c: Context<AppEnv>, failed?: FormErrors, status?: number) => Promise<Response>,
+) {
+  /** A ceremony endpoint of a signed-in page: the session, then the checked JSON body. */
+  const signedIn = async (c: Context<AppEnv>) => {
+    if (!c.get("consoleSession")) {
+      throw problem("unauthorized", { detail: "Your session has ended: sign in again" });
+    }
+    return await jsonOf(c, kit.services);
+  };
+  const passkeyPath = (c: Context<AppEnv>) =>
+    `/api/v1/me/passkeys/${encodeURIComponent(c.req.param("id") ?? "")}`;
+
+  /** A form of a passkey row: the API call, then the flash or the page with its error. */
+  const rowAction = (
+    method: "PATCH" | "DELETE",
+    done: string,
+    body: (fields: Record<string, string>) => unknown,
+  ) =>
+  async (c: Context<AppEnv>) => {
+    if (!c.get("consoleSession")) return c.redirect("/account/sign-in?next=%2Faccount", 303);
+    const fields = await formOf(c, kit.services);
+    const answer = await api(kit, c, method, passkeyPath(c), body(fields));
+    if (answer.ok) return c.redirect(`/account?done=${done}`, 303);
+    return stepUpRedirect(c, answer, "/account") ??
+      await home(
+        c,
+        { form: `passkey-${c.req.param("id")}`, errors: fieldErrors(answer) },
+        answer.status,
+      );
+  };
+
+  return new Hono<AppEnv>()
+    .post(
+      "/passkeys/options",
+      jsonEndpoint(async (c) => {
+        await signedIn(c);
+        return relay(c, await api(kit, c, "POST", "/api/v1/me/passkeys/options"));
+      }),
+    )
+    .post(
+      "/passkeys",
+      jsonEndpoint(async (c) => {
+        const body = await signedIn(c);
+        const name = textOf(body, "name").trim();
+        const answer = await api(kit, c, "POST", "/api/v1/me/passkeys", {
+          ...(name ? { name } : {}),
+          response: body.response,
+        });
+        return relay(c, answer, { location: "/account?done=passkey_added" });
+      }),
+    )
+    .post(
+      "/passkeys/:id/rename",
+      rowAction("PATCH", "passkey_renamed", (f) => ({ name: f.name ?? "" })),
+    )
+    .post("/passkeys/:id/remove", rowAction("DELETE", "passkey_removed", () => undefined))
+    .post(
+      "/reauthenticate/passkey/options",
+      jsonEndpoint(async (c) => {
+        await signedIn(c);
+        return relay(c, await api(kit, c, "POST", "/api/v1/auth/reauthenticate/options"));
+      }),
+    )
+    .post(
+      "/reauthenticate/passkey",
+      jsonEndpoint(async (c) => {
+        const body = await signedIn(c);
+        const answer = await api(kit, c, "POST", "/api/v1/auth/reauthenticate", {
+          passkey_response: body.response,
+        });
+        if (!answer.ok) return relay(c, answer);
+        const next = safeNext(textOf(body, "next"));
+        return c.json({ location: `${next}${next === "/account" ? "?done=reauthenticated" : ""}` });
+      }),
+    );
+}
+
+/** The step-up page's passkey form (for an account with passkeys). */
+export function ReauthenticateWithPasskey(props: { csrf: string; next: string }) {
+  return (
+    <>
+      <PasskeyForm
+        ceremony="authenticate"
+        options="/account/reauthenticate/passkey/options"
+        action="/account/reauthenticate/passkey"
+        csrf={props.csrf}
+        hidden={{ next: props.next }}
+        button="Confirm with a passkey"
+      />
+      <PasskeyUnsupported text="Confirming with a passkey needs a browser that supports passkeys, with JavaScript on." />
+    </>
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * What the console's passkey ceremonies share. A ceremony is a form marked `data-passkey`,
+ * hidden until the console script finds WebAuthn in the browser: the script posts the form's
+ * fields as JSON (CSRF token in a header) to `data-options`, hands the options to
+ * `@simplewebauthn/browser` (served by citadel, layout.tsx `WEBAUTHN_SCRIPT_PATH`), posts
+ * the answer to the form's `action`, then follows the `location` it gets back, or shows the
+ * refusal in the form's alert. The endpoints answer JSON, problems included.
+ * @module
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import { AppError } from "../errors.ts";
+import { sendProblem } from "../middleware/errors.ts";
+import type { ApiAnswer } from "./api.ts";
+import { Csrf } from "./layout.tsx";
+
+/** What a ceremony form does: create a passkey, or sign with one. */
+export type Ceremony = "register" | "authenticate";
+
+/**
+ * A ceremony's form: hidden inputs, the fields it asks for (children), its alert and its
+ * button. `reauthenticate` is where a refusal for a stale sign-in sends the browser.
+ */
+export function PasskeyForm(
+  props: {
+    ceremony: Ceremony;
+    options: string;
+    action: string;
+    csrf: string;
+    button: string;
+    hidden?: Record<string, string>;
+    reauthenticate?: string;
+    secondary?: boolean;
+    children?: unknown;
+  },
+) {
+  return (
+    <form
+      method="post"
+      action={props.action}
+      data-passkey={props.ceremony}
+      data-options={props.options}
+      data-reauthenticate={props.reauthenticate}
+      hidden
+    >
+      <Csrf token={props.csrf} />
+      {Object.entries(props.hidden ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      {props.children}
+      <p class="error" role="alert" data-passkey-error hidden></p>
+      <button type="submit" class={props.secondary ? "secondary" : undefined}>
+        {props.button}
+      </button>
+    </form>
+  );
+}
+
+/** Shown where a passkey is offered, until the script finds WebAuthn in the browser. */
+export function PasskeyUnsupported(props: { text: string }) {
+  return <p class="hint" data-passkey-unsupported>{props.text}</p>;
+}
+
+/**
+ * A JSON endpoint of a ceremony: a refusal raised on the way (the Origin or CSRF check, a
+ * size, a malformed body) is answered as problem+json, not as a page.
+ */
+export function jsonEndpoint(
+  handler: (c: Context<AppEnv>) => Promise<Response>,
+): (c: Context<AppEnv>) => Promise<Response> {
+  return async function passkeyEndpoint(c) {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (error instanceof AppError && error.status < 500) return sendProblem(c, error);
+      throw error;
+    }
+  };
+}
+
+/** The API's answer passed on as it is (status and JSON), with `extra` fields on a success. */
+export function relay(
+  c: Context<AppEnv>,
+  answer: ApiAnswer<unknown>,
+  extra: Record<string, unknown> = {},
+): Response {
+  const body = (answer.body ?? {}) as Record<string, unknown>;
+  const headers: Record<string, string> = {
+    "content-type": answer.ok ? "application/json" : "application/problem+json",
+  };
+  const retryAfter = answer.headers.get("retry-after");
+  if (retryAfter) headers["retry-after"] = retryAfter;
+  return c.body(JSON.stringify(answer.ok ? { ...body, ...extra } : body), {
+    status: answer.status as 200,
+    headers,
+  });
+}
+
+/** A string field of a ceremony's JSON body ("" when absent or not a string). */
+export const textOf = (body: Record<string, unknown>, name: string) =>
+  typeof body[name] === "string" ? body[name] as string : "";

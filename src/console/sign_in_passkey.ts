@@ -1,0 +1,75 @@
+/**
+ * Signing in to the console with a passkey, as JSON endpoints for the console script's
+ * ceremony (the browser holds no API token, so the console asks the API in process): a
+ * passwordless sign-in (`/api/v1/auth/passkey/options` with `{}`: any discoverable passkey,
+ * then `/api/v1/auth/passkey`), and the passkey as the second step of a password sign-in
+ * (`/passkey/options` with the `mfa_token`, then `/api/v1/auth/mfa`). A completed sign-in
+ * opens the console session exactly as the password form does and answers only where to go
+ * next: the API's tokens never reach the browser.
+ * @module
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import type { Services } from "../services/container.ts";
+import { type ApiAnswer, type ApiProblem, type AppFetch, callApi } from "./api.ts";
+import { jsonOf } from "./context.ts";
+import { jsonEndpoint, relay, textOf } from "./passkey_parts.tsx";
+import { type CompletedLogin, problemText, safeNext } from "./sign_in.tsx";
+
+/** The handlers of `/account/sign-in/passkey*` and `/account/sign-in/mfa/passkey*`. */
+export function passkeySignInHandlers(
+  services: Services,
+  appFetch: AppFetch,
+  open: (c: Context<AppEnv>, answer: CompletedLogin) => Promise<void>,
+) {
+  const call = (c: Context<AppEnv>, path: string, body: unknown) =>
+    callApi(appFetch, c, "POST", path, { body });
+
+  /** The API's answer; a refusal also worded for the sign-in page (`message`). */
+  const worded = (c: Context<AppEnv>, answer: ApiAnswer) => {
+    if (answer.ok) return relay(c, answer);
+    const problem = answer.body as ApiProblem | undefined;
+    return relay(c, { ...answer, body: { ...problem, message: problemText(problem) } });
+  };
+
+  /** A sign-in the API completed (only where to go next is answered), or its refusal. */
+  const finish = async (c: Context<AppEnv>, answer: ApiAnswer, next: string) => {
+    if (!answer.ok) return worded(c, answer);
+    await open(c, answer);
+    return c.json({ location: safeNext(next) });
+  };
+
+  return {
+    /** Options for any discoverable passkey of this site. */
+    options: jsonEndpoint(async (c) => {
+      await jsonOf(c, services);
+      return worded(c, await call(c, "/api/v1/auth/passkey/options", {}));
+    }),
+
+    /** `{response, next?}`: the passwordless sign-in. */
+    signIn: jsonEndpoint(async (c) => {
+      const body = await jsonOf(c, services);
+      const answer = await call(c, "/api/v1/auth/passkey", { response: body.response });
+      return await finish(c, answer, textOf(body, "next"));
+    }),
+
+    /** `{mfa_token}`: options for the passkeys of the password sign-in waiting for its step. */
+    mfaOptions: jsonEndpoint(async (c) => {
+      const body = await jsonOf(c, services);
+      const answer = await call(c, "/api/v1/auth/passkey/options", {
+        mfa_token: textOf(body, "mfa_token"),
+      });
+      return worded(c, answer);
+    }),
+
+    /** `{mfa_token, response, next?}`: the second step answered with a passkey. */
+    mfa: jsonEndpoint(async (c) => {
+      const body = await jsonOf(c, services);
+      const answer = await call(c, "/api/v1/auth/mfa", {
+        mfa_token: textOf(body, "mfa_token"),
+        passkey_response: body.response,
+      });
+      return await finish(c, answer, textOf(body, "next"));
+    }),
+  };
+}
