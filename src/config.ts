@@ -161,7 +161,18 @@ function webauthnProblems(config: Config): ConfigProblem[] {
     ...(publicUrl && URL.canParse(publicUrl) ? [new URL(publicUrl).origin] : []),
     ...origins.filter(isExactOrigin),
   ];
-  if (rpId === undefined && covered.length === 0) return problems;
+  if (covered.length === 0) {
+    // An origin that is not one is reported above; no origin at all is this problem.
+    if (rpId !== undefined && origins.length === 0) {
+      problems.push({
+        variable: "WEBAUTHN_RP_ID",
+        problem: "has no origin to serve: neither PUBLIC_URL nor WEBAUTHN_ORIGINS is set",
+        fix: "Set PUBLIC_URL=https://auth.example.com (or WEBAUTHN_ORIGINS), or unset " +
+          "WEBAUTHN_RP_ID",
+      });
+    }
+    return problems;
+  }
   const id = rpId ??
     (publicUrl && URL.canParse(publicUrl) ? new URL(publicUrl).hostname : undefined);
   if (id === undefined) {

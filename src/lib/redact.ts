@@ -7,8 +7,10 @@
 /** What replaces a secret in logs, errors and audit details. */
 export const REDACTED = "[REDACTED]";
 
+// `pass` names a password or passphrase, not a passkey: a passkey's id and its public assertions
+// are no secret, and the audit must say which passkey a cloning alarm is about.
 const SECRET_KEY =
-  /pass(word)?|secret|token|api[-_]?key|(private|signing|encryption|master)[-_]?key|^key$|_key$|^jwt$|authorization|cookie|pepper|credential|otp|^code$|recovery[-_]?codes?/i;
+  /pass(?!key)(word)?|secret|token|api[-_]?key|(private|signing|encryption|master)[-_]?key|^key$|_key$|^jwt$|authorization|cookie|pepper|credential|otp|^code$|recovery[-_]?codes?/i;
 
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key)$/i;
 

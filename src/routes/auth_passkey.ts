@@ -6,10 +6,12 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
+import { DEVICE_COOKIE } from "../services/device_tokens.ts";
 import type { LoginResult } from "../services/login.ts";
 import { auditContext } from "./audit_context.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
@@ -55,14 +57,20 @@ export function authPasskeyRoutes(services: Services, options: PasskeyRouteOptio
     .post(
       "/passkey",
       options.limiter,
-      validate("json", z.object({ response: authenticationResponse }).strict()),
+      validate(
+        "json",
+        z.object({
+          response: authenticationResponse,
+          device_token: z.string().max(200).optional(),
+        }).strict(),
+      ),
       async (c) => {
-        const result = await services.login.passkey(
-          c.req.valid("json").response,
-          requestOrigin(c),
-          { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") },
-          auditContext(c),
-        );
+        const body = c.req.valid("json");
+        const result = await services.login.passkey(body.response, requestOrigin(c), {
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+          deviceToken: body.device_token ?? getCookie(c, DEVICE_COOKIE),
+        }, auditContext(c));
         return await options.loggedIn(c, result);
       },
     )

@@ -138,6 +138,23 @@ export function createLoginService(deps: LoginDeps) {
   };
 
   /**
+   * EMAIL_VERIFICATION=required: an unverified account's right credential is refused with 403
+   * (after the guard counted it a success), audited.
+   */
+  const assertVerifiedEmail = async (user: User, actor: AuditActor, method: string) => {
+    if (!deps.requireVerifiedEmail || user.email_verified_at !== null) return;
+    await audit(db, {
+      ...actor,
+      action: "auth.login.failed",
+      outcome: "denied",
+      targetType: "user",
+      targetId: user.id,
+      details: { reason: "email_not_verified", method },
+    });
+    throw emailNotVerified();
+  };
+
+  /**
    * Completes a login whose every factor has been verified: `last_login_at` (and a
    * rehashed password), the session with its `amr`, the audit event and new-network alert in
    * one transaction, and a device credential.
@@ -238,17 +255,7 @@ export function createLoginService(deps: LoginDeps) {
       throw invalidCredentials();
     }
     await guard.succeeded(decision.ticket);
-    if (deps.requireVerifiedEmail && user.email_verified_at === null) {
-      await audit(db, {
-        ...actor,
-        action: "auth.login.failed",
-        outcome: "denied",
-        targetType: "user",
-        targetId: user.id,
-        details: { reason: "email_not_verified", method: "password" },
-      });
-      throw emailNotVerified();
-    }
+    await assertVerifiedEmail(user, actor, "password");
     const newHash = result.needsUpgrade ? await hashPassword(password, hasher) : undefined;
     if (user.mfa_enabled_at !== null || await deps.passkeys.count(user.id) > 0) {
       if (newHash) {
@@ -268,17 +275,21 @@ export function createLoginService(deps: LoginDeps) {
   async function passkey(
     response: AuthenticationResponseJSON,
     origin: string,
-    meta: ClientMeta,
+    meta: ClientMeta & { deviceToken?: string },
     actor: AuditActor,
   ): Promise<LoginResult> {
     const ownerId = await deps.passkeys.ownerOf(response.id);
     const owner = ownerId
       ? await db.selectFrom("users").selectAll().where("id", "=", ownerId).executeTakeFirst()
       : undefined;
+    // The device credential lets its owner past a spent per-account budget, as at a login.
+    const device = owner && meta.deviceToken
+      ? await devices.verify(meta.deviceToken, owner.id)
+      : undefined;
     const decision = await reserve(
       clientKey(meta.ip),
       owner ? ACCOUNT_KEY_PREFIX + owner.id : `passkey:${response.id.slice(0, 64)}`,
-      { network: networkOf(meta.ip) },
+      { network: networkOf(meta.ip), device },
     );
     if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
     const refuse = async (reason: string, error: AppError): Promise<never> => {
@@ -305,7 +316,7 @@ export function createLoginService(deps: LoginDeps) {
       throw error;
     }
     await guard.succeeded(decision.ticket);
-    if (deps.requireVerifiedEmail && owner.email_verified_at === null) throw emailNotVerified();
+    await assertVerifiedEmail(owner, actor, "passkey");
     return await finish(owner, meta, actor, PASSKEY_AMR);
   }
 

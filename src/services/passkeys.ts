@@ -139,7 +139,8 @@ export function createPasskeys(deps: PasskeyDeps) {
     id: toBase64Url(
       (await hmac(await deps.pepper.key, `passkey-decoy:${normalizeEmail(email)}`)).slice(0, 32),
     ),
-    transports: ["internal", "hybrid"],
+    // In the order browsers report transports (sorted), as a real passkey's would be.
+    transports: ["hybrid", "internal"],
   }];
 
   return {
