@@ -114,6 +114,7 @@ function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: For
         <label for={id} class="visually-hidden">{`New name for ${passkey.name}`}</label>
         <input
           id={id}
+          class="compact"
           name="name"
           value={passkey.name}
           autocomplete="off"

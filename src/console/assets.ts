@@ -35,6 +35,7 @@ label { display: block; font-weight: 600; margin-bottom: .25rem; }
 input, select { width: 100%; max-width: 28rem; padding: .5rem; font: inherit; color: var(--fg);
   border: 1px solid #6e7781; border-radius: 6px; background: #fff; }
 input[type=checkbox] { width: auto; }
+input.compact { width: auto; min-width: 8rem; max-width: 14rem; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; max-width: 28rem; }
 button { font: inherit; padding: .5rem 1rem; border-radius: 6px; border: 1px solid var(--accent);
   background: var(--accent); color: #fff; cursor: pointer; }

@@ -9,8 +9,10 @@
  * @module
  */
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app_types.ts";
 import type { Services } from "../services/container.ts";
+import { DEVICE_COOKIE } from "../services/device_tokens.ts";
 import { type ApiAnswer, type ApiProblem, type AppFetch, callApi } from "./api.ts";
 import { jsonOf } from "./context.ts";
 import { jsonEndpoint, relay, textOf } from "./passkey_parts.tsx";
@@ -46,10 +48,14 @@ export function passkeySignInHandlers(
       return worded(c, await call(c, "/api/v1/auth/passkey/options", {}));
     }),
 
-    /** `{response, next?}`: the passwordless sign-in. */
+    /** `{response, next?}`: the passwordless sign-in (with this browser's device credential). */
     signIn: jsonEndpoint(async (c) => {
       const body = await jsonOf(c, services);
-      const answer = await call(c, "/api/v1/auth/passkey", { response: body.response });
+      const device = getCookie(c, DEVICE_COOKIE);
+      const answer = await call(c, "/api/v1/auth/passkey", {
+        response: body.response,
+        ...(device ? { device_token: device } : {}),
+      });
       return await finish(c, answer, textOf(body, "next"));
     }),
 

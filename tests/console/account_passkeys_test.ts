@@ -58,9 +58,7 @@ Deno.test("adding a passkey: the API's options, then 201 with the API's view and
     assert.match(page, /data-confirm="Remove the passkey &quot;Work laptop&quot;\?/);
     const [event] = await auditRows(t, "passkey.registered");
     assert.equal(event.target_id, user.id);
-    // details.passkey_id is redacted today (src/lib/redact.ts takes `pass...` for a password);
-    // tests/routes/me_passkeys_test.ts holds that bug's test.
-    assert.ok("passkey_id" in event.details);
+    assert.equal(event.details.passkey_id, added.id);
     assert.equal(event.details.name, "Work laptop");
   } finally {
     await t.close();
@@ -211,6 +209,7 @@ Deno.test("removing needs a recent sign-in: a stale session goes to the reauthen
     assert.equal(removed.headers.get("location"), "/account?done=passkey_removed");
     const [event] = await auditRows(t, "passkey.removed");
     assert.equal(event.target_id, user.id);
+    assert.equal(event.details.passkey_id, passkey.id);
     assert.equal(event.details.name, "Key");
     assert.match(
       await (await getPage(t, "/account?done=passkey_removed", cookie)).text(),

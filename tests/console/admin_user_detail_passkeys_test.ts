@@ -72,6 +72,7 @@ Deno.test("the user page shows how many passkeys a user has and lists them; Remo
     const [event] = await auditRows(t, "passkey.removed");
     assert.equal(event.actor_id, admin.id);
     assert.equal(event.target_id, user.id);
+    assert.equal(event.details.passkey_id, user.passkeyIds[0]);
     assert.equal(event.details.name, "Phone");
   } finally {
     await t.close();

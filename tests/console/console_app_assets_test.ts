@@ -76,6 +76,31 @@ Deno.test("only the pages with a passkey ceremony load the WebAuthn script, befo
   }
 });
 
+Deno.test("a console page lets its own origin use WebAuthn (Permissions-Policy publickey-credentials-create and -get = (self)); the API keeps denying both", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    const pages: Array<[string, string | undefined]> = [
+      ["/account/sign-in", undefined],
+      ["/account", cookie],
+    ];
+    for (const [path, session] of pages) {
+      const res = await getPage(t, path, session);
+      await res.body?.cancel();
+      const policy = res.headers.get("permissions-policy") ?? "";
+      assert.match(policy, /(^|, )publickey-credentials-create=\(self\)(,|$)/, path);
+      assert.match(policy, /(^|, )publickey-credentials-get=\(self\)(,|$)/, path);
+      assert.match(policy, /(^|, )camera=\(\)(,|$)/, `${path}: the rest stays denied`);
+    }
+    const api = await getPage(t, "/health");
+    await api.body?.cancel();
+    assert.match(api.headers.get("permissions-policy") ?? "", /publickey-credentials-get=\(\)/);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("the console script sends the CSRF token in the header the ceremony endpoints read, and reveals a ceremony only where WebAuthn exists", () => {
   assert.ok(SCRIPT.includes(`"${CSRF_HEADER}": csrf`), CSRF_HEADER);
   assert.match(SCRIPT, /window\.PublicKeyCredential && window\.SimpleWebAuthnBrowser/);

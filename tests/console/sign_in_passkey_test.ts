@@ -15,7 +15,8 @@ import {
   setCookieOf,
   signIn,
 } from "../support/console_support.ts";
-import { buildTestApp, type TestApp } from "../support/helpers.ts";
+import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import { DEVICE_COOKIE } from "../../src/services/device_tokens.ts";
 import { assertProblem, auditRows } from "../support/mfa_support.ts";
 import { addPasskey, anonymous, jsonAnswer, postJson } from "../support/console_passkey_support.ts";
 
@@ -189,6 +190,45 @@ Deno.test("a removed passkey no longer signs in: 401 invalid_passkey worded for 
     assert.match(problem.message, /^That passkey was not accepted\./);
     const failed = (await auditRows(t, "auth.login.failed")).at(-1)!;
     assert.deepEqual(failed.details, { reason: "unknown_passkey", method: "passkey" });
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a passkey sign-in carries this browser's device credential to the login guard: while an attack blocks the account, the owner's browser still signs in, another is refused", async () => {
+  const t = await buildTestApp({ LOGIN_EMAIL_MAX_ATTEMPTS: "3" });
+  try {
+    const { user, auth } = await userWithPasskey(t);
+    const signInFrom = async (ip: string, device?: string) => {
+      const browser = await anonymous(t);
+      const cookie = device ? `${browser.cookie}; ${device}` : browser.cookie;
+      const options = await jsonAnswer(
+        await postJson(t, "/account/sign-in/passkey/options", { ...browser, cookie, ip }),
+        200,
+      );
+      return await postJson(t, "/account/sign-in/passkey", {
+        ...browser,
+        cookie,
+        ip,
+        body: { response: await auth.assert(options as never) },
+      });
+    };
+    const first = await signInFrom("10.8.1.7");
+    assert.equal(first.status, 200, await first.clone().text());
+    const device = setCookieOf(first, DEVICE_COOKIE);
+    assert.ok(device, "the API's device credential is passed on to the browser");
+
+    for (let i = 0; i < 4; i++) {
+      await request(t.app, "POST", "/api/v1/auth/login", {
+        body: { email: user.email, password: "Wrong-Password-123!" },
+        ip: `10.9.${i}.7`,
+      });
+    }
+    // Both from addresses the account never signed in from.
+    await assertProblem(await signInFrom("10.8.2.7"), 429, "too_many_attempts");
+    const owner = await signInFrom("10.8.3.7", device);
+    assert.equal(owner.status, 200, await owner.clone().text());
+    assert.ok(setCookieOf(owner, CONSOLE_COOKIE));
   } finally {
     await t.close();
   }

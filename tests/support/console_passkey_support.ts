@@ -28,6 +28,8 @@ export function postJson(
     body?: unknown;
     origin?: string | null;
     contentType?: string;
+    /** The client address (default 127.0.0.1). */
+    ip?: string;
   },
 ): Promise<Response> {
   const body = JSON.stringify(options.body ?? {});
@@ -42,7 +44,7 @@ export function postJson(
   if (options.csrf !== undefined) headers[CSRF_HEADER] = options.csrf;
   return Promise.resolve(
     t.app.request(`${CONSOLE_ORIGIN}${path}`, { method: "POST", headers, body }, {
-      remoteAddr: { hostname: "127.0.0.1" },
+      remoteAddr: { hostname: options.ip ?? "127.0.0.1" },
     }),
   );
 }
