@@ -1,7 +1,8 @@
 /**
  * Migration 0011: passkeys (WebAuthn credentials) and their ceremony challenges. A passkey's
  * credential id is unique across every user; its public key and signature counter are what
- * an assertion is checked against. A challenge is stored only as a keyed hash, single-use,
+ * an assertion is checked against; a passkey whose counter went backwards (a clone) is suspended
+ * for good. A challenge is stored only as a keyed hash, single-use,
  * with what it was issued for (registration, sign-in, a login's second step, step-up) and what
  * it is bound to (the session or `mfa_token` that asked). Frozen once released.
  */
@@ -23,6 +24,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("name", "text", (c) => c.notNull())
     .addColumn("created_at", "integer", (c) => c.notNull())
     .addColumn("last_used_at", "integer")
+    .addColumn("suspended_at", "integer")
     .execute();
   await db.schema.createIndex("passkeys_user").on("passkeys").column("user_id").execute();
   await db.schema.createTable("passkey_challenges")

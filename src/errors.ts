@@ -46,6 +46,7 @@ export const PROBLEM_STATUS = {
   invalid_host: 400,
   json_limits_exceeded: 400,
   malformed_json: 400,
+  passkey_registration_failed: 400,
   unauthorized: 401,
   invalid_api_key: 401,
   invalid_credentials: 401,

@@ -154,14 +154,17 @@ async function resetMfa(options: ReturnType<typeof parse>): Promise<number> {
   try {
     const user = await findUserByLogin(runtime.deps.db, login);
     if (!user) throw new ExitError(1, `No user has the email or username ${normalizeEmail(login)}`);
-    if (user.mfa_enabled_at === null) {
+    const services = createServices(runtime.deps);
+    const passkeys = await services.passkeys.count(user.id);
+    if (user.mfa_enabled_at === null && passkeys === 0) {
       console.log(`${user.email} has no second factor; nothing changed`);
       return 0;
     }
-    await createServices(runtime.deps).mfa.reset(user, SYSTEM_ACTOR);
+    await services.mfa.reset(user, SYSTEM_ACTOR);
     console.log(
-      `Second factor removed for ${user.email}; their sessions are revoked. They sign in with ` +
-        "the password and enrol again (POST /api/v1/me/mfa/totp)",
+      `Second factor removed for ${user.email} (TOTP, recovery codes and ${passkeys} ` +
+        "passkey(s)); their sessions are revoked. They sign in with the password and enrol " +
+        "again (POST /api/v1/me/mfa/totp, POST /api/v1/me/passkeys/options)",
     );
     return 0;
   } finally {

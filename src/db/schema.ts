@@ -271,6 +271,8 @@ export interface PasskeysTable {
   name: string;
   created_at: EpochMs;
   last_used_at: EpochMs | null;
+  /** When a counter regression (a cloned authenticator) suspended it; it signs in no more. */
+  suspended_at: EpochMs | null;
 }
 
 /** A WebAuthn ceremony's challenge, by keyed hash; single-use (migration 0011). */

@@ -13,7 +13,7 @@ import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
-import { ROLES } from "../services/roles.ts";
+import { isAdminRole, ROLES } from "../services/roles.ts";
 import { sessionView, userView } from "../services/user_view.ts";
 
 const listQuery = z.object({
@@ -81,7 +81,10 @@ export function adminUserRoutes(services: Services) {
       validate("param", idParam.extend({ passkeyId: z.uuid("must be a passkey id") })),
       async (c) => {
         const { id, passkeyId } = c.req.valid("param");
-        const target = await accountAdmin.assertMayActOn(c.get("principal")!.role, id);
+        const role = c.get("principal")!.role;
+        const target = await accountAdmin.assertMayActOn(role, id);
+        // An administrator's second factor is a super admin's to remove, as an MFA reset is.
+        if (isAdminRole(target.role) && role !== "super_admin") throw errors.forbidden();
         await services.passkeys.remove(target.id, passkeyId, auditContext(c));
         return c.body(null, 204);
       },

@@ -62,7 +62,8 @@ export function mePasskeyRoutes(services: Services) {
     )
     .delete("/:id", sessionStepUp, validate("param", idParam), async (c) => {
       const { id } = c.req.valid("param");
-      await passkeys.remove(c.get("principal")!.userId, id, auditContext(c));
+      const principal = c.get("principal")!;
+      await passkeys.remove(principal.userId, id, auditContext(c), principal.sessionId);
       return c.body(null, 204);
     });
 }

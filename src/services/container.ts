@@ -170,6 +170,7 @@ export function createServices(deps: ServicesDeps) {
     }),
     changed: (userId) => users.forget(userId),
     notices,
+    sessions,
   });
   const mfaLogin = createMfaLogin({
     db,

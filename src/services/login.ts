@@ -15,7 +15,7 @@ import { clientKey } from "../lib/client_ip.ts";
 import type { Audit } from "./audit.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { FactorInput, PasskeyFactor, SecondFactorInput } from "./mfa.ts";
-import type { Passkeys } from "./passkeys.ts";
+import { invalidPasskey, type Passkeys } from "./passkeys.ts";
 import {
   failClosed,
   type LoginAttemptOptions,
@@ -304,9 +304,8 @@ export function createLoginService(deps: LoginDeps) {
       });
       throw error;
     };
-    const invalid = problem("invalid_passkey", { detail: "The passkey was refused" });
-    if (!owner) return await refuse("unknown_passkey", invalid);
-    if (owner.status !== "active") return await refuse("account_disabled", invalid);
+    if (!owner) return await refuse("unknown_passkey", invalidPasskey());
+    if (owner.status !== "active") return await refuse("account_disabled", invalidPasskey());
     try {
       await deps.passkeys.verifyAssertion(response, { purpose: "login" }, origin, actor);
     } catch (error) {

@@ -312,9 +312,15 @@ export function createMfaService(deps: MfaDeps) {
       await db.transaction().execute(async (trx) => {
         await removeFactor(trx, user.id);
         const revoked = await deps.sessions.revokeAll(trx, user.id, "mfa_disabled", keepSessionId);
-        // The kept session no longer stands on a second factor: its next tokens say so.
+        // The kept session no longer stands on TOTP: its next tokens say so. A passkey it
+        // signed in with (`hwk`) still stands.
         if (keepSessionId) {
-          await trx.updateTable("sessions").set({ amr: JSON.stringify(["pwd"]) })
+          const kept = await trx.selectFrom("sessions").select("amr")
+            .where("id", "=", keepSessionId).executeTakeFirst();
+          const amr = (kept?.amr ? JSON.parse(kept.amr) as string[] : ["pwd"])
+            .filter((m) => m !== "otp" && m !== "rc");
+          await trx.updateTable("sessions")
+            .set({ amr: JSON.stringify(amr.length > 0 ? amr : ["pwd"]) })
             .where("id", "=", keepSessionId).execute();
         }
         await auditUser(trx, actor, "mfa.disabled", user.id, {

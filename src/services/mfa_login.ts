@@ -23,7 +23,7 @@ import {
   type PasskeyFactor,
   type SecondFactorInput,
 } from "./mfa.ts";
-import type { Passkeys } from "./passkeys.ts";
+import { invalidPasskey, type Passkeys } from "./passkeys.ts";
 import type { Pepper } from "./pepper.ts";
 import type { ClientMeta } from "./sessions.ts";
 
@@ -96,7 +96,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       });
       deps.alerts.alert("mfa_blocked", { user_id: userId, ip: actor.ip ?? null });
     }
-    if (isPasskey(input)) throw problem("invalid_passkey", { detail: "The passkey was refused" });
+    if (isPasskey(input)) throw invalidPasskey();
     throw invalidMfaCode();
   }
 

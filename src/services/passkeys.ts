@@ -13,6 +13,7 @@ import type {
 } from "@simplewebauthn/server";
 import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
+import { isUniqueViolation } from "../db/unique_violation.ts";
 import { problem } from "../errors.ts";
 import { fromBase64Url, hmac, toBase64Url } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -27,6 +28,7 @@ import {
 import type { Pepper } from "./pepper.ts";
 import type { RelyingParty } from "./relying_party.ts";
 import type { SecurityNotices } from "./security_notices.ts";
+import type { SessionService } from "./sessions.ts";
 
 /** The most passkeys one account may hold. */
 export const MAX_PASSKEYS_PER_USER = 20;
@@ -44,6 +46,8 @@ export interface PasskeyDeps {
   changed(userId: string): void;
   /** The owner hears of a passkey added or removed. */
   notices: Pick<SecurityNotices, "passkeyChanged">;
+  /** Removing a passkey ends the sessions that may stand on it. */
+  sessions: Pick<SessionService, "revokeAll">;
 }
 
 /** A passkey as the API shows it. */
@@ -62,9 +66,19 @@ export interface VerifiedPasskey {
   userId: string;
 }
 
-const invalidPasskey = () =>
+/** The one answer to any refused assertion, whatever the reason (no oracle). */
+export const invalidPasskey = () =>
   problem("invalid_passkey", {
     detail: "The passkey could not be verified; ask for new options and try again",
+  });
+
+/** The longest credential id accepted, in bytes (WebAuthn: RPs should refuse longer ones). */
+export const MAX_CREDENTIAL_ID_BYTES = 1023;
+/** The transports WebAuthn defines; anything else a client reports is dropped. */
+const TRANSPORTS = new Set(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
+const registrationFailed = () =>
+  problem("passkey_registration_failed", {
+    detail: "The new passkey could not be verified; ask for new options and try again",
   });
 const notFound = () =>
   problem("passkey_not_found", { detail: "No passkey with this id belongs to you" });
@@ -198,16 +212,23 @@ export function createPasskeys(deps: PasskeyDeps) {
       actor: AuditActor,
     ): Promise<PasskeyView> {
       const party = partyFor(requestOrigin);
-      const failed = () =>
-        problem("invalid_passkey", {
-          detail: "The new passkey could not be verified; ask for new options and try again",
+      const refused = async (reason: string, error = registrationFailed()): Promise<never> => {
+        await audit(db, {
+          ...actor,
+          action: "passkey.registered",
+          outcome: "denied",
+          targetType: "user",
+          targetId: user.id,
+          details: { reason, name: input.name },
         });
+        throw error;
+      };
       const challenge = await challenges.claim(input.response.response.clientDataJSON, {
         purpose: "register",
         userId: user.id,
         boundTo: sessionId,
       });
-      if (!challenge) throw failed();
+      if (!challenge) return await refused("invalid_challenge");
       const verification = await (await webauthn()).verifyRegistrationResponse({
         response: input.response,
         expectedChallenge: challenge,
@@ -215,8 +236,13 @@ export function createPasskeys(deps: PasskeyDeps) {
         expectedRPID: party.id,
         requireUserVerification: true,
       }).catch(() => undefined);
-      if (!verification?.verified) throw failed();
+      if (!verification?.verified) return await refused("invalid_response");
       const info = verification.registrationInfo;
+      // The id the client names must be the one the authenticator attested, and of sane size.
+      if (
+        info.credential.id !== input.response.id ||
+        fromBase64Url(info.credential.id).length > MAX_CREDENTIAL_ID_BYTES
+      ) return await refused("invalid_credential_id");
       const now = clock.now();
       const row = {
         id: crypto.randomUUID(),
@@ -224,30 +250,25 @@ export function createPasskeys(deps: PasskeyDeps) {
         credential_id: info.credential.id,
         public_key: toBase64Url(info.credential.publicKey),
         counter: info.credential.counter,
-        transports: JSON.stringify(info.credential.transports ?? []),
+        transports: JSON.stringify(
+          (info.credential.transports ?? []).filter((t) => TRANSPORTS.has(t)),
+        ),
         device_type: info.credentialDeviceType,
         backed_up: info.credentialBackedUp ? 1 : 0,
         aaguid: info.aaguid,
         name: input.name,
         created_at: now,
         last_used_at: null,
+        suspended_at: null,
       };
-      await db.transaction().execute(async (trx) => {
+      const outcome = await db.transaction().execute(async (trx) => {
         const taken = await trx.selectFrom("passkeys").select("user_id")
           .where("credential_id", "=", row.credential_id).executeTakeFirst();
-        if (taken) {
-          throw problem("passkey_already_registered", {
-            detail: "This passkey is registered already",
-          });
-        }
+        if (taken) return "already_registered" as const;
         const { n } = await trx.selectFrom("passkeys")
           .select((eb) => eb.fn.countAll<number>().as("n"))
           .where("user_id", "=", user.id).executeTakeFirstOrThrow();
-        if (Number(n) >= MAX_PASSKEYS_PER_USER) {
-          throw problem("passkey_limit_reached", {
-            detail: `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`,
-          });
-        }
+        if (Number(n) >= MAX_PASSKEYS_PER_USER) return "limit_reached" as const;
         await trx.insertInto("passkeys").values(row).execute();
         await audit(trx, {
           ...actor,
@@ -263,7 +284,26 @@ export function createPasskeys(deps: PasskeyDeps) {
           },
         });
         await deps.notices.passkeyChanged(trx, user.id, "added", row.name, actor.ip);
+        return "registered" as const;
+      }).catch((error) => {
+        // Two registrations of one credential at once: the unique index decides.
+        if (isUniqueViolation(error)) return "already_registered" as const;
+        throw error;
       });
+      if (outcome === "already_registered") {
+        return await refused(
+          outcome,
+          problem("passkey_already_registered", { detail: "This passkey is registered already" }),
+        );
+      }
+      if (outcome === "limit_reached") {
+        return await refused(
+          outcome,
+          problem("passkey_limit_reached", {
+            detail: `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`,
+          }),
+        );
+      }
       deps.changed(user.id);
       return passkeyView(row);
     },
@@ -278,20 +318,35 @@ export function createPasskeys(deps: PasskeyDeps) {
       return passkeyView(row);
     },
 
-    /** Removes one of the user's passkeys (by the user or an administrator), audited. */
-    async remove(userId: string, id: string, actor: AuditActor): Promise<void> {
+    /**
+     * Removes one of the user's passkeys (by the user or an administrator), audited, and ends
+     * the user's sessions but `keepSessionId` (the remover's own): a passkey removed because its
+     * device was lost must not leave the sessions it opened.
+     */
+    async remove(
+      userId: string,
+      id: string,
+      actor: AuditActor,
+      keepSessionId?: string,
+    ): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom("passkeys").select(["id", "name"])
           .where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
         if (!row) throw notFound();
         await trx.deleteFrom("passkeys").where("id", "=", id).execute();
+        const revoked = await deps.sessions.revokeAll(
+          trx,
+          userId,
+          "passkey_removed",
+          keepSessionId,
+        );
         await audit(trx, {
           ...actor,
           action: "passkey.removed",
           outcome: "success",
           targetType: "user",
           targetId: userId,
-          details: { passkey_id: id, name: row.name },
+          details: { passkey_id: id, name: row.name, sessions_revoked: revoked.length },
         });
         await deps.notices.passkeyChanged(trx, userId, "removed", row.name, actor.ip);
       });
@@ -316,7 +371,8 @@ export function createPasskeys(deps: PasskeyDeps) {
       }
       if (request.email === undefined) return await requestOptions(party, undefined, request);
       const user = await findUserByLogin(db, request.email);
-      const own = user ? await credentialsOf(user.id) : [];
+      // The same queries whether or not the address has an account.
+      const own = await credentialsOf(user?.id ?? crypto.randomUUID());
       const allow = own.length > 0 ? own : await decoyCredentials(request.email);
       return await requestOptions(party, allow, { purpose: "login", userId: user?.id });
     },
@@ -346,7 +402,7 @@ export function createPasskeys(deps: PasskeyDeps) {
         ...expected,
         userId: passkey?.user_id,
       });
-      if (!passkey || !challenge) throw invalidPasskey();
+      if (!passkey || !challenge || passkey.suspended_at !== null) throw invalidPasskey();
       if (expected.userId !== undefined && passkey.user_id !== expected.userId) {
         throw invalidPasskey();
       }
@@ -371,6 +427,11 @@ export function createPasskeys(deps: PasskeyDeps) {
       if (!verification?.verified) throw invalidPasskey();
       const { newCounter, credentialBackedUp } = verification.authenticationInfo;
       if ((newCounter > 0 || passkey.counter > 0) && newCounter <= passkey.counter) {
+        // Two authenticators hold this key: neither can be told from the other, so the passkey
+        // is suspended for good (a clone that jumped the counter ahead would otherwise keep
+        // working while the genuine one is refused).
+        await db.updateTable("passkeys").set({ suspended_at: clock.now() })
+          .where("id", "=", passkey.id).execute();
         await audit(db, {
           ...actor,
           action: "passkey.counter_regression",

@@ -7,12 +7,15 @@ import {
   buildTestApp,
   DENO,
   MAIN,
+  request,
   RUN_PERMISSIONS,
   runCli,
   tempDir,
   TEST_ENV,
 } from "../support/helpers.ts";
+import { STRONG_PASSWORD } from "../support/auth_support.ts";
 import { type MfaUser, mfaUser, midStepMs } from "../support/mfa_support.ts";
+import { type PasskeyUser, passkeyUser } from "../support/passkey_support.ts";
 import { cliDb, seedSession, seedUser } from "../support/cli_db.ts";
 
 const PASSWORD = "Vq7$kR2#pL9m";
@@ -299,5 +302,39 @@ Deno.test("admin reset-mfa turns a user's second factor off, revokes their sessi
     assert.deepEqual(events, [{ actor_type: "system", target_id: enrolled.id }]);
   } finally {
     await db.destroy();
+  }
+});
+
+Deno.test("admin reset-mfa removes the passkeys of a user who has no TOTP, so a password signs them in again", async () => {
+  await using dir = await tempDir();
+  const databaseUrl = `file:${dir.path}/c.db`;
+  const t = await buildTestApp({ DATABASE_URL: databaseUrl });
+  let holder: PasskeyUser;
+  try {
+    holder = await passkeyUser(t);
+  } finally {
+    await t.close();
+  }
+  const env = { ...TEST_ENV, DATABASE_URL: databaseUrl };
+  const reset = await runCli(["admin", "reset-mfa", "--email", holder.email], { env });
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /Second factor removed .*1 passkey/);
+  const { db } = await connect({ databaseUrl });
+  try {
+    const left = await db.selectFrom("passkeys").select("id").where("user_id", "=", holder.id)
+      .execute();
+    assert.deepEqual(left, []);
+  } finally {
+    await db.destroy();
+  }
+  const again = await buildTestApp({ DATABASE_URL: databaseUrl });
+  try {
+    const res = await request(again.app, "POST", "/api/v1/auth/login", {
+      body: { email: holder.email, password: STRONG_PASSWORD },
+    });
+    assert.equal(res.status, 200);
+    assert.ok((await res.json()).access_token, "a token, no second step");
+  } finally {
+    await again.close();
   }
 });
