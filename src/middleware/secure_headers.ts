@@ -68,6 +68,11 @@ const DENIED_FEATURES = [
 /** The `Permissions-Policy` value denying every powerful feature. */
 export const PERMISSIONS_POLICY = DENIED_FEATURES.map((f) => `${f}=()`).join(", ");
 
+/** Console pages run passkey ceremonies: WebAuthn for this origin only, the rest denied. */
+export const PAGE_PERMISSIONS_POLICY = DENIED_FEATURES.map((f) =>
+  f.startsWith("publickey-credentials-") ? `${f}=(self)` : `${f}=()`
+).join(", ");
+
 /**
  * The security headers for a response, computed once per options. HSTS is only part
  * of the secure list: browsers ignore it over plain HTTP, and sending it there would
@@ -135,10 +140,15 @@ export function secureHeaders(options: SecureHeadersOptions = {}): MiddlewareHan
       ? (c.get("secure") ? securePublic : plainPublic)
       : (c.get("secure") ? secure : plain);
     const page = c.get("pagePolicy");
-    // A console page: its own policy (a nonce per response), validated where it is built.
+    // A console page: its own policy (a nonce per response), validated where it is built, and
+    // WebAuthn allowed for this origin.
     if (page !== undefined) {
       pairs = pairs.map(([name, value]) =>
-        name === "content-security-policy" ? [name, page] : [name, value]
+        name === "content-security-policy"
+          ? [name, page]
+          : name === "permissions-policy"
+          ? [name, PAGE_PERMISSIONS_POLICY]
+          : [name, value]
       );
     }
     if (!setTrustedHeaders(c.res.headers, pairs, owned)) {
