@@ -12,6 +12,7 @@ import "./console_browser_deno_shim.ts";
 import {
   type Browser,
   type BrowserContext,
+  type CDPSession,
   chromium,
   type Page,
   type Response as PageResponse,
@@ -46,11 +47,16 @@ function randomBase64(bytes: number): string {
 /**
  * Starts `citadel serve` on a port chosen here (so PUBLIC_URL, hence the email links, name
  * it), over a file database in a fresh directory, with the first super admin {@linkcode ADMIN}.
+ * `host: "localhost"` names the server `http://localhost:<port>` (PUBLIC_URL too): WebAuthn
+ * needs a domain as its RP ID, and an IP address is not one.
  */
-export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(
+  env: Record<string, string> = {},
+  options: { host?: "127.0.0.1" | "localhost" } = {},
+): Promise<ConsoleServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "citadel-browser-" });
   const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
   let server: ServerProcess;
   try {
     server = await startServer({
@@ -336,4 +342,42 @@ export function foreignSite(
 /** An HTML attribute value, escaped. */
 export function attr(value: string): string {
   return value.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+}
+
+/** A DevTools virtual authenticator of a page, and the credentials it holds. */
+export interface VirtualAuthenticator {
+  cdp: CDPSession;
+  authenticatorId: string;
+  /** The credentials it holds (`WebAuthn.getCredentials`). */
+  credentials(): Promise<Array<{ credentialId: string; isResidentCredential: boolean }>>;
+}
+
+/**
+ * Adds a platform authenticator to `page` through the DevTools protocol, as a phone's or a
+ * laptop's: CTAP2, internal transport, resident keys (passkeys), user verification that
+ * succeeds, presence simulated (no prompt waits for a touch).
+ */
+export async function addVirtualAuthenticator(
+  context: BrowserContext,
+  page: Page,
+): Promise<VirtualAuthenticator> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    cdp,
+    authenticatorId,
+    async credentials() {
+      return (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+    },
+  };
 }
