@@ -33,7 +33,7 @@ export interface PasskeyRow {
 export const PASSKEY_DONE: Record<string, string> = {
   passkey_added: "Your passkey was added. You can sign in with it.",
   passkey_renamed: "The passkey was renamed.",
-  passkey_removed: "The passkey was removed.",
+  passkey_removed: "The passkey was removed. Your other sessions were signed out.",
 };
 
 /** The passkey section of the account page. */
@@ -127,7 +127,8 @@ function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: For
       <form
         method="post"
         action={`/account/passkeys/${passkey.id}/remove`}
-        data-confirm={`Remove the passkey "${passkey.name}"? It will no longer sign you in.`}
+        data-confirm={`Remove the passkey "${passkey.name}"? It will no longer sign you in, and ` +
+          "your other sessions are signed out."}
       >
         <Csrf token={csrf} />
         <button type="submit" class="danger">Remove</button>

@@ -37,7 +37,7 @@ const DONE: Record<string, string> = {
   sessions: "The sessions are revoked.",
   mfa: "The second factor is removed.",
   key: "The API key is revoked.",
-  passkey: "The passkey is removed.",
+  passkey: "The passkey is removed and the user's sessions are signed out.",
 };
 
 const notFound = {
@@ -181,7 +181,7 @@ function PasskeyTable(props: { user: AdminUser; passkeys: PasskeyRow[]; csrf: st
                 <form
                   method="post"
                   action={`/admin/users/${user.id}/passkeys/${p.id}/remove`}
-                  data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in.`}
+                  data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in, and their sessions are signed out.`}
                 >
                   <Csrf token={csrf} />
                   <button type="submit" class="danger">Remove</button>

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { registerUser } from "../support/auth_support.ts";
+import { login, registerUser } from "../support/auth_support.ts";
 import { csrfFor, getPage, postForm, signIn } from "../support/console_support.ts";
-import { buildTestApp, type TestApp } from "../support/helpers.ts";
+import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
 import { assertProblem, auditRows } from "../support/mfa_support.ts";
 import { SoftAuthenticator } from "../support/soft_authenticator.ts";
 import { STEP_UP_MAX_AGE_MS } from "../support/step_up_support.ts";
@@ -154,11 +154,12 @@ Deno.test("renaming is the API's PATCH: the new name is listed; an empty one is 
   }
 });
 
-Deno.test("removing needs a recent sign-in: a stale session goes to the reauthentication page, which offers only the passkey (no TOTP); confirming with it lets the removal through, audited", async () => {
+Deno.test("removing needs a recent sign-in: a stale session goes to the reauthentication page, which offers only the passkey (no TOTP); confirming with it lets the removal through, audited, and the user's other sessions end", async () => {
   const clock = new ManualClock(Date.now());
   const t = await buildTestApp({}, { clock });
   try {
     const user = await registerUser(t);
+    const other = (await login(t, user.email)).access_token;
     const cookie = await signIn(t, user.email);
     const { auth, passkey } = await addPasskey(t, cookie, "Key");
     clock.advance(STEP_UP_MAX_AGE_MS + 1_000);
@@ -201,8 +202,8 @@ Deno.test("removing needs a recent sign-in: a stale session goes to the reauthen
       200,
     );
     assert.deepEqual(confirmed, { location: "/account?done=reauthenticated" });
-    const [login] = await auditRows(t, "passkey.login");
-    assert.equal(login.details.purpose, "reauthenticate");
+    const [step] = await auditRows(t, "passkey.login");
+    assert.equal(step.details.purpose, "reauthenticate");
 
     const removed = await remove();
     assert.equal(removed.status, 303);
@@ -213,8 +214,12 @@ Deno.test("removing needs a recent sign-in: a stale session goes to the reauthen
     assert.equal(event.details.name, "Key");
     assert.match(
       await (await getPage(t, "/account?done=passkey_removed", cookie)).text(),
-      /The passkey was removed\.[\s\S]*You have no passkeys yet\./,
+      /The passkey was removed\. Your other sessions were signed out\.[\s\S]*You have no passkeys yet\./,
     );
+    const me = await request(t.app, "GET", "/api/v1/me", {
+      headers: { authorization: `Bearer ${other}` },
+    });
+    assert.equal(me.status, 401, "the user's other session ended");
   } finally {
     await t.close();
   }

@@ -59,14 +59,17 @@ Deno.test("the user page shows how many passkeys a user has and lists them; Remo
     );
     assert.match(
       html,
-      /data-confirm="Remove the passkey &quot;Phone&quot; of [^"]+\? It will no longer sign them in\."/,
+      /data-confirm="Remove the passkey &quot;Phone&quot; of [^"]+\? It will no longer sign them in, and their sessions are signed out\."/,
     );
 
     const res = await remove(t, admin, user.id, user.passkeyIds[0]);
     assert.equal(res.status, 303, await res.clone().text());
     assert.equal(res.headers.get("location"), `/admin/users/${user.id}?done=passkey`);
     const after = await detail(t, admin, user.id, "?done=passkey");
-    assert.match(after, /role="status">The passkey is removed\.</);
+    assert.match(
+      after,
+      /role="status">The passkey is removed and the user&#39;s sessions are signed out\.</,
+    );
     assert.equal(count(after), "1");
     assert.doesNotMatch(after, /<td>Phone<\/td>/);
     const [event] = await auditRows(t, "passkey.removed");
