@@ -115,10 +115,57 @@ Deno.test("parseConfig() refuses WEBAUTHN_ORIGINS without PUBLIC_URL and without
   assert.match(problems[0].problem, /required/);
 });
 
-Deno.test("parseConfig() refuses WEBAUTHN_RP_ID with no origin to use it (no PUBLIC_URL, no WEBAUTHN_ORIGINS)", () => {
+Deno.test("parseConfig() refuses WEBAUTHN_RP_ID with no origin to use it (no PUBLIC_URL, no WEBAUTHN_ORIGINS, or both empty), with one WEBAUTHN_RP_ID problem that says so", () => {
   // Otherwise the setting is silently ignored: the request's own origin stands in outside
   // production and passkeys answer 503 in production.
-  assert.deepEqual(variables({ WEBAUTHN_RP_ID: "example.com" }), ["WEBAUTHN_RP_ID"]);
+  const cases: Array<[string, Record<string, string>]> = [
+    ["WEBAUTHN_RP_ID alone", { WEBAUTHN_RP_ID: "example.com" }],
+    ["with WEBAUTHN_RP_NAME", { WEBAUTHN_RP_ID: "example.com", WEBAUTHN_RP_NAME: "Example" }],
+    ["empty WEBAUTHN_ORIGINS", { WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: "" }],
+    ["WEBAUTHN_ORIGINS of separators", { WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: " , " }],
+    ["empty PUBLIC_URL", { WEBAUTHN_RP_ID: "example.com", PUBLIC_URL: "" }],
+  ];
+  for (const [what, env] of cases) {
+    const problems = problemsOf(env);
+    assert.deepEqual(problems.map((p) => p.variable), ["WEBAUTHN_RP_ID"], what);
+    assert.match(problems[0].problem, /no origin/, what);
+    assert.match(problems[0].fix, /PUBLIC_URL/, what);
+  }
+  // Given an origin by either setting, the same RP ID is accepted.
+  assert.deepEqual(
+    variables({ WEBAUTHN_RP_ID: "example.com", PUBLIC_URL: "https://auth.example.com" }),
+    [],
+  );
+  assert.deepEqual(
+    variables({ WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: "https://auth.example.com" }),
+    [],
+  );
+});
+
+Deno.test("parseConfig() with WEBAUTHN_RP_ID and an invalid WEBAUTHN_ORIGINS entry reports only the WEBAUTHN_ORIGINS problem, whether or not a valid entry is listed beside it", () => {
+  const cases: Array<[string, string, string[]]> = [
+    ["the only entry invalid", "https://auth.example.com/login", [
+      "https://auth.example.com/login",
+    ]],
+    ["a valid entry beside it", "https://auth.example.com, https://app.example.com/login", [
+      "https://app.example.com/login",
+    ]],
+    ["two invalid entries", "app.example.com, https://app.example.com/", [
+      "app.example.com",
+      "https://app.example.com/",
+    ]],
+  ];
+  for (const [what, origins, invalid] of cases) {
+    const problems = problemsOf({ WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: origins });
+    assert.deepEqual(
+      problems.map((p) => p.variable),
+      invalid.map(() => "WEBAUTHN_ORIGINS"),
+      what,
+    );
+    for (const [index, origin] of invalid.entries()) {
+      assert.ok(problems[index].problem.includes(`"${origin}"`), `${what}: names ${origin}`);
+    }
+  }
 });
 
 Deno.test("production refuses http:// WEBAUTHN_ORIGINS by rule https-webauthn-origins, and accepts https:// ones", () => {

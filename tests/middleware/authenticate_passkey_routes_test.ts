@@ -1,9 +1,11 @@
 /**
- * The one guard (middleware/authenticate.ts) on every authenticated passkey route of the API (enumerated from the app, so a new one must be
- * added here) against every kind of credential, in one table: nobody, a user's fresh session,
- * the same user's stale session, the user's API key with every user scope, an API key without
- * the route's scope, an admin's fresh session and an admin's API key with the admin scopes.
- * Each cell is the status and code that credential gets, with a body that would succeed.
+ * The one guard (middleware/authenticate.ts) on every authenticated passkey route of the API
+ * (enumerated from the app, so a new one must be added here) against every kind of credential,
+ * in one table: nobody, a user's fresh session, a user's stale session (another user's: a
+ * passkey removed by the first user's session ends that user's other sessions), the user's API
+ * key with every user scope, an API key without the route's scope, an admin's fresh session
+ * and an admin's API key with the admin scopes. Each cell is the status and code that
+ * credential gets, with a body that would succeed.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
@@ -50,7 +52,7 @@ const EXPECTED: Record<string, string[]> = {
   "POST /api/v1/me/passkeys": [
     "401 unauthorized",
     "201",
-    "401 invalid_passkey",
+    "400 passkey_registration_failed",
     "403 session_required",
     "403 session_required",
     "201",
@@ -108,8 +110,11 @@ Deno.test("every authenticated passkey route answers each kind of credential as 
   const t = await buildTestApp({}, { clock });
   try {
     // The stale session first: making it stale moves the clock past every earlier sign-in.
+    // It is another user's, whose fresh session (for options) removes no passkey.
+    const staleUser = await registerUser(t);
+    const stale = await staleSession(t, clock, await login(t, staleUser.email));
+    const staleUserFresh = await login(t, staleUser.email);
     const user = await registerUser(t);
-    const stale = await staleSession(t, clock, await login(t, user.email));
     const userSession = await login(t, user.email);
     const admin = await adminSession(t, "admin");
     const target = await registerUser(t);
@@ -123,6 +128,7 @@ Deno.test("every authenticated passkey route answers each kind of credential as 
     const adminKey = await apiKey(t, admin.tokens.access_token, ["admin:read", "admin:write"]);
     const adminKeyWithoutScope = await apiKey(t, admin.tokens.access_token, ["me:read"]);
     await insertPasskey(t, user.id);
+    await insertPasskey(t, staleUser.id);
     await insertPasskey(t, admin.user.id);
 
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -144,8 +150,8 @@ Deno.test("every authenticated passkey route answers each kind of credential as 
         case "user stale session":
           return {
             headers: bearer(stale.access_token),
-            owner: user.id,
-            fresh: userSession.access_token,
+            owner: staleUser.id,
+            fresh: staleUserFresh.access_token,
           };
         case "user key (all user scopes)":
           return {

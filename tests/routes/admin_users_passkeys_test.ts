@@ -1,7 +1,8 @@
 /**
  * An administrator and a user's passkeys (issue 20): `GET /api/v1/admin/users/:id/passkeys`
  * (admin:read) lists them; `DELETE /api/v1/admin/users/:id/passkeys/:passkeyId` (admin:write,
- * a fresh sign-in, the role hierarchy) removes one, audited with the administrator as actor.
+ * a fresh sign-in, the role hierarchy, an administrator's passkey only by a super admin)
+ * removes one, ends every session of the user and is audited with the administrator as actor.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
@@ -10,10 +11,13 @@ import { buildTestApp, request } from "../support/helpers.ts";
 import { assertProblem, auditRows, midStepMs } from "../support/mfa_support.ts";
 import {
   apiKey,
+  assertSessionEnded,
+  assertSessionWorks,
   passkeyRows,
   passkeySignIn,
   passkeyUser,
   registerPasskey,
+  revokeReasons,
   VIEW_FIELDS,
   withKey,
   withoutPasskeyId,
@@ -70,11 +74,15 @@ Deno.test("GET /admin/users/:id/passkeys: an admin sees the user's passkeys as t
   }
 });
 
-Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId in a fresh admin session: 204, audited passkey.removed with the admin as actor, and the passkey signs in no more", async () => {
+Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId in a fresh admin session: 204, every session of the user ends, audited passkey.removed with the admin as actor and sessions_revoked, and the passkey signs in no more", async () => {
   const t = await buildTestApp();
   try {
     const target = await passkeyUser(t);
     const kept = await registerPasskey(t, target.accessToken, { name: "Phone" });
+    // A second session of the user, opened by the passkey about to be removed.
+    const byPasskey = await passkeySignIn(t, target.authenticator);
+    assert.equal(byPasskey.status, 200, await byPasskey.clone().text());
+    const second = await byPasskey.json();
     const admin = await adminSession(t, "admin");
     const res = await authed(
       t,
@@ -92,7 +100,16 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId in a fresh admin session:
     assert.equal(event.target_type, "user");
     assert.equal(event.target_id, target.id);
     assert.equal(event.outcome, "success");
-    assert.deepEqual(withoutPasskeyId(event.details), { name: "Laptop" });
+    assert.deepEqual(withoutPasskeyId(event.details), { name: "Laptop", sessions_revoked: 2 });
+
+    // Every session of the user has ended; the administrator's goes on.
+    assert.deepEqual(await revokeReasons(t, target.id), ["passkey_removed", "passkey_removed"]);
+    await assertSessionEnded(t, {
+      access_token: target.accessToken,
+      refresh_token: target.refreshToken,
+    }, "the session that registered the passkeys");
+    await assertSessionEnded(t, second, "the passkey's own session");
+    await assertSessionWorks(t, admin.tokens, "the administrator's session");
 
     const signIn = await passkeySignIn(t, target.authenticator);
     await assertProblem(signIn, 401, "invalid_passkey");
@@ -104,7 +121,7 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId in a fresh admin session:
   }
 });
 
-Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin session 403 reauthentication_required, an admin on a super admin's passkey 403 forbidden, an unknown or another user's passkey 404 passkey_not_found", async () => {
+Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin session 403 reauthentication_required, an admin on a super admin's or another admin's passkey 403 forbidden, an unknown or another user's passkey 404 passkey_not_found; a super admin removes an admin's passkey", async () => {
   const clock = new ManualClock(midStepMs());
   const t = await buildTestApp({}, { clock });
   try {
@@ -114,6 +131,8 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin
     const other = await passkeyUser(t);
     const superAdmin = await adminSession(t, "super_admin");
     const superKey = await registerPasskey(t, superAdmin.tokens.access_token);
+    const otherAdmin = await adminSession(t, "admin");
+    const adminKey = await registerPasskey(t, otherAdmin.tokens.access_token);
     const admin = await adminSession(t, "admin");
     const path = (userId: string, passkeyId: string) => `${passkeysOf(userId)}/${passkeyId}`;
 
@@ -129,6 +148,13 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin
         "an admin, on a super admin's passkey",
         admin.tokens.access_token,
         path(superAdmin.user.id, superKey.passkey.id),
+        403,
+        "forbidden",
+      ],
+      [
+        "an admin, on another admin's passkey",
+        admin.tokens.access_token,
+        path(otherAdmin.user.id, adminKey.passkey.id),
         403,
         "forbidden",
       ],
@@ -163,16 +189,41 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin
     await assertProblem(notAnId, 422, "validation_failed");
     for (const user of [target, other]) assert.equal((await passkeyRows(t, user.id)).length, 1);
     assert.equal((await passkeyRows(t, superAdmin.user.id)).length, 1);
+    assert.equal((await passkeyRows(t, otherAdmin.user.id)).length, 1);
     assert.equal((await auditRows(t, "passkey.removed")).length, 0);
+    // The refused admin ended no session of the other administrator.
+    const otherAdminTokens = await assertSessionWorks(
+      t,
+      otherAdmin.tokens,
+      "the other admin's session",
+    );
 
-    // A super admin may.
+    // A super admin may, on an administrator's passkey: it is gone, and so are their sessions.
     const bySuper = await authed(
+      t,
+      "DELETE",
+      path(otherAdmin.user.id, adminKey.passkey.id),
+      superAdmin.tokens.access_token,
+    );
+    assert.equal(bySuper.status, 204, await bySuper.clone().text());
+    assert.equal((await passkeyRows(t, otherAdmin.user.id)).length, 0);
+    const [event] = await auditRows(t, "passkey.removed");
+    assert.equal(event.actor_id, superAdmin.user.id);
+    assert.equal(event.target_id, otherAdmin.user.id);
+    assert.deepEqual(event.details, {
+      passkey_id: adminKey.passkey.id,
+      name: "Laptop",
+      sessions_revoked: 1,
+    });
+    await assertSessionEnded(t, otherAdminTokens, "the administrator's session");
+    await assertSessionWorks(t, superAdmin.tokens, "the super admin's session");
+    const ownSuper = await authed(
       t,
       "DELETE",
       path(superAdmin.user.id, superKey.passkey.id),
       superAdmin.tokens.access_token,
     );
-    assert.equal(bySuper.status, 204);
+    assert.equal(ownSuper.status, 204, await ownSuper.clone().text());
   } finally {
     await t.close();
   }

@@ -3,14 +3,16 @@
  * status and code, that no token was issued, and the audit it leaves: a replayed assertion,
  * an assertion for another challenge, another user's or another token's challenge, a challenge
  * of one purpose used for another, a wrong origin or RP ID, a forged or unverified assertion, a
- * counter regression (cloned authenticator: audited and alerted), a credential id that another
- * user already has, an expired challenge, and one assertion posted five times at once.
+ * counter regression (cloned authenticator: audited, alerted and the passkey suspended for
+ * good, also when the clone jumped ahead first), a credential id that another user already has
+ * (also two registrations racing), an expired challenge, one assertion posted five times at
+ * once, and one answer, byte for byte, to every refused sign-in.
  */
 import assert from "node:assert/strict";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { fromBase64Url, toBase64Url } from "../../src/lib/crypto.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { authed } from "../support/auth_support.ts";
+import { authed, login, registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import { buildTestApp, type TestApp } from "../support/helpers.ts";
 import { assertProblem, auditRows, jwtClaims, midStepMs } from "../support/mfa_support.ts";
 import {
@@ -23,12 +25,17 @@ import {
   passkeyUser,
   passwordStepToken,
   postAssertion,
+  postRegistration,
+  refusedRegistrations,
+  registerPasskey,
+  registrations,
   requestOptionsResponse,
   securityAlerts,
   sessionCount,
   signInOptions,
   stepUpOptions,
   withoutPasskeyId,
+  withoutRequestId,
 } from "../support/passkey_support.ts";
 import { SoftAuthenticator } from "../support/soft_authenticator.ts";
 import { reauthenticate } from "../support/step_up_support.ts";
@@ -291,48 +298,163 @@ Deno.test("forged or misdirected assertions are refused 401 invalid_passkey in e
   }
 });
 
-Deno.test("a counter that did not grow (cloned authenticator) is refused 401 invalid_passkey, audited passkey.counter_regression with both counters and alerted", async () => {
+Deno.test("a counter that did not grow (cloned authenticator) is refused 401 invalid_passkey, audited passkey.counter_regression with both counters, alerted, and suspends the passkey: a higher counter is refused after it", async () => {
   const t = await buildTestApp();
   try {
-    const owner = await passkeyUser(t);
-    const ok = await passkeySignIn(t, owner.authenticator, { tweaks: { counter: 7 } });
-    assert.equal(ok.status, 200);
-    await ok.body?.cancel();
     const cases: Array<[string, number]> = [["equal", 7], ["lower", 6], ["zero", 0]];
-    for (const [what, counter] of cases) {
-      const send = () =>
-        passkeySignIn(t, owner.authenticator, { tweaks: { counter }, ip: "203.0.113.44" });
+    for (const [index, [what, counter]] of cases.entries()) {
+      const owner = await passkeyUser(t);
+      const ip = `203.0.113.${40 + index}`;
+      const ok = await passkeySignIn(t, owner.authenticator, { tweaks: { counter: 7 } });
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+      const send = () => passkeySignIn(t, owner.authenticator, { tweaks: { counter }, ip });
       await assertRefused(t, send, owner, `${what} counter`);
-    }
-    assert.equal((await passkeyRows(t, owner.id))[0].counter, 7, "the stored counter stays");
-    const events = await auditRows(t, "passkey.counter_regression");
-    assert.equal(events.length, 3);
-    for (const [i, event] of events.entries()) {
+      const [row] = await passkeyRows(t, owner.id);
+      assert.equal(row.counter, 7, `${what}: the stored counter stays`);
+      assert.equal(typeof row.suspended_at, "number", `${what}: the passkey is suspended`);
+
+      const [event, ...more] = (await auditRows(t, "passkey.counter_regression"))
+        .filter((e) => e.target_id === owner.id);
+      assert.equal(more.length, 0);
       assert.equal(event.outcome, "denied");
-      assert.equal(event.target_id, owner.id);
-      assert.equal(event.ip, "203.0.113.44");
-      assert.deepEqual(withoutPasskeyId(event.details), {
+      assert.equal(event.ip, ip);
+      assert.deepEqual(event.details, {
+        passkey_id: owner.passkey.id,
         stored_counter: 7,
-        presented_counter: cases[i][1],
+        presented_counter: counter,
       });
+      const alerts = (await securityAlerts(t, "passkey_counter_regression"))
+        .filter((a) => a.details.user_id === owner.id);
+      assert.equal(alerts.length, 1, what);
+      assert.equal(alerts[0].details.ip, ip);
+      assert.equal(alerts[0].details.passkey_id, owner.passkey.id);
+
+      // Whichever authenticator counts on, genuine or clone, signs in no more.
+      for (const next of [8, 1_000]) {
+        const later = () =>
+          passkeySignIn(t, owner.authenticator, { tweaks: { counter: next }, ip: "198.51.100.9" });
+        await assertRefused(t, later, owner, `${what}, then counter ${next}`);
+      }
+      assert.equal((await passkeyRows(t, owner.id))[0].counter, 7, "nothing recorded");
+      // Refused as suspended, not counted again: one alarm per passkey.
+      assert.equal(
+        (await auditRows(t, "passkey.counter_regression")).filter((e) => e.target_id === owner.id)
+          .length,
+        1,
+      );
+      assert.equal(
+        (await auditRows(t, "passkey.login")).filter((e) => e.target_id === owner.id).length,
+        1,
+        "only the first sign-in",
+      );
     }
-    const alerts = await securityAlerts(t, "passkey_counter_regression");
-    assert.equal(alerts.length, 3);
-    for (const alert of alerts) {
-      assert.equal(alert.details.user_id, owner.id);
-      assert.equal(alert.details.ip, "203.0.113.44");
-      assert.ok("passkey_id" in alert.details);
-    }
-    // The real authenticator, which counts on, still signs in.
-    const next = await passkeySignIn(t, owner.authenticator, { tweaks: { counter: 8 } });
-    assert.equal(next.status, 200);
-    await next.body?.cancel();
   } finally {
     await t.close();
   }
 });
 
-Deno.test("a counter regression at the mfa step is refused and alerted too", async () => {
+Deno.test("a suspended passkey signs in nowhere (sign-in, mfa step, step-up) yet still counts as the user's second factor until removed; removed and replaced by a new passkey, sign-in works again", async () => {
+  const t = await buildTestApp();
+  try {
+    const owner = await passkeyUser(t);
+    const ok = await passkeySignIn(t, owner.authenticator, { tweaks: { counter: 3 } });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const regressed = () => passkeySignIn(t, owner.authenticator, { tweaks: { counter: 2 } });
+    await assertRefused(t, regressed, owner, "the regression");
+
+    await assertRefused(
+      t,
+      () => passkeySignIn(t, owner.authenticator, { tweaks: { counter: 4 }, ip: "198.51.100.3" }),
+      owner,
+      "sign-in with a higher counter",
+    );
+    // The password alone still does not sign in: the passkey is the second step, and refused.
+    const step = await passwordStepToken(t, owner.email, "198.51.100.4");
+    assert.deepEqual(step.methods, ["passkey"]);
+    const options = await signInOptions(t, { mfa_token: step.mfa_token });
+    assert.deepEqual(options.allowCredentials?.map((c) => c.id), [owner.authenticator.id]);
+    const mfa = await owner.authenticator.assert(options, { counter: 5 });
+    await assertRefused(t, () => mfaPasskeyStep(t, step.mfa_token, mfa), owner, "the mfa step");
+    const stepUp = await owner.authenticator.assert(await stepUpOptions(t, owner.accessToken), {
+      counter: 6,
+    });
+    await assertRefused(
+      t,
+      () => reauthenticate(t, owner.accessToken, { passkey_response: stepUp }),
+      owner,
+      "step-up",
+    );
+    const passwordOnly = await reauthenticate(t, owner.accessToken, { password: STRONG_PASSWORD });
+    await assertProblem(passwordOnly, 401, "invalid_passkey");
+    assert.equal((await auditRows(t, "passkey.counter_regression")).length, 1);
+    assert.equal((await auditRows(t, "auth.reauthenticated")).length, 0);
+
+    // The user sees it and removes it (the session that registered it is still fresh).
+    const listed = await (await authed(t, "GET", "/api/v1/me/passkeys", owner.accessToken))
+      .json();
+    assert.deepEqual(listed.passkeys.map((p: { id: string }) => p.id), [owner.passkey.id]);
+    const removed = await authed(
+      t,
+      "DELETE",
+      `/api/v1/me/passkeys/${owner.passkey.id}`,
+      owner.accessToken,
+    );
+    assert.equal(removed.status, 204, await removed.clone().text());
+    const { authenticator } = await registerPasskey(t, owner.accessToken, { name: "New" });
+    const again = await passkeySignIn(t, authenticator, { ip: "198.51.100.5" });
+    assert.equal(again.status, 200, await again.clone().text());
+    const claims = jwtClaims((await again.json()).access_token);
+    assert.equal(claims.sub, owner.id);
+    assert.deepEqual(claims.amr, ["hwk", "user"]);
+    // The old key stays refused: its credential is gone.
+    await assertRefused(
+      t,
+      () => passkeySignIn(t, owner.authenticator, { tweaks: { counter: 50 }, ip: "198.51.100.6" }),
+      owner,
+      "the removed passkey",
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a clone that jumps the counter far ahead signs in first; the genuine authenticator's lower counter is then refused (regression audited and alerted), and from then on both are refused", async () => {
+  const t = await buildTestApp();
+  try {
+    const owner = await passkeyUser(t);
+    // The clone holds the same key as the genuine authenticator; each reports its own counter.
+    const genuine = (counter: number, ip: string) =>
+      passkeySignIn(t, owner.authenticator, { tweaks: { counter }, ip });
+    const clone = genuine;
+    const first = await genuine(1, "198.51.100.10");
+    assert.equal(first.status, 200);
+    await first.body?.cancel();
+    const ahead = await clone(1_000, "203.0.113.66");
+    assert.equal(ahead.status, 200, "the clone is not yet told from the genuine one");
+    await ahead.body?.cancel();
+    assert.equal((await passkeyRows(t, owner.id))[0].counter, 1_000);
+
+    await assertRefused(t, () => genuine(2, "198.51.100.10"), owner, "the genuine one, behind");
+    const [event] = await auditRows(t, "passkey.counter_regression");
+    assert.deepEqual(withoutPasskeyId(event.details), {
+      stored_counter: 1_000,
+      presented_counter: 2,
+    });
+    assert.equal((await securityAlerts(t, "passkey_counter_regression")).length, 1);
+
+    await assertRefused(t, () => clone(1_001, "203.0.113.66"), owner, "the clone, counting on");
+    await assertRefused(t, () => genuine(3, "198.51.100.10"), owner, "the genuine one again");
+    await assertRefused(t, () => genuine(5_000, "198.51.100.11"), owner, "anyone past both");
+    assert.equal((await auditRows(t, "passkey.login")).length, 2);
+    assert.equal((await auditRows(t, "passkey.counter_regression")).length, 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a counter regression at the mfa step is refused, alerted and suspends the passkey too", async () => {
   const t = await buildTestApp();
   try {
     const owner = await passkeyUser(t);
@@ -347,6 +469,13 @@ Deno.test("a counter regression at the mfa step is refused and alerted too", asy
     const [event] = await auditRows(t, "passkey.counter_regression");
     assert.deepEqual(withoutPasskeyId(event.details), { stored_counter: 1, presented_counter: 1 });
     assert.equal((await securityAlerts(t, "passkey_counter_regression")).length, 1);
+    // Suspended there too: the next sign-in, with a counter that grew, is refused.
+    await assertRefused(
+      t,
+      () => passkeySignIn(t, owner.authenticator, { tweaks: { counter: 2 } }),
+      owner,
+      "a sign-in after the regression",
+    );
   } finally {
     await t.close();
   }
@@ -372,7 +501,7 @@ Deno.test("an authenticator that does not count (counter 0 on both sides, a sync
   }
 });
 
-Deno.test("registering a credential id that another user already has is 409 passkey_already_registered; nothing is stored and the owner's passkey still signs in as the owner", async () => {
+Deno.test("registering a credential id that another user already has is 409 passkey_already_registered, audited denied (already_registered); nothing is stored and the owner's passkey still signs in as the owner", async () => {
   const t = await buildTestApp();
   try {
     const a = await passkeyUser(t);
@@ -386,13 +515,21 @@ Deno.test("registering a credential id that another user already has is 409 pass
     });
     await assertProblem(res, 409, "passkey_already_registered");
     assert.equal((await passkeyRows(t, b.id)).length, 1, "B keeps only its own passkey");
-    assert.equal((await auditRows(t, "passkey.registered")).length, 2, "A's and B's own");
+    assert.equal((await registrations(t)).length, 2, "A's and B's own");
+    const [refused] = await refusedRegistrations(t);
+    assert.equal(refused.actor_id, b.id);
+    assert.equal(refused.target_id, b.id);
+    assert.deepEqual(refused.details, { reason: "already_registered", name: "Copied" });
     // The same credential id twice for one user is refused the same way.
     const repeat = await creationOptions(t, a.accessToken);
     const dup = await authed(t, "POST", "/api/v1/me/passkeys", a.accessToken, {
       response: await a.authenticator.register(repeat),
     });
     await assertProblem(dup, 409, "passkey_already_registered");
+    assert.deepEqual((await refusedRegistrations(t)).map((e) => [e.target_id, e.details]), [
+      [b.id, { reason: "already_registered", name: "Copied" }],
+      [a.id, { reason: "already_registered", name: "Passkey" }],
+    ]);
 
     // The copy (B's key under A's credential id) signs in as nobody.
     await assertRefused(t, () => passkeySignIn(t, copy), a, "B's key under A's credential id");
@@ -425,8 +562,11 @@ Deno.test("a challenge expires after five minutes: an assertion or a registratio
     const registered = await authed(t, "POST", "/api/v1/me/passkeys", fresh, {
       response: await (await SoftAuthenticator.create()).register(creation),
     });
-    await assertProblem(registered, 401, "invalid_passkey");
+    await assertProblem(registered, 400, "passkey_registration_failed");
     assert.equal((await passkeyRows(t, owner.id)).length, 1);
+    assert.deepEqual((await refusedRegistrations(t)).map((e) => e.details), [
+      { reason: "invalid_challenge", name: "Passkey" },
+    ]);
   } finally {
     await t.close();
   }
@@ -513,8 +653,11 @@ Deno.test("a registration challenge does not sign in (nor does a sign-in challen
     const res = await authed(t, "POST", "/api/v1/me/passkeys", owner.accessToken, {
       response: registration,
     });
-    await assertProblem(res, 401, "invalid_passkey");
+    await assertProblem(res, 400, "passkey_registration_failed");
     assert.equal((await passkeyRows(t, owner.id)).length, 1);
+    assert.deepEqual((await refusedRegistrations(t)).map((e) => e.details), [
+      { reason: "invalid_challenge", name: "Passkey" },
+    ]);
   } finally {
     await t.close();
   }
@@ -567,6 +710,127 @@ Deno.test("the same mfa-step assertion posted 5 times at once signs in exactly o
     for (const res of answers) await res.body?.cancel();
     assert.deepEqual(statuses, [200, 401, 401, 401, 401]);
     assert.equal(await sessionCount(t, owner.id), sessions + 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("two users registering the same credential id at once: one 201, the other 409 passkey_already_registered (audited denied), never a 500; the credential has one owner", async () => {
+  const t = await buildTestApp();
+  try {
+    for (let round = 0; round < 5; round++) {
+      const users = await Promise.all([0, 1].map(async () => {
+        const user = await registerUser(t);
+        return { id: user.id, tokens: await login(t, user.email) };
+      }));
+      const original = await SoftAuthenticator.create();
+      const copy = await SoftAuthenticator.create();
+      copy.credentialId = original.credentialId;
+      const responses = [
+        await original.register(await creationOptions(t, users[0].tokens.access_token)),
+        await copy.register(await creationOptions(t, users[1].tokens.access_token)),
+      ];
+      const answers = await Promise.all(
+        users.map((user, i) =>
+          postRegistration(t, user.tokens.access_token, {
+            name: `Racer ${i}`,
+            response: responses[i],
+          })
+        ),
+      );
+      const statuses = answers.map((r) => r.status);
+      assert.deepEqual([...statuses].sort(), [201, 409], `round ${round}: ${statuses}`);
+      const winner = statuses.indexOf(201);
+      const loser = 1 - winner;
+      await answers[winner].body?.cancel();
+      await assertProblem(answers[loser], 409, "passkey_already_registered");
+
+      const rows = await t.deps.db.selectFrom("passkeys").select("user_id")
+        .where("credential_id", "=", original.id).execute();
+      assert.deepEqual(rows.map((r) => r.user_id), [users[winner].id]);
+      const refused = (await refusedRegistrations(t)).filter((e) =>
+        e.target_id === users[loser].id
+      );
+      assert.deepEqual(refused.map((e) => e.details), [
+        { reason: "already_registered", name: `Racer ${loser}` },
+      ]);
+      assert.equal(
+        (await registrations(t)).filter((e) => e.target_id === users[loser].id).length,
+        0,
+        "the loser has no registration",
+      );
+    }
+    await t.deps.logger.flush();
+    const errors = t.logs.map((line) => JSON.parse(line))
+      .filter((e) => e.level === "error" || e.status === 500);
+    assert.deepEqual(errors, [], "no error was logged, no 500 answered");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("every refused assertion at POST /auth/passkey answers the same 401 problem body apart from request_id: unknown credential, disabled account, bad signature, wrong challenge, counter regression, suspended passkey", async () => {
+  const t = await buildTestApp();
+  try {
+    const disabled = await passkeyUser(t);
+    await t.deps.db.updateTable("users").set({ status: "disabled" })
+      .where("id", "=", disabled.id).execute();
+    const owner = await passkeyUser(t);
+    const counting = await passkeyUser(t);
+    const ok = await passkeySignIn(t, counting.authenticator, { tweaks: { counter: 5 } });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const stranger = await SoftAuthenticator.create();
+
+    // Each from its own address, so that no login guard answers instead.
+    const cases: Array<[string, (ip: string) => Promise<Response>]> = [
+      ["an unknown credential id", (ip) => passkeySignIn(t, stranger, { ip })],
+      ["a disabled account", (ip) => passkeySignIn(t, disabled.authenticator, { ip })],
+      ["a bad signature", async (ip) => {
+        const options = await signInOptions(t, {}, ip);
+        return postAssertion(t, flipSignature(await owner.authenticator.assert(options)), ip);
+      }],
+      ["a wrong challenge", async (ip) => {
+        const options = await signInOptions(t, {}, ip);
+        const challenge = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+        return postAssertion(t, await owner.authenticator.assert(options, { challenge }), ip);
+      }],
+      [
+        "a counter regression",
+        (ip) => passkeySignIn(t, counting.authenticator, { tweaks: { counter: 4 }, ip }),
+      ],
+      [
+        "a suspended passkey",
+        (ip) => passkeySignIn(t, counting.authenticator, { tweaks: { counter: 6 }, ip }),
+      ],
+    ];
+    const bodies: string[] = [];
+    for (const [index, [what, send]] of cases.entries()) {
+      const res = await send(`198.51.100.${120 + index}`);
+      await assertNoToken(res);
+      const text = await res.text();
+      assert.equal(res.status, 401, `${what}: ${text}`);
+      assert.match(res.headers.get("content-type") ?? "", /application\/problem\+json/, what);
+      assert.equal(JSON.parse(text).code, "invalid_passkey", what);
+      bodies.push(withoutRequestId(text));
+    }
+    for (const [index, [what]] of cases.entries()) {
+      assert.equal(bodies[index], bodies[0], `${what} answers as ${cases[0][0]} does`);
+    }
+    // The reasons differ only in the audit log.
+    const reasons = (await auditRows(t, "auth.login.failed")).map((e) => e.details.reason);
+    assert.deepEqual(reasons, [
+      "unknown_passkey",
+      "account_disabled",
+      "invalid_passkey",
+      "invalid_passkey",
+      "invalid_passkey",
+      "invalid_passkey",
+    ]);
+    // The owner, with a good assertion, still signs in.
+    const good = await passkeySignIn(t, owner.authenticator, { ip: "198.51.100.130" });
+    assert.equal(good.status, 200, await good.clone().text());
+    await good.body?.cancel();
   } finally {
     await t.close();
   }

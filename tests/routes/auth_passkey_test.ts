@@ -3,7 +3,9 @@
  * discoverable passkey, for an email (the same shape whether or not the account or its passkeys
  * exist) or for the `mfa_token` of a password login; `POST /api/v1/auth/passkey` answering the
  * normal login body with `amr` hwk+user; the second step of a password login; step-up with a
- * passkey; a disabled account; the login guard; and the relying party in production.
+ * passkey; a disabled account; the login guard and the device credential (`device_token` or
+ * its cookie) past a spent per-account budget; a passkey session's `hwk` kept when TOTP is
+ * turned off; and the relying party in production.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
@@ -22,6 +24,7 @@ import {
   jwtClaims,
   mfaUser,
   midStepMs,
+  STEP_MS,
   totp,
 } from "../support/mfa_support.ts";
 import {
@@ -478,7 +481,11 @@ Deno.test("with PUBLIC_URL=https://auth.example.com the relying party is auth.ex
     const fromLocalhost = await authed(t, "POST", "/api/v1/me/passkeys", session.access_token, {
       response: await local.register(creation, { rpId: "localhost" }),
     });
-    await assertProblem(fromLocalhost, 401, "invalid_passkey");
+    await assertProblem(fromLocalhost, 400, "passkey_registration_failed");
+    const [refused] = (await auditRows(t, "passkey.registered")).filter((e) =>
+      e.outcome === "denied"
+    );
+    assert.deepEqual(refused.details, { reason: "invalid_response", name: "Passkey" });
 
     const authenticator = await SoftAuthenticator.create("https://auth.example.com");
     await registerPasskey(t, session.access_token, { authenticator });
@@ -575,7 +582,7 @@ Deno.test("EMAIL_VERIFICATION=required: a passkey sign-in of an account whose ad
   }
 });
 
-Deno.test("a spent per-email budget (an attack from many networks) does not lock the owner's passkey out on a device holding its device credential, as it does not lock out the password", async () => {
+Deno.test("a spent per-email budget (an attack from many networks) does not lock the owner's passkey out on a device holding its device credential, given as device_token or as its cookie, as it does not lock out the password; without it the passkey is blocked too", async () => {
   const t = await buildTestApp({ LOGIN_EMAIL_MAX_ATTEMPTS: "3" });
   try {
     const owner = await passkeyUser(t);
@@ -598,16 +605,114 @@ Deno.test("a spent per-email budget (an attack from many networks) does not lock
     });
     assert.equal(password.status, 200, await password.clone().text());
     assert.equal((await password.json()).mfa_required, true);
-    // The passkey, from the same place with the same device credential (its cookie).
-    const options = await signInOptions(t, {}, newNetwork);
-    const res = await request(t.app, "POST", "/api/v1/auth/passkey", {
-      body: { response: await owner.authenticator.assert(options) },
-      headers: { cookie: `__Host-citadel_device=${device_token}`, origin: "http://localhost" },
-      ip: newNetwork,
-    });
-    const blocked = (await auditRows(t, "auth.login.blocked")).map((e) => e.details.reason);
-    assert.equal(res.status, 200, `${await res.clone().text()} blocked for ${blocked}`);
-    await res.body?.cancel();
+
+    const passkeyFrom = async (
+      extra: { body?: Record<string, unknown>; headers?: Record<string, string> },
+      ip: string,
+    ) => {
+      const options = await signInOptions(t, {}, ip);
+      return await request(t.app, "POST", "/api/v1/auth/passkey", {
+        body: { response: await owner.authenticator.assert(options), ...extra.body },
+        headers: extra.headers,
+        ip,
+      });
+    };
+    // Without the device credential the account's budget is spent: blocked before verifying.
+    const without = await passkeyFrom({}, "10.0.98.7");
+    await assertNoToken(without);
+    await assertProblem(without, 429, "too_many_attempts");
+
+    const ways: Array<
+      [string, { body?: Record<string, unknown>; headers?: Record<string, string> }]
+    > = [
+      ["device_token in the body", { body: { device_token } }],
+      // A request with a cookie must come from an allowed origin (CSRF), as a browser's does.
+      ["the device cookie", {
+        headers: { cookie: `__Host-citadel_device=${device_token}`, origin: "http://localhost" },
+      }],
+    ];
+    for (const [what, extra] of ways) {
+      const res = await passkeyFrom(extra, newNetwork);
+      const blocked = (await auditRows(t, "auth.login.blocked")).map((e) => e.details.reason);
+      assert.equal(res.status, 200, `${what}: ${await res.clone().text()} blocked for ${blocked}`);
+      assert.equal(jwtClaims((await res.json()).access_token).sub, owner.id, what);
+    }
+    // Another user's device credential does not stand in for the owner's.
+    const stranger = await passkeyUser(t);
+    const theirs = await passkeySignIn(t, stranger.authenticator, { ip: "10.0.50.7" });
+    const strangerDevice = (await theirs.json()).device_token as string;
+    const foreign = await passkeyFrom({ body: { device_token: strangerDevice } }, "10.0.97.7");
+    await assertProblem(foreign, 429, "too_many_attempts");
+    // A device_token that is not text is a validation failure.
+    const bad = await passkeyFrom({ body: { device_token: 7 } }, "10.0.96.7");
+    await assertProblem(bad, 422, "validation_failed");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("turning TOTP off (DELETE /me/mfa) keeps the passkey in the calling session's amr: a passkey sign-in keeps [hwk, user], a password+passkey one [pwd, hwk]; a password+otp session gets [pwd]", async () => {
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp({}, { clock });
+  try {
+    type SignIn = (user: Awaited<ReturnType<typeof mfaUser>>, a: SoftAuthenticator) => Promise<
+      Response
+    >;
+    const cases: Array<[string, SignIn, string[], string[]]> = [
+      ["a passkey sign-in", (_user, a) => passkeySignIn(t, a), ["hwk", "user"], ["hwk", "user"]],
+      [
+        "the password and a passkey",
+        async (user, a) => {
+          const { mfa_token } = await passwordStepToken(t, user.email);
+          return mfaPasskeyStep(
+            t,
+            mfa_token,
+            await a.assert(await signInOptions(t, { mfa_token })),
+          );
+        },
+        ["pwd", "hwk"],
+        ["pwd", "hwk"],
+      ],
+      [
+        "the password and a TOTP code",
+        async (user) => {
+          const { mfa_token } = await passwordStepToken(t, user.email);
+          const res = await request(t.app, "POST", "/api/v1/auth/mfa", {
+            body: { mfa_token, code: totp(user.secret, clock.now()) },
+          });
+          clock.advance(STEP_MS); // that code is spent; turning TOTP off takes the next one
+          return res;
+        },
+        ["pwd", "otp"],
+        ["pwd"],
+      ],
+    ];
+    for (const [what, signIn, before, after] of cases) {
+      const user = await mfaUser(t, clock);
+      const { authenticator } = await registerPasskey(t, user.accessToken);
+      const signedIn = await signIn(user, authenticator);
+      assert.equal(signedIn.status, 200, `${what}: ${await signedIn.clone().text()}`);
+      const tokens = await signedIn.json();
+      assert.deepEqual(jwtClaims(tokens.access_token).amr, before, what);
+
+      const off = await authed(t, "DELETE", "/api/v1/me/mfa", tokens.access_token, {
+        code: totp(user.secret, clock.now()),
+      });
+      assert.equal(off.status, 204, `${what}: ${await off.clone().text()}`);
+      const refreshed = await request(t.app, "POST", "/api/v1/auth/refresh", {
+        body: { refresh_token: tokens.refresh_token },
+      });
+      assert.equal(refreshed.status, 200, `${what}: ${await refreshed.clone().text()}`);
+      const claims = jwtClaims((await refreshed.json()).access_token);
+      assert.deepEqual(claims.amr, after, what);
+      assert.equal(claims.sid, jwtClaims(tokens.access_token).sid, what);
+      const [row] = await t.deps.db.selectFrom("sessions").select("amr")
+        .where("id", "=", claims.sid as string).execute();
+      assert.deepEqual(JSON.parse(row.amr!), after, what);
+      // The passkey is still the second factor: the password alone asks for it.
+      const step = await passwordStepToken(t, user.email);
+      assert.deepEqual(step.methods, ["passkey"], what);
+    }
   } finally {
     await t.close();
   }

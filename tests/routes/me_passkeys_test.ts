@@ -1,9 +1,12 @@
 /**
  * `/api/v1/me/passkeys` (issue 20): registration options only for a fresh session, a passkey
  * registered with exactly the documented view and audited, listed by the session or an API key
- * with `me:read`, renamed, removed in a fresh session (after which it signs in no more), the
- * existing passkeys excluded from new options, twenty at most, and a registration answered for
- * another session's challenge or without user verification refused.
+ * with `me:read`, renamed, removed in a fresh session (after which it signs in no more, and
+ * every other session of the user has ended), the existing passkeys excluded from new options,
+ * twenty at most, transports outside WebAuthn's list dropped, and a registration refused 400
+ * `passkey_registration_failed` (audited `passkey.registered`, outcome denied, with the reason)
+ * when it answers another session's challenge, does not verify, lacks user verification, names
+ * another credential id than the attested one or one longer than 1,023 bytes.
  */
 import assert from "node:assert/strict";
 import { toBase64Url } from "../../src/lib/crypto.ts";
@@ -14,13 +17,22 @@ import { assertProblem, auditRows, midStepMs } from "../support/mfa_support.ts";
 import {
   apiKey,
   assertNoToken,
+  assertSessionEnded,
+  assertSessionWorks,
   creationOptions,
   insertPasskey,
+  mfaPasskeyStep,
   passkeyRows,
   passkeySignIn,
   passkeyUser,
+  passwordStepToken,
+  postRegistration,
+  refusedRegistrations,
   registerPasskey,
+  registrations,
+  revokeReasons,
   securityAlerts,
+  signInOptions,
   VIEW_FIELDS,
   withKey,
   withoutPasskeyId,
@@ -138,9 +150,15 @@ Deno.test("POST /me/passkeys registers the passkey: 201 with exactly the view fi
     assert.equal(unnamed.status, 201, await unnamed.clone().text());
     assert.equal((await unnamed.json()).name, "Passkey");
     const replayed = await authed(t, "POST", PATH, user.tokens.access_token, { response });
-    await assertProblem(replayed, 401, "invalid_passkey");
+    await assertProblem(replayed, 400, "passkey_registration_failed");
     assert.equal((await passkeyRows(t, user.id)).length, 2);
-    assert.equal((await auditRows(t, "passkey.registered")).length, 2);
+    assert.equal((await registrations(t)).length, 2);
+    const [refused, ...moreRefused] = await refusedRegistrations(t);
+    assert.equal(moreRefused.length, 0);
+    assert.equal(refused.actor_id, user.id);
+    assert.equal(refused.target_type, "user");
+    assert.equal(refused.target_id, user.id);
+    assert.deepEqual(refused.details, { reason: "invalid_challenge", name: "Passkey" });
   } finally {
     await t.close();
   }
@@ -233,16 +251,25 @@ Deno.test("PATCH /me/passkeys/:id renames the user's passkey; another user's pas
   }
 });
 
-Deno.test("DELETE /me/passkeys/:id in a fresh session: 204, audited passkey.removed, and a sign-in with that passkey then fails 401 invalid_passkey", async () => {
+Deno.test("DELETE /me/passkeys/:id in a fresh session: 204, every other session of the user ends (the caller's is kept), audited passkey.removed with sessions_revoked, and a sign-in with that passkey then fails 401 invalid_passkey", async () => {
   const clock = new ManualClock(midStepMs());
   const t = await buildTestApp({}, { clock });
   try {
     const owner = await passkeyUser(t);
     const other = await passkeyUser(t);
-    // The passkey signs in before it is removed.
+    // The passkey signs in before it is removed: a second session of the owner, opened by it.
     const before = await passkeySignIn(t, owner.authenticator);
     assert.equal(before.status, 200, await before.clone().text());
-    await before.body?.cancel();
+    const byPasskey = await before.json();
+    // And a third, by the password and the passkey as the second step.
+    const { mfa_token } = await passwordStepToken(t, owner.email);
+    const secondStep = await mfaPasskeyStep(
+      t,
+      mfa_token,
+      await owner.authenticator.assert(await signInOptions(t, { mfa_token })),
+    );
+    assert.equal(secondStep.status, 200, await secondStep.clone().text());
+    const third = await secondStep.json();
 
     const foreign = await authed(t, "DELETE", `${PATH}/${other.passkey.id}`, owner.accessToken);
     await assertProblem(foreign, 404, "passkey_not_found");
@@ -258,7 +285,24 @@ Deno.test("DELETE /me/passkeys/:id in a fresh session: 204, audited passkey.remo
     assert.equal(event.actor_id, owner.id);
     assert.equal(event.target_id, owner.id);
     assert.equal(event.outcome, "success");
-    assert.deepEqual(withoutPasskeyId(event.details), { name: "Laptop" });
+    assert.deepEqual(withoutPasskeyId(event.details), { name: "Laptop", sessions_revoked: 2 });
+
+    // The sessions the lost device may have opened are over; the remover's own goes on, and
+    // another user's sessions are untouched.
+    assert.deepEqual(
+      (await revokeReasons(t, owner.id)).sort(),
+      [null, "passkey_removed", "passkey_removed"].sort(),
+    );
+    await assertSessionEnded(t, byPasskey, "the passkey's session");
+    await assertSessionEnded(t, third, "the third session");
+    await assertSessionWorks(t, {
+      access_token: owner.accessToken,
+      refresh_token: owner.refreshToken,
+    }, "the caller's session");
+    const otherTokens = await assertSessionWorks(t, {
+      access_token: other.accessToken,
+      refresh_token: other.refreshToken,
+    }, "another user's session");
 
     const again = await authed(t, "DELETE", `${PATH}/${owner.passkey.id}`, owner.accessToken);
     await assertProblem(again, 404, "passkey_not_found");
@@ -273,10 +317,7 @@ Deno.test("DELETE /me/passkeys/:id in a fresh session: 204, audited passkey.remo
     assert.equal(typeof tokens.access_token, "string");
 
     // A stale session may not remove a passkey.
-    const stale = await staleSession(t, clock, {
-      access_token: other.accessToken,
-      refresh_token: other.refreshToken,
-    });
+    const stale = await staleSession(t, clock, otherTokens);
     const refused = await authed(t, "DELETE", `${PATH}/${other.passkey.id}`, stale.access_token);
     await assertProblem(refused, 403, "reauthentication_required");
     assert.equal((await passkeyRows(t, other.id)).length, 1);
@@ -302,7 +343,7 @@ Deno.test("registration options list the user's existing passkeys in excludeCred
   }
 });
 
-Deno.test("a user holds at most 20 passkeys: the 21st is 409 passkey_limit_reached and not stored; after removing one, another registers", async () => {
+Deno.test("a user holds at most 20 passkeys: the 21st is 409 passkey_limit_reached, not stored and audited denied (limit_reached); after removing one, another registers", async () => {
   const t = await buildTestApp();
   try {
     const user = await signedIn(t);
@@ -318,7 +359,11 @@ Deno.test("a user holds at most 20 passkeys: the 21st is 409 passkey_limit_reach
     const problem = await assertProblem(res, 409, "passkey_limit_reached");
     assert.match(problem.detail, /20/);
     assert.equal((await passkeyRows(t, user.id)).length, 20);
-    assert.equal((await auditRows(t, "passkey.registered")).length, 0);
+    assert.equal((await registrations(t)).length, 0);
+    const [refused, ...more] = await refusedRegistrations(t);
+    assert.equal(more.length, 0);
+    assert.equal(refused.target_id, user.id);
+    assert.deepEqual(refused.details, { reason: "limit_reached", name: "One too many" });
 
     const removed = await authed(t, "DELETE", `${PATH}/${ids[0]}`, user.tokens.access_token);
     assert.equal(removed.status, 204);
@@ -330,7 +375,7 @@ Deno.test("a user holds at most 20 passkeys: the 21st is 409 passkey_limit_reach
   }
 });
 
-Deno.test("a registration answering a challenge issued to another session of the same user is refused 401 invalid_passkey, and nothing is stored", async () => {
+Deno.test("a registration answering a challenge issued to another session of the same user, or to another user, is refused 400 passkey_registration_failed, audited denied (invalid_challenge), and nothing is stored", async () => {
   const t = await buildTestApp();
   try {
     const email = uniqueEmail("sessions");
@@ -340,9 +385,13 @@ Deno.test("a registration answering a challenge issued to another session of the
     const options = await creationOptions(t, first.access_token);
     const response = await (await SoftAuthenticator.create()).register(options);
     const res = await authed(t, "POST", PATH, second.access_token, { name: "x", response });
-    await assertProblem(res, 401, "invalid_passkey");
+    await assertProblem(res, 400, "passkey_registration_failed");
     assert.equal((await passkeyRows(t, user.id)).length, 0);
-    assert.equal((await auditRows(t, "passkey.registered")).length, 0);
+    assert.equal((await registrations(t)).length, 0);
+    const [refused] = await refusedRegistrations(t);
+    assert.equal(refused.actor_id, user.id);
+    assert.equal(refused.target_id, user.id);
+    assert.deepEqual(refused.details, { reason: "invalid_challenge", name: "x" });
 
     // Nor can another account post it (the challenge is bound to the user as well).
     const intruder = await signedIn(t);
@@ -351,32 +400,151 @@ Deno.test("a registration answering a challenge issued to another session of the
     const byIntruder = await authed(t, "POST", PATH, intruder.tokens.access_token, {
       response: stolen,
     });
-    await assertProblem(byIntruder, 401, "invalid_passkey");
+    await assertProblem(byIntruder, 400, "passkey_registration_failed");
     assert.equal((await passkeyRows(t, intruder.id)).length, 0);
+    const intruderEvents = (await refusedRegistrations(t)).filter((e) =>
+      e.target_id === intruder.id
+    );
+    assert.deepEqual(intruderEvents.map((e) => e.details), [
+      { reason: "invalid_challenge", name: "Passkey" },
+    ]);
+    // Any answer spends a challenge, the refused one too: the response works nowhere after.
+    const own = await authed(t, "POST", PATH, first.access_token, { response: stolen });
+    await assertProblem(own, 400, "passkey_registration_failed");
+    assert.equal((await passkeyRows(t, user.id)).length, 0);
   } finally {
     await t.close();
   }
 });
 
-Deno.test("a registration the authenticator did not answer properly is refused 401 invalid_passkey and stores nothing", async () => {
+Deno.test("a registration the authenticator did not answer properly is refused 400 passkey_registration_failed, stores nothing and is audited denied with its reason", async () => {
   const t = await buildTestApp();
   try {
     const user = await signedIn(t);
-    const cases: Array<[string, Tweaks]> = [
-      ["without user verification", { unverified: true }],
-      ["from another origin", { origin: "https://evil.example" }],
-      ["for another RP ID", { rpId: "evil.example" }],
-      ["for a made-up challenge", { challenge: "A".repeat(43) }],
+    const cases: Array<[string, Tweaks, string]> = [
+      ["without user verification", { unverified: true }, "invalid_response"],
+      ["from another origin", { origin: "https://evil.example" }, "invalid_response"],
+      ["for another RP ID", { rpId: "evil.example" }, "invalid_response"],
+      ["for a made-up challenge", { challenge: "A".repeat(43) }, "invalid_challenge"],
     ];
     for (const [what, tweaks] of cases) {
       const options = await creationOptions(t, user.tokens.access_token);
       const response = await (await SoftAuthenticator.create()).register(options, tweaks);
-      const res = await authed(t, "POST", PATH, user.tokens.access_token, { response });
-      const problem = await assertProblem(res, 401, "invalid_passkey");
-      assert.equal(problem.status, 401, what);
+      const res = await authed(t, "POST", PATH, user.tokens.access_token, { name: what, response });
+      await assertNoToken(res);
+      const problem = await assertProblem(res, 400, "passkey_registration_failed");
+      assert.equal(problem.status, 400, what);
+      assert.match(problem.detail, /new options/, what);
       assert.equal((await passkeyRows(t, user.id)).length, 0, what);
     }
-    assert.equal((await auditRows(t, "passkey.registered")).length, 0);
+    const refused = await refusedRegistrations(t);
+    assert.deepEqual(
+      refused.map((e) => e.details),
+      cases.map(([what, , reason]) => ({ reason, name: what })),
+    );
+    for (const event of refused) {
+      assert.equal(event.actor_id, user.id);
+      assert.equal(event.target_id, user.id);
+    }
+    assert.equal((await registrations(t)).length, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+/** Another credential id of `length` bytes, base64url (the same length as the real one's). */
+const otherCredentialId = (length: number) =>
+  toBase64Url(crypto.getRandomValues(new Uint8Array(length)));
+
+Deno.test("a registration must name the credential id the authenticator attested, of at most 1,023 bytes: another id in id/rawId or a 1,024-byte id is 400 passkey_registration_failed (invalid_credential_id), a 1,023-byte id registers", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await signedIn(t);
+    const token = user.tokens.access_token;
+
+    // id and rawId swapped for another valid credential id of the same length.
+    const honest = await SoftAuthenticator.create();
+    const answer = await honest.register(await creationOptions(t, token));
+    const swapped = otherCredentialId(honest.credentialId.length);
+    assert.equal(swapped.length, answer.id.length);
+    const mismatch = await postRegistration(t, token, {
+      name: "Mismatch",
+      response: { ...answer, id: swapped, rawId: swapped },
+    });
+    await assertProblem(mismatch, 400, "passkey_registration_failed");
+
+    // An attested credential id of 1,024 bytes (WebAuthn: at most 1,023).
+    const tooLong = await SoftAuthenticator.create();
+    tooLong.credentialId = crypto.getRandomValues(new Uint8Array(1024));
+    const long = await postRegistration(t, token, {
+      name: "Too long",
+      response: await tooLong.register(await creationOptions(t, token)),
+    });
+    await assertProblem(long, 400, "passkey_registration_failed");
+
+    assert.equal((await passkeyRows(t, user.id)).length, 0);
+    assert.deepEqual((await refusedRegistrations(t)).map((e) => e.details), [
+      { reason: "invalid_credential_id", name: "Mismatch" },
+      { reason: "invalid_credential_id", name: "Too long" },
+    ]);
+    // Neither id is anyone's credential now.
+    const stored = await t.deps.db.selectFrom("passkeys").select("credential_id").execute();
+    assert.ok(!stored.some((r) => r.credential_id === swapped || r.credential_id === tooLong.id));
+
+    // 1,023 bytes is the longest accepted; it registers and signs in.
+    const longest = await SoftAuthenticator.create();
+    longest.credentialId = crypto.getRandomValues(new Uint8Array(1023));
+    const accepted = await registerPasskey(t, token, { authenticator: longest, name: "Longest" });
+    assert.equal(accepted.passkey.name, "Longest");
+    const [row] = await passkeyRows(t, user.id);
+    assert.equal(row.credential_id, longest.id);
+    const signIn = await passkeySignIn(t, longest);
+    assert.equal(signIn.status, 200, await signIn.clone().text());
+    await signIn.body?.cancel();
+    // The honest answer itself, with its own id, was never spent: its challenge was.
+    const replay = await postRegistration(t, token, { response: answer });
+    await assertProblem(replay, 400, "passkey_registration_failed");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("transports outside WebAuthn's list are dropped when stored: [internal, <script>] is stored and listed as [internal]; all seven known ones are kept", async () => {
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const user = await signedIn(t);
+    const token = user.tokens.access_token;
+    const known = ["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"];
+    const cases: Array<[string, string[], string[]]> = [
+      ["a script", ["internal", "<script>"], ["internal"]],
+      ["every known transport", known, known],
+      ["only unknown ones", ["bluetooth", "USB", "lightning"], []],
+    ];
+    for (const [what, reported, kept] of cases) {
+      clock.advance(1_000); // listed oldest first
+      const authenticator = await SoftAuthenticator.create();
+      const answer = await authenticator.register(await creationOptions(t, token));
+      answer.response.transports = reported as typeof answer.response.transports;
+      const res = await postRegistration(t, token, { name: what, response: answer });
+      assert.equal(res.status, 201, await res.clone().text());
+      const view = await res.json();
+      assert.deepEqual(view.transports, kept, what);
+      const row = (await passkeyRows(t, user.id)).find((r) => r.id === view.id)!;
+      assert.deepEqual(JSON.parse(row.transports), kept, what);
+    }
+    const listed = await (await authed(t, "GET", PATH, token)).json();
+    assert.deepEqual(
+      listed.passkeys.map((p: { transports: string[] }) => p.transports),
+      cases.map(([, , kept]) => kept),
+    );
+    // The options that list them again carry only the kept ones.
+    const options = await creationOptions(t, token);
+    assert.deepEqual(
+      options.excludeCredentials?.map((c) => c.transports ?? []),
+      cases.map(([, , kept]) => kept),
+    );
+    assert.ok(!JSON.stringify(options).includes("script"));
   } finally {
     await t.close();
   }

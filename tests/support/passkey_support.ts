@@ -2,17 +2,19 @@
  * Helpers for the passkey tests: a passkey registered over HTTP with a software authenticator,
  * a user who has one, the sign-in ceremony (options, then the assertion), passkey rows written
  * straight into the database (for limits and credential tables), the security alerts the app
- * logged and API keys of given scopes.
+ * logged, API keys of given scopes, refused registrations and whether a session still works.
  */
 import assert from "node:assert/strict";
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { toBase64Url } from "../../src/lib/crypto.ts";
 import { authed, login, registerUser, STRONG_PASSWORD, uniqueEmail } from "./auth_support.ts";
 import { request, type TestApp } from "./helpers.ts";
+import { assertProblem, auditRows } from "./mfa_support.ts";
 import { SoftAuthenticator, type Tweaks } from "./soft_authenticator.ts";
 
 /** A passkey as the API shows it. */
@@ -194,6 +196,7 @@ export async function insertPasskey(
     name,
     created_at: t.clock.now(),
     last_used_at: null,
+    suspended_at: null,
   }).execute();
   return id;
 }
@@ -230,6 +233,13 @@ export async function assertNoToken(res: Response): Promise<void> {
   assert.equal(res.headers.get("set-cookie"), null, "no cookie is set");
 }
 
+/** The reasons the user's sessions were revoked for, `null` for a live one, oldest first. */
+export async function revokeReasons(t: TestApp, userId: string): Promise<Array<string | null>> {
+  const rows = await t.deps.db.selectFrom("sessions").select("revoke_reason")
+    .where("user_id", "=", userId).orderBy("created_at").orderBy("id").execute();
+  return rows.map((row) => row.revoke_reason);
+}
+
 /** The number of sessions a user has (started by any login). */
 export async function sessionCount(t: TestApp, userId: string): Promise<number> {
   const rows = await t.deps.db.selectFrom("sessions").select("id").where("user_id", "=", userId)
@@ -239,10 +249,75 @@ export async function sessionCount(t: TestApp, userId: string): Promise<number> 
 
 /**
  * An audit event's details without `passkey_id`, asserting it is there: the other fields are
- * compared exactly, the id by the one test that names it (see the report on its redaction).
+ * compared exactly, the id itself by the test that names it (me_passkeys_test.ts).
  */
 export function withoutPasskeyId(details: Record<string, unknown>): Record<string, unknown> {
   const { passkey_id, ...rest } = details;
   assert.equal(typeof passkey_id, "string", "the event names a passkey");
   return rest;
+}
+
+/** POST /api/v1/me/passkeys with a session token and a body; the raw response. */
+export function postRegistration(
+  t: TestApp,
+  accessToken: string,
+  body: { name?: string; response: RegistrationResponseJSON },
+): Promise<Response> {
+  return authed(t, "POST", "/api/v1/me/passkeys", accessToken, body);
+}
+
+/** The refused registrations audited so far (`passkey.registered`, outcome denied). */
+export async function refusedRegistrations(t: TestApp) {
+  return (await auditRows(t, "passkey.registered")).filter((e) => e.outcome === "denied");
+}
+
+/** The successful registrations audited so far. */
+export async function registrations(t: TestApp) {
+  return (await auditRows(t, "passkey.registered")).filter((e) => e.outcome === "success");
+}
+
+/** Session tokens: an access token and its refresh token. */
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+/**
+ * Asserts a session has ended: its access token is 401 invalid_token (the revocation list of
+ * this process knows at once) and its refresh token is 401 invalid_refresh_token.
+ */
+export async function assertSessionEnded(t: TestApp, tokens: Tokens, what: string) {
+  const me = await authed(t, "GET", "/api/v1/me", tokens.access_token);
+  const problem = await assertProblem(me, 401, "invalid_token");
+  assert.equal(problem.status, 401, `${what}: the access token`);
+  const refreshed = await request(t.app, "POST", "/api/v1/auth/refresh", {
+    body: { refresh_token: tokens.refresh_token },
+  });
+  const refused = await assertProblem(refreshed, 401, "invalid_refresh_token");
+  assert.equal(refused.status, 401, `${what}: the refresh token`);
+}
+
+/**
+ * Asserts a session still works: its access token reads /me, its refresh token refreshes.
+ * Returns the session's new tokens (the refresh token rotated; the old one is spent).
+ */
+export async function assertSessionWorks(t: TestApp, tokens: Tokens, what: string) {
+  const me = await authed(t, "GET", "/api/v1/me", tokens.access_token);
+  assert.equal(me.status, 200, `${what}: ${await me.clone().text()}`);
+  await me.body?.cancel();
+  const refreshed = await request(t.app, "POST", "/api/v1/auth/refresh", {
+    body: { refresh_token: tokens.refresh_token },
+  });
+  assert.equal(refreshed.status, 200, `${what}: ${await refreshed.clone().text()}`);
+  const body = await refreshed.json();
+  return { access_token: body.access_token as string, refresh_token: body.refresh_token as string };
+}
+
+/** A problem body's text without its `request_id` (the one field that differs per request). */
+export function withoutRequestId(text: string): string {
+  const body = JSON.parse(text);
+  assert.equal(typeof body.request_id, "string", text);
+  const stripped = text.replace(/,?"request_id":"[^"]*"/, "");
+  assert.ok(!stripped.includes("request_id"), text);
+  return stripped;
 }
