@@ -10,24 +10,25 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";
-import { reauthenticateHref, When } from "./admin_parts.tsx";
+import { reauthenticateHref } from "./admin_parts.tsx";
 import { formOf, jsonOf } from "./context.ts";
 import { errorOf, FormError, type FormErrors, stepUpRedirect } from "./forms.tsx";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field } from "./layout.tsx";
 import { api, fieldErrors } from "./pages.ts";
-import { jsonEndpoint, PasskeyForm, PasskeyUnsupported, relay, textOf } from "./passkey_parts.tsx";
+import {
+  jsonEndpoint,
+  PasskeyForm,
+  PasskeyTable,
+  PasskeyUnsupported,
+  relay,
+  textOf,
+} from "./passkey_parts.tsx";
+import type { PasskeyView } from "../services/passkeys.ts";
 import { safeNext } from "./sign_in.tsx";
 
 /** A passkey as `GET /api/v1/me/passkeys` lists it. */
-export interface PasskeyRow {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  backed_up: boolean;
-  transports: string[];
-}
+export type PasskeyRow = PasskeyView;
 
 /** The flash messages of the passkey actions (`/account?done=<key>`). */
 export const PASSKEY_DONE: Record<string, string> = {
@@ -46,38 +47,10 @@ export function passkeySection(passkeys: PasskeyRow[], csrf: string, failed?: Fo
         and it cannot be phished. It is also your second factor after a password.
       </p>
       {passkeys.length === 0 ? <p>You have no passkeys yet.</p> : (
-        <div class="table">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Backed up</th>
-                <th>
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {passkeys.map((p) => (
-                <tr>
-                  <td>{p.name}</td>
-                  <td>
-                    <When iso={p.created_at} />
-                  </td>
-                  <td>
-                    <When iso={p.last_used_at} empty="never" />
-                  </td>
-                  <td>{p.backed_up ? "yes" : "no"}</td>
-                  <td>
-                    <PasskeyActions passkey={p} csrf={csrf} failed={failed} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <PasskeyTable
+          passkeys={passkeys}
+          actions={(p) => <PasskeyActions passkey={p} csrf={csrf} failed={failed} />}
+        />
       )}
       <FormError failed={failed} form="passkeys" />
       <PasskeyForm

@@ -25,6 +25,7 @@ import {
 } from "./admin_parts.tsx";
 import { type AdminUser, ROLE_OPTIONS } from "./admin_users.tsx";
 import type { PasskeyRow } from "./account_passkeys.tsx";
+import { PasskeyTable } from "./passkey_parts.tsx";
 import { formOf } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Page, type PageContext } from "./layout.tsx";
@@ -123,7 +124,7 @@ async function renderDetail(
       <section aria-labelledby="passkeys">
         <h2 id="passkeys">Passkeys</h2>
         {passkeys.ok
-          ? <PasskeyTable user={user} passkeys={passkeys.body.passkeys} csrf={ctx.csrf} />
+          ? <AdminPasskeys user={user} passkeys={passkeys.body.passkeys} csrf={ctx.csrf} />
           : <ProblemNotice problem={problemOf(passkeys)} back={back} />}
       </section>
       <section aria-labelledby="keys">
@@ -149,49 +150,23 @@ async function renderDetail(
 }
 
 /** A user's passkeys, each with its remove form. */
-function PasskeyTable(props: { user: AdminUser; passkeys: PasskeyRow[]; csrf: string }) {
+function AdminPasskeys(props: { user: AdminUser; passkeys: PasskeyRow[]; csrf: string }) {
   const { user, passkeys, csrf } = props;
   if (passkeys.length === 0) return <p>No passkeys.</p>;
   return (
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Created</th>
-            <th>Last used</th>
-            <th>Backed up</th>
-            <th>
-              <span class="visually-hidden">Action</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {passkeys.map((p) => (
-            <tr>
-              <td>{p.name}</td>
-              <td>
-                <When iso={p.created_at} />
-              </td>
-              <td>
-                <When iso={p.last_used_at} empty="never" />
-              </td>
-              <td>{p.backed_up ? "yes" : "no"}</td>
-              <td>
-                <form
-                  method="post"
-                  action={`/admin/users/${user.id}/passkeys/${p.id}/remove`}
-                  data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in, and their sessions are signed out.`}
-                >
-                  <Csrf token={csrf} />
-                  <button type="submit" class="danger">Remove</button>
-                </form>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <PasskeyTable
+      passkeys={passkeys}
+      actions={(p) => (
+        <form
+          method="post"
+          action={`/admin/users/${user.id}/passkeys/${p.id}/remove`}
+          data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in, and their sessions are signed out.`}
+        >
+          <Csrf token={csrf} />
+          <button type="submit" class="danger">Remove</button>
+        </form>
+      )}
+    />
   );
 }
 

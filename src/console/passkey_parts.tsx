@@ -12,6 +12,8 @@ import type { AppEnv } from "../app_types.ts";
 import { AppError } from "../errors.ts";
 import { sendProblem } from "../middleware/errors.ts";
 import type { ApiAnswer } from "./api.ts";
+import type { PasskeyView } from "../services/passkeys.ts";
+import { When } from "./admin_parts.tsx";
 import { Csrf } from "./layout.tsx";
 
 /** What a ceremony form does: create a passkey, or sign with one. */
@@ -99,3 +101,44 @@ export function relay(
 /** A string field of a ceremony's JSON body ("" when absent or not a string). */
 export const textOf = (body: Record<string, unknown>, name: string) =>
   typeof body[name] === "string" ? body[name] as string : "";
+
+/**
+ * A user's passkeys (name, created, last used, backed up) with a cell of actions per row: the
+ * owner's rename and remove on /account, an administrator's remove on the user's page.
+ */
+export function PasskeyTable(
+  props: { passkeys: PasskeyView[]; actions: (passkey: PasskeyView) => unknown },
+) {
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Backed up</th>
+            <th>
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.passkeys.map((p) => (
+            <tr>
+              <td>{p.name}</td>
+              <td>
+                <When iso={p.created_at} />
+              </td>
+              <td>
+                <When iso={p.last_used_at} empty="never" />
+              </td>
+              <td>{p.backed_up ? "yes" : "no"}</td>
+              <td>{props.actions(p)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

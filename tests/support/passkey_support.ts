@@ -18,14 +18,8 @@ import { assertProblem, auditRows } from "./mfa_support.ts";
 import { SoftAuthenticator, type Tweaks } from "./soft_authenticator.ts";
 
 /** A passkey as the API shows it. */
-export interface PasskeyView {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  backed_up: boolean;
-  transports: string[];
-}
+export type { PasskeyView } from "../../src/services/passkeys.ts";
+import type { PasskeyView } from "../../src/services/passkeys.ts";
 
 /** The fields of a passkey view, sorted. */
 export const VIEW_FIELDS = ["backed_up", "created_at", "id", "last_used_at", "name", "transports"];
