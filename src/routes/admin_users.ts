@@ -73,7 +73,7 @@ export function adminUserRoutes(services: Services) {
     })
     .get("/:id/passkeys", requireAdmin("admin:read"), validate("param", idParam), async (c) => {
       const user = await accountAdmin.get(c.req.valid("param").id);
-      return c.json({ passkeys: await services.passkeys.list(user.id) });
+      return c.json({ passkeys: await services.passkeys.listForAdmin(user.id) });
     })
     .delete(
       "/:id/passkeys/:passkeyId",

@@ -12,7 +12,10 @@ import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { registrationResponse, requestOrigin } from "./passkey_fields.ts";
 
-const name = z.string().trim().min(1, "is required").max(100);
+// Control and format characters (newlines, bidi overrides) could disguise a name in lists and
+// confirmation dialogs.
+const name = z.string().trim().min(1, "is required").max(100)
+  .regex(/^[^\p{Cc}\p{Cf}]*$/u, "must not contain control or formatting characters");
 const idParam = z.object({ id: z.uuid("must be a passkey id") });
 
 /** `/api/v1/me/passkeys`: options, register, list, rename, remove. */

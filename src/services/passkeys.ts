@@ -60,6 +60,11 @@ export interface PasskeyView {
   transports: string[];
 }
 
+/** A passkey as an administrator sees it: with the time a counter regression suspended it. */
+export interface AdminPasskeyView extends PasskeyView {
+  suspended_at: string | null;
+}
+
 /** A verified assertion: whose passkey it was. */
 export interface VerifiedPasskey {
   id: string;
@@ -76,6 +81,10 @@ export const invalidPasskey = () =>
 export const MAX_CREDENTIAL_ID_BYTES = 1023;
 /** The transports WebAuthn defines; anything else a client reports is dropped. */
 const TRANSPORTS = new Set(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
+const limitReached = () =>
+  problem("passkey_limit_reached", {
+    detail: `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`,
+  });
 const registrationFailed = () =>
   problem("passkey_registration_failed", {
     detail: "The new passkey could not be verified; ask for new options and try again",
@@ -124,6 +133,10 @@ export function createPasskeys(deps: PasskeyDeps) {
     return party;
   };
 
+  const rowsOf = (userId: string) =>
+    db.selectFrom("passkeys").selectAll().where("user_id", "=", userId)
+      .orderBy("created_at").orderBy("id").execute();
+
   const credentialsOf = async (userId: string) =>
     (await db.selectFrom("passkeys").select(["credential_id", "transports"])
       .where("user_id", "=", userId).orderBy("created_at").execute())
@@ -168,9 +181,18 @@ export function createPasskeys(deps: PasskeyDeps) {
 
     /** The user's passkeys, oldest first. */
     async list(userId: string): Promise<PasskeyView[]> {
-      const rows = await db.selectFrom("passkeys").selectAll().where("user_id", "=", userId)
-        .orderBy("created_at").orderBy("id").execute();
-      return rows.map(passkeyView);
+      return (await rowsOf(userId)).map(passkeyView);
+    },
+
+    /**
+     * The user's passkeys as an administrator sees them: also when one was suspended (a
+     * counter regression), so the one to remove can be found.
+     */
+    async listForAdmin(userId: string): Promise<AdminPasskeyView[]> {
+      return (await rowsOf(userId)).map((row) => ({
+        ...passkeyView(row),
+        suspended_at: iso(row.suspended_at),
+      }));
     },
 
     /** Registration options for a signed-in user, bound to the session that asked. */
@@ -180,6 +202,8 @@ export function createPasskeys(deps: PasskeyDeps) {
       requestOrigin: string,
     ): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const party = partyFor(requestOrigin);
+      // Refused before the ceremony, so no authenticator creates a passkey that cannot be kept.
+      if ((await rowsOf(user.id)).length >= MAX_PASSKEYS_PER_USER) throw limitReached();
       const options = await (await webauthn()).generateRegistrationOptions({
         rpName: party.name,
         rpID: party.id,
@@ -296,14 +320,7 @@ export function createPasskeys(deps: PasskeyDeps) {
           problem("passkey_already_registered", { detail: "This passkey is registered already" }),
         );
       }
-      if (outcome === "limit_reached") {
-        return await refused(
-          outcome,
-          problem("passkey_limit_reached", {
-            detail: `An account holds at most ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`,
-          }),
-        );
-      }
+      if (outcome === "limit_reached") return await refused(outcome, limitReached());
       deps.changed(user.id);
       return passkeyView(row);
     },
@@ -430,8 +447,17 @@ export function createPasskeys(deps: PasskeyDeps) {
         // Two authenticators hold this key: neither can be told from the other, so the passkey
         // is suspended for good (a clone that jumped the counter ahead would otherwise keep
         // working while the genuine one is refused).
-        await db.updateTable("passkeys").set({ suspended_at: clock.now() })
-          .where("id", "=", passkey.id).execute();
+        await db.transaction().execute(async (trx) => {
+          await trx.updateTable("passkeys").set({ suspended_at: clock.now() })
+            .where("id", "=", passkey.id).execute();
+          await deps.notices.passkeyChanged(
+            trx,
+            passkey.user_id,
+            "suspended",
+            passkey.name,
+            actor.ip,
+          );
+        });
         await audit(db, {
           ...actor,
           action: "passkey.counter_regression",

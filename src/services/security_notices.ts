@@ -1,6 +1,7 @@
 /**
  * Security notices by email: the owner hears of a changed password, email address or second
- * factor, a sign-in from a new network, a new API key and an added or removed passkey, in the transaction of the change
+ * factor, a sign-in from a new network, a new API key and an added, removed or suspended
+ * passkey, in the transaction of the change
  * (so a notice is queued exactly when the change commits). On by default when email is
  * configured; EMAIL_SECURITY_NOTICES=false turns them off.
  */
@@ -27,7 +28,7 @@ export interface SecurityNotices {
   passkeyChanged(
     trx: Executor,
     ownerId: string,
-    change: "added" | "removed",
+    change: "added" | "removed" | "suspended",
     name: string,
     ip?: string | null,
   ): Promise<void>;
@@ -72,7 +73,11 @@ export function createSecurityNotices(mail: Mail): SecurityNotices {
         ownerId,
         change === "added"
           ? `A passkey named "${name}" was added to your account`
-          : `The passkey named "${name}" was removed from your account`,
+          : change === "removed"
+          ? `The passkey named "${name}" was removed from your account`
+          : `The passkey named "${name}" was suspended: it presented a signature counter that ` +
+            "went backwards, as a copied passkey does. Remove it on your account page (or ask " +
+            "an administrator) and add it again",
         ip,
       ),
   };

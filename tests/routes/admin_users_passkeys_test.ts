@@ -26,7 +26,7 @@ import { staleSession } from "../support/step_up_support.ts";
 
 const passkeysOf = (userId: string) => `/api/v1/admin/users/${userId}/passkeys`;
 
-Deno.test("GET /admin/users/:id/passkeys: an admin sees the user's passkeys as the user does; a plain user and an admin's key without admin:read are refused 403", async () => {
+Deno.test("GET /admin/users/:id/passkeys: an admin sees the user's passkeys as the user does, with suspended_at; a plain user and an admin's key without admin:read are refused 403", async () => {
   const t = await buildTestApp();
   try {
     const target = await passkeyUser(t);
@@ -40,8 +40,15 @@ Deno.test("GET /admin/users/:id/passkeys: an admin sees the user's passkeys as t
     const body = await res.json();
     assert.deepEqual(Object.keys(body), ["passkeys"]);
     const own = await (await authed(t, "GET", "/api/v1/me/passkeys", target.accessToken)).json();
-    assert.deepEqual(body, own, "the same view as the owner's");
-    assert.deepEqual(Object.keys(body.passkeys[0]).sort(), VIEW_FIELDS);
+    assert.deepEqual(
+      body.passkeys.map(({ suspended_at, ...view }: Record<string, unknown>) => {
+        assert.equal(suspended_at, null, "not suspended");
+        return view;
+      }),
+      own.passkeys,
+      "the owner's view, and whether it is suspended",
+    );
+    assert.deepEqual(Object.keys(body.passkeys[0]).sort(), [...VIEW_FIELDS, "suspended_at"].sort());
     assert.equal(body.passkeys[0].id, target.passkey.id);
 
     const byKey = await withKey(t, "GET", passkeysOf(target.id), reader);
@@ -224,6 +231,26 @@ Deno.test("DELETE /admin/users/:id/passkeys/:passkeyId is refused: a stale admin
       superAdmin.tokens.access_token,
     );
     assert.equal(ownSuper.status, 204, await ownSuper.clone().text());
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("GET /admin/users/:id/passkeys names the passkey a counter regression suspended, so an administrator knows which one to remove", async () => {
+  const t = await buildTestApp();
+  try {
+    const target = await passkeyUser(t);
+    const admin = await adminSession(t, "admin");
+    assert.equal((await passkeySignIn(t, target.authenticator)).status, 200);
+    const regressed = await passkeySignIn(t, target.authenticator, { tweaks: { counter: 1 } });
+    await assertProblem(regressed, 401, "invalid_passkey");
+    const res = await authed(t, "GET", passkeysOf(target.id), admin.tokens.access_token);
+    const [listed] = (await res.json()).passkeys;
+    assert.equal(listed.id, target.passkey.id);
+    assert.equal(typeof listed.suspended_at, "string");
+    assert.ok(!Number.isNaN(Date.parse(listed.suspended_at)));
+    const own = await (await authed(t, "GET", "/api/v1/me/passkeys", target.accessToken)).json();
+    assert.ok(!("suspended_at" in own.passkeys[0]), "the owner's view keeps its contract");
   } finally {
     await t.close();
   }

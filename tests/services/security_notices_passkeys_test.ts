@@ -7,6 +7,7 @@ import { authed, login, registerUser, uniqueEmail } from "../support/auth_suppor
 import { outbox } from "../support/email_support.ts";
 import { buildTestApp } from "../support/helpers.ts";
 import { SoftAuthenticator } from "../support/soft_authenticator.ts";
+import { passkeySignIn, passkeyUser } from "../support/passkey_support.ts";
 
 Deno.test("adding and removing a passkey each queue a security notice naming it to the owner", async () => {
   const t = await buildTestApp();
@@ -38,6 +39,25 @@ Deno.test("adding and removing a passkey each queue a security notice naming it 
       notices[1].subject,
       /The passkey named "Work laptop" was removed from your account/,
     );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a passkey suspended by a counter regression queues a notice naming it and saying what to do", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await passkeyUser(t, uniqueEmail("suspended"));
+    assert.equal((await passkeySignIn(t, user.authenticator)).status, 200);
+    assert.equal(
+      (await passkeySignIn(t, user.authenticator, { tweaks: { counter: 1 } })).status,
+      401,
+    );
+    const notices = await outbox(t, { kind: "security_notice" });
+    const suspended = notices.filter((n) => /was suspended/.test(n.subject));
+    assert.deepEqual(suspended.map((n) => n.recipient), [user.email]);
+    assert.match(suspended[0].subject, /The passkey named "Laptop" was suspended/);
+    assert.match(suspended[0].text_body, /Remove it on your account page/);
   } finally {
     await t.close();
   }
