@@ -9,6 +9,14 @@
  */
 import { SIMPLEWEBAUTHN_BROWSER } from "./vendor/simplewebauthn_browser.ts";
 
+/** Where the console's assets are served (the routes; pages link to {@linkcode ASSET_HREF}). */
+export const ASSET_PATH = {
+  style: "/console/style.css",
+  script: "/console/app.js",
+  webauthn: "/console/simplewebauthn-browser.js",
+  icon: "/console/icon.svg",
+} as const;
+
 /** `/console/simplewebauthn-browser.js`: the UMD bundle, global `SimpleWebAuthnBrowser`. */
 export const WEBAUTHN_SCRIPT = SIMPLEWEBAUTHN_BROWSER;
 
@@ -80,8 +88,11 @@ export const ICON =
  * passkey_parts.tsx), shown only when the browser has WebAuthn: its fields go as JSON (the
  * CSRF token in the x-csrf-token header) to `data-options`, the options to
  * @simplewebauthn/browser, its answer (`response`, with the fields) to the form's action;
- * then the browser goes to the `location` answered, or the form's alert says why not (a
- * refusal for a stale sign-in goes to `data-reauthenticate`).
+ * then the browser goes to the `location` answered (only a path of this site, and the button
+ * stays disabled while the page goes), or the form's alert says why not: the console's
+ * `message`, else the first field error's, else the `detail` (a refusal for a stale sign-in
+ * goes to `data-reauthenticate`; one that carries a `location`, a step that cannot be
+ * retried, goes there).
  */
 export const SCRIPT = `"use strict";
 const PASSKEY_ERRORS = {
@@ -107,6 +118,28 @@ async function postJson(url, csrf, body) {
   return { ok: response.ok, status: response.status, body: answer || {} };
 }
 
+// Where an answer may send the browser: a path of this site ("/..."), never "//host" or
+// "/\\host" (both leave the site), nor anything the URL parser resolves elsewhere.
+function sitePath(value) {
+  if (typeof value !== "string" || value[0] !== "/" || value[1] === "/" || value[1] === "\\\\") {
+    return undefined;
+  }
+  try {
+    return new URL(value, location.href).origin === location.origin ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// The words of a refusal: the console's own message, the first field's, the problem's detail.
+function refusalText(answer) {
+  const body = answer.body;
+  const first = Array.isArray(body.errors) && body.errors[0];
+  const field = first && typeof first.message === "string" ? first.message : "";
+  return body.message || field || body.detail ||
+    "Something went wrong (" + answer.status + "). Try again.";
+}
+
 async function passkeyCeremony(form) {
   const alert = form.querySelector("[data-passkey-error]");
   const button = form.querySelector("button[type=submit]");
@@ -119,13 +152,20 @@ async function passkeyCeremony(form) {
   const fields = Object.fromEntries(new FormData(form));
   const csrf = fields._csrf || "";
   delete fields._csrf;
+  // Once the browser is sent on, the page is going away: the button stays disabled.
+  let leaving = false;
+  const go = (path) => {
+    leaving = true;
+    location.assign(path);
+  };
   const refused = (answer) => {
     if (answer.body.code === "reauthentication_required" && form.dataset.reauthenticate) {
-      location.assign(form.dataset.reauthenticate);
-      return;
+      return go(form.dataset.reauthenticate);
     }
-    show(answer.body.message || answer.body.detail ||
-      "Something went wrong (" + answer.status + "). Try again.");
+    show(refusalText(answer));
+    // A refusal that ends this step (a sign-in that took too long) says where to start again.
+    const next = !answer.ok && sitePath(answer.body.location);
+    if (next) go(next);
   };
   button.disabled = true;
   try {
@@ -143,17 +183,17 @@ async function passkeyCeremony(form) {
         (error && error.message || "unknown error"));
     }
     const done = await postJson(form.getAttribute("action"), csrf, { ...fields, response });
-    if (done.ok && typeof done.body.location === "string") {
-      location.assign(done.body.location);
-      return;
-    }
+    const next = done.ok && sitePath(done.body.location);
+    if (next) return go(next);
     refused(done);
   } catch {
     show("The server could not be reached. Check your connection and try again.");
   } finally {
-    button.disabled = false;
-    // A disabled button loses the focus: give it back, next to the message now shown.
-    if (!alert.hidden) button.focus();
+    if (!leaving) {
+      button.disabled = false;
+      // A disabled button loses the focus: give it back, next to the message now shown.
+      if (!alert.hidden) button.focus();
+    }
   }
 }
 
@@ -194,3 +234,32 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 `;
+
+/**
+ * A short hash of an asset's text (two 32-bit FNV-1a variants, 16 hex digits): a cache key,
+ * not a security measure.
+ */
+export function contentVersion(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x1b873593 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    a = Math.imul(a ^ unit, 0x01000193);
+    b = Math.imul(b ^ unit, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+  return hex(a) + hex(b);
+}
+
+/**
+ * What pages link to: each asset's path with `?v=` of its content, computed once at module
+ * load, so a browser holding an older copy (or an older page) never runs the console script
+ * with another version of the WebAuthn bundle or styles; the routes ignore the query.
+ */
+export const ASSET_HREF = {
+  style: `${ASSET_PATH.style}?v=${contentVersion(STYLESHEET)}`,
+  script: `${ASSET_PATH.script}?v=${contentVersion(SCRIPT)}`,
+  webauthn: `${ASSET_PATH.webauthn}?v=${contentVersion(WEBAUTHN_SCRIPT)}`,
+  icon: ASSET_PATH.icon,
+} as const;

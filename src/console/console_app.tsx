@@ -9,14 +9,15 @@ import type { AppEnv } from "../app_types.ts";
 import { AppError } from "../errors.ts";
 import { errorHandler } from "../middleware/errors.ts";
 import type { Logger } from "../platform/logger.ts";
-import { Page, WEBAUTHN_SCRIPT_PATH } from "./layout.tsx";
+import { Page } from "./layout.tsx";
 import type { Services } from "../services/container.ts";
 import { accountRoutes } from "./account.tsx";
 import { adminRoutes } from "./admin.tsx";
 import type { AppFetch } from "./api.ts";
-import { ICON, SCRIPT, STYLESHEET, WEBAUTHN_SCRIPT } from "./assets.ts";
+import { ASSET_PATH, ICON, SCRIPT, STYLESHEET, WEBAUTHN_SCRIPT } from "./assets.ts";
 import { consoleContext, csrfToken } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
+import { JsonEndpointFailure } from "./passkey_parts.tsx";
 import { linkRoutes } from "./links.tsx";
 import { signInHandlers } from "./sign_in.tsx";
 import { passkeySignInHandlers } from "./sign_in_passkey.ts";
@@ -24,7 +25,8 @@ import { passkeySignInHandlers } from "./sign_in_passkey.ts";
 /**
  * The console's routes; `appFetch` is the app's own fetch, for the API calls. A refusal raised
  * on a page (a form's CSRF check, its size) is answered as a page with the same status; an
- * unexpected error goes through the app's error handler, logged.
+ * unexpected error goes through the app's error handler, logged (a JSON endpoint's is
+ * answered by it, as problem+json with the request id).
  */
 export function consoleRoutes(
   services: Services,
@@ -39,7 +41,8 @@ export function consoleRoutes(
       return {
         nonce: c.get("nonce") ?? "",
         csrf: await csrfToken(c, services),
-        user: session && { email: session.user.email, role: session.user.role },
+        user: session &&
+          { id: session.user.id, email: session.user.email, role: session.user.role },
         flash,
       };
     },
@@ -52,10 +55,11 @@ export function consoleRoutes(
   };
 
   const app = new Hono<AppEnv>();
-  app.get("/console/style.css", asset(STYLESHEET, "text/css; charset=utf-8"));
-  app.get("/console/app.js", asset(SCRIPT, "text/javascript; charset=utf-8"));
-  app.get("/console/icon.svg", asset(ICON, "image/svg+xml"));
-  app.get(WEBAUTHN_SCRIPT_PATH, asset(WEBAUTHN_SCRIPT, "text/javascript; charset=utf-8"));
+  // Pages link to them with `?v=<content hash>` (ASSET_HREF); the query only keys the cache.
+  app.get(ASSET_PATH.style, asset(STYLESHEET, "text/css; charset=utf-8"));
+  app.get(ASSET_PATH.script, asset(SCRIPT, "text/javascript; charset=utf-8"));
+  app.get(ASSET_PATH.icon, asset(ICON, "image/svg+xml"));
+  app.get(ASSET_PATH.webauthn, asset(WEBAUTHN_SCRIPT, "text/javascript; charset=utf-8"));
   for (const prefix of ["/account", "/account/*", "/admin", "/admin/*"]) {
     app.use(prefix, consoleContext(services));
   }
@@ -72,6 +76,7 @@ export function consoleRoutes(
   app.route("/admin", adminRoutes(kit));
   const unexpected = errorHandler(logger);
   app.onError(async (error, c) => {
+    if (error instanceof JsonEndpointFailure) return await unexpected(error.original, c);
     const known = error instanceof AppError && error.status < 500;
     // The app's handler logs an unexpected error (with the request id) and picks its status.
     const status = known ? (error as AppError).status : (await unexpected(error, c)).status;

@@ -6,23 +6,22 @@
  */
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-
-/** Where the browser half of WebAuthn is served (passkey_parts.tsx renders its forms). */
-export const WEBAUTHN_SCRIPT_PATH = "/console/simplewebauthn-browser.js";
+import { ASSET_HREF } from "./assets.ts";
 
 /** What the layout needs to know about the request. */
 export interface PageContext {
   nonce: string;
   csrf: string;
   /** The signed-in user, when there is one. */
-  user?: { email: string; role: string };
+  user?: { id: string; email: string; role: string };
   /** A one-line message at the top (after a redirect). */
   flash?: { kind: "ok" | "error"; text: string };
 }
 
 /**
  * The whole HTML document of a console page; `passkeys` adds the browser half of WebAuthn
- * (only the pages that run a passkey ceremony load it).
+ * (only the pages that run a passkey ceremony load it). Assets are linked by their versioned
+ * address (assets.ts `ASSET_HREF`).
  */
 export function Page(
   props: { title: string; ctx: PageContext; passkeys?: boolean; children?: Child },
@@ -38,10 +37,10 @@ export function Page(
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="referrer" content="no-referrer" />
           <title>{`${props.title} · citadel`}</title>
-          <link rel="icon" href="/console/icon.svg" type="image/svg+xml" />
-          <link rel="stylesheet" href="/console/style.css" nonce={ctx.nonce} />
-          {props.passkeys && <script src={WEBAUTHN_SCRIPT_PATH} nonce={ctx.nonce} defer></script>}
-          <script src="/console/app.js" nonce={ctx.nonce} defer></script>
+          <link rel="icon" href={ASSET_HREF.icon} type="image/svg+xml" />
+          <link rel="stylesheet" href={ASSET_HREF.style} nonce={ctx.nonce} />
+          {props.passkeys && <script src={ASSET_HREF.webauthn} nonce={ctx.nonce} defer></script>}
+          <script src={ASSET_HREF.script} nonce={ctx.nonce} defer></script>
         </head>
         <body>
           <header class="top">
@@ -97,6 +96,8 @@ export function Field(
     autocomplete?: string;
     required?: boolean;
     inputmode?: "numeric" | "email" | "text";
+    /** The most characters the input takes (the API's limit, so it is never exceeded). */
+    maxlength?: number;
     hint?: string;
   },
 ) {
@@ -114,6 +115,7 @@ export function Field(
         autocomplete={props.autocomplete}
         required={props.required}
         inputmode={props.inputmode}
+        maxlength={props.maxlength}
         aria-invalid={props.error ? "true" : undefined}
         aria-describedby={described}
       />

@@ -2,9 +2,11 @@
  * What the console's passkey ceremonies share. A ceremony is a form marked `data-passkey`,
  * hidden until the console script finds WebAuthn in the browser: the script posts the form's
  * fields as JSON (CSRF token in a header) to `data-options`, hands the options to
- * `@simplewebauthn/browser` (served by citadel, layout.tsx `WEBAUTHN_SCRIPT_PATH`), posts
- * the answer to the form's `action`, then follows the `location` it gets back, or shows the
- * refusal in the form's alert. The endpoints answer JSON, problems included.
+ * `@simplewebauthn/browser` (served by citadel, assets.ts `ASSET_HREF.webauthn`), posts
+ * the answer to the form's `action`, then follows the `location` it gets back (a path of this
+ * site), or shows the refusal in the form's alert (and follows its `location` when it has
+ * one: a step that cannot be retried). The endpoints answer JSON, problems and unexpected
+ * failures included.
  * @module
  */
 import type { Context } from "hono";
@@ -64,8 +66,25 @@ export function PasskeyUnsupported(props: { text: string }) {
 }
 
 /**
+ * An unexpected failure of a ceremony's JSON endpoint, carried to the console's error handler
+ * (console_app.tsx), which answers it as the API answers one: logged, problem+json with the
+ * request id, never the HTML error page the script could not read.
+ */
+export class JsonEndpointFailure extends Error {
+  /** What was thrown (a non-Error value wrapped in one). */
+  readonly original: Error;
+
+  constructor(thrown: unknown) {
+    super("A console JSON endpoint failed", { cause: thrown });
+    this.name = "JsonEndpointFailure";
+    this.original = thrown instanceof Error ? thrown : new Error(String(thrown));
+  }
+}
+
+/**
  * A JSON endpoint of a ceremony: a refusal raised on the way (the Origin or CSRF check, a
- * size, a malformed body) is answered as problem+json, not as a page.
+ * size, a malformed body) is answered as problem+json, not as a page; anything else becomes a
+ * {@linkcode JsonEndpointFailure}.
  */
 export function jsonEndpoint(
   handler: (c: Context<AppEnv>) => Promise<Response>,
@@ -75,7 +94,7 @@ export function jsonEndpoint(
       return await handler(c);
     } catch (error) {
       if (error instanceof AppError && error.status < 500) return sendProblem(c, error);
-      throw error;
+      throw new JsonEndpointFailure(error);
     }
   };
 }
@@ -104,10 +123,15 @@ export const textOf = (body: Record<string, unknown>, name: string) =>
 
 /**
  * A user's passkeys (name, created, last used, backed up) with a cell of actions per row: the
- * owner's rename and remove on /account, an administrator's remove on the user's page.
+ * owner's rename and remove on /account, an administrator's remove on the user's page; `note`
+ * marks a row next to its name (a suspended passkey on the user's page).
  */
-export function PasskeyTable(
-  props: { passkeys: PasskeyView[]; actions: (passkey: PasskeyView) => unknown },
+export function PasskeyTable<P extends PasskeyView>(
+  props: {
+    passkeys: P[];
+    actions: (passkey: P) => unknown;
+    note?: (passkey: P) => string | undefined;
+  },
 ) {
   return (
     <div class="table">
@@ -126,7 +150,15 @@ export function PasskeyTable(
         <tbody>
           {props.passkeys.map((p) => (
             <tr>
-              <td>{p.name}</td>
+              <td>
+                {p.name}
+                {props.note?.(p) && (
+                  <>
+                    {" "}
+                    <span class="badge">{props.note(p)}</span>
+                  </>
+                )}
+              </td>
               <td>
                 <When iso={p.created_at} />
               </td>

@@ -5,6 +5,7 @@
  * checks every ceremony endpoint makes before it calls the API.
  */
 import assert from "node:assert/strict";
+import { ASSET_HREF } from "../../src/console/assets.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { login, registerUser } from "../support/auth_support.ts";
 import { csrfFor, getPage, postForm, signIn } from "../support/console_support.ts";
@@ -185,7 +186,7 @@ Deno.test("removing needs a recent sign-in: a stale session goes to the reauthen
     );
     assert.match(page, />Confirm with a passkey</);
     assert.doesNotMatch(page, /name="password"/, "the API would refuse the password alone");
-    assert.match(page, /<script src="\/console\/simplewebauthn-browser\.js" nonce="/);
+    assert.ok(page.includes(`<script src="${ASSET_HREF.webauthn}" nonce="`));
 
     const csrf = await csrfFor(t, cookie);
     const options = await jsonAnswer(

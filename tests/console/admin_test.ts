@@ -4,6 +4,7 @@
  * API's 403 on every one; ADMIN_ALLOWED_IPS hides them like an unknown route.
  */
 import assert from "node:assert/strict";
+import { ASSET_HREF } from "../../src/console/assets.ts";
 import { authed, login, registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import { consoleAdmin, csrfFor, getPage, postForm, signIn } from "../support/console_support.ts";
 import { runCheck } from "../../src/cli/check.ts";
@@ -26,7 +27,7 @@ async function assertPage(res: Response, path: string, status = 200): Promise<st
   assert.ok(nonce, `${path}: the policy has a nonce`);
   assert.match(csp, /default-src 'none'/);
   assert.match(csp, /frame-ancestors 'none'/);
-  assert.ok(html.includes(`<script src="/console/app.js" nonce="${nonce}"`), `${path}: nonce`);
+  assert.ok(html.includes(`<script src="${ASSET_HREF.script}" nonce="${nonce}"`), `${path}: nonce`);
   assert.doesNotMatch(html, / on[a-z]+=|style=/, `${path}: no inline handler or style`);
   return html;
 }

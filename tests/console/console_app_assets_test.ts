@@ -2,10 +2,12 @@
  * The browser half of WebAuthn as a console asset: served by citadel (the embedded bundle, as
  * JavaScript, cached like the other assets), loaded only by the pages that run a passkey
  * ceremony, with the page's nonce and allowed by its policy (`script-src 'self'`, no inline
- * script anywhere); and the console script speaks the CSRF header the endpoints read.
+ * script anywhere); every asset linked by a versioned address (`?v=` of its content), so an
+ * upgrade never pairs one version's script with another's; and the console script speaks the
+ * CSRF header the endpoints read.
  */
 import assert from "node:assert/strict";
-import { SCRIPT } from "../../src/console/assets.ts";
+import { ASSET_HREF, contentVersion, SCRIPT } from "../../src/console/assets.ts";
 import { CSRF_HEADER } from "../../src/console/context.ts";
 import { SIMPLEWEBAUTHN_BROWSER } from "../../src/console/vendor/simplewebauthn_browser.ts";
 import { PUBLIC_CACHE_CONTROL } from "../../src/middleware/secure_headers.ts";
@@ -14,6 +16,8 @@ import { consoleAdmin, getPage, signIn } from "../support/console_support.ts";
 import { buildTestApp } from "../support/helpers.ts";
 
 const WEBAUTHN_JS = "/console/simplewebauthn-browser.js";
+/** A linked asset's address: its path and the version of its content. */
+const VERSIONED = /^(\/console\/[a-z-]+\.(?:js|css))\?v=([0-9a-f]{16})$/;
 
 Deno.test("/console/simplewebauthn-browser.js is the embedded bundle, as JavaScript, nosniff, cached like the other assets", async () => {
   const t = await buildTestApp();
@@ -59,18 +63,46 @@ Deno.test("only the pages with a passkey ceremony load the WebAuthn script, befo
       for (const attrs of scripts) {
         assert.match(
           attrs,
-          / src="\/console\/[a-z-]+\.js"/,
-          `${path}: only citadel's script files`,
+          / src="\/console\/[a-z-]+\.js\?v=[0-9a-f]{16}"/,
+          `${path}: only citadel's script files, versioned`,
         );
         assert.ok(attrs.includes(` nonce="${nonce}"`), `${path}: every script has the nonce`);
       }
-      const sources = scripts.map((attrs) => / src="([^"]+)"/.exec(attrs)![1]);
+      const sources = scripts.map((attrs) => / src="([^"?]+)/.exec(attrs)![1]);
       assert.deepEqual(
         sources,
         loads ? [WEBAUTHN_JS, "/console/app.js"] : ["/console/app.js"],
         path,
       );
     }
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a page links the stylesheet and both scripts with ?v= of the content served there; the asset routes take any version (or none) and serve the current one", async () => {
+  const t = await buildTestApp();
+  try {
+    const { html } = await getPage(t, "/account/sign-in").then(async (r) => ({
+      html: await r.text(),
+    }));
+    const linked = [
+      /<link rel="stylesheet" href="([^"]+)"/.exec(html)?.[1],
+      ...[...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]),
+    ];
+    assert.deepEqual(linked, [ASSET_HREF.style, ASSET_HREF.webauthn, ASSET_HREF.script]);
+    for (const href of linked) {
+      const [, path, version] = VERSIONED.exec(href ?? "") ?? [];
+      assert.ok(path && version, `${href}: a path and a version`);
+      const served = await (await getPage(t, href!)).text();
+      assert.equal(contentVersion(served), version, `${href}: the version of what is served`);
+      for (const other of [path, `${path}?v=0000000000000000`, `${path}?v=old&x=1`]) {
+        const res = await getPage(t, other);
+        assert.equal(res.status, 200, other);
+        assert.equal(await res.text(), served, `${other}: the current content`);
+      }
+    }
+    assert.notEqual(contentVersion(SCRIPT), contentVersion(`${SCRIPT} `), "content decides");
   } finally {
     await t.close();
   }

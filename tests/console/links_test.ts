@@ -6,6 +6,7 @@
  * token-less POST is refused and changes nothing.
  */
 import assert from "node:assert/strict";
+import { ASSET_HREF } from "../../src/console/assets.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import {
   authed,
@@ -133,7 +134,7 @@ Deno.test("every link page renders under a nonce CSP, no-store, with labelled in
       assert.ok(nonce, `${page.path}: ${csp}`);
       assert.match(csp, /default-src 'none'/);
       assert.match(csp, /frame-ancestors 'none'/);
-      assert.ok(html.includes(`<script src="/console/app.js" nonce="${nonce}"`), page.path);
+      assert.ok(html.includes(`<script src="${ASSET_HREF.script}" nonce="${nonce}"`), page.path);
       assert.doesNotMatch(html, /<script>|\son[a-z]+=|style=/, "no inline script, handler, style");
       assert.ok(res.headers.getSetCookie().some((c) => c.startsWith("__Host-citadel_csrf=")));
       csrfOf(html);

@@ -5,6 +5,7 @@
  * the API's refusals worded for the page, and the Origin and CSRF checks before the API.
  */
 import assert from "node:assert/strict";
+import { ASSET_HREF } from "../../src/console/assets.ts";
 import { registerUser, STRONG_PASSWORD } from "../support/auth_support.ts";
 import {
   CONSOLE_COOKIE,
@@ -39,9 +40,9 @@ Deno.test("the sign-in page offers a passkey: a hidden ceremony form the script 
     assert.match(html, /<p class="error" role="alert" data-passkey-error="true" hidden=""><\/p>/);
     assert.match(html, />Sign in with a passkey<\/button>/);
     assert.match(html, /<p class="hint" data-passkey-unsupported="true">/);
-    const nonce = /<script src="\/console\/app\.js" nonce="([^"]+)"/.exec(html)?.[1];
+    const nonce = /<script src="\/console\/app\.js\?v=[0-9a-f]+" nonce="([^"]+)"/.exec(html)?.[1];
     assert.ok(nonce);
-    assert.ok(html.includes(`<script src="/console/simplewebauthn-browser.js" nonce="${nonce}"`));
+    assert.ok(html.includes(`<script src="${ASSET_HREF.webauthn}" nonce="${nonce}"`));
   } finally {
     await t.close();
   }
@@ -124,7 +125,7 @@ Deno.test("a password sign-in of an account with a passkey asks for it: the seco
     assert.match(html, /data-options="\/account\/sign-in\/mfa\/passkey\/options"/);
     assert.match(html, />Use a passkey<\/button>/);
     assert.doesNotMatch(html, /name="code"/, "no TOTP: no code field");
-    assert.ok(html.includes('<script src="/console/simplewebauthn-browser.js"'));
+    assert.ok(html.includes(`<script src="${ASSET_HREF.webauthn}"`));
     const mfaToken = /name="mfa_token" value="([^"]+)"/.exec(html)![1];
 
     const options = await jsonAnswer(

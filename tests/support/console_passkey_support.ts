@@ -1,8 +1,8 @@
 /**
  * What the console's passkey tests share: the JSON POST the console script sends (the page's
  * CSRF token in `x-csrf-token`, `Origin`, the session or anonymous cookie), the anonymous
- * sign-in page's cookie and token, and a passkey registered through the console's endpoints
- * with the software authenticator.
+ * sign-in page's cookie and token, a passkey registered through the console's endpoints
+ * with the software authenticator, and a passwordless sign-in with it.
  * @module
  */
 import assert from "node:assert/strict";
@@ -16,7 +16,7 @@ import {
   getPage,
   setCookieOf,
 } from "./console_support.ts";
-import { SoftAuthenticator } from "./soft_authenticator.ts";
+import { SoftAuthenticator, type Tweaks } from "./soft_authenticator.ts";
 
 /** A JSON POST as the console script sends it; `origin: null` sends no Origin. */
 export function postJson(
@@ -91,4 +91,35 @@ export async function addPasskey(
     201,
   );
   return { auth, passkey };
+}
+
+/**
+ * A passwordless sign-in through the sign-in page's ceremony endpoints, as its script does, in
+ * a fresh anonymous browser; `tweaks` change the assertion (a counter that went backwards).
+ * Answers the endpoint's response.
+ */
+export async function passkeySignIn(
+  t: TestApp,
+  auth: SoftAuthenticator,
+  tweaks: Tweaks = {},
+): Promise<Response> {
+  const browser = await anonymous(t);
+  const options = await jsonAnswer(
+    await postJson(t, "/account/sign-in/passkey/options", browser),
+    200,
+  );
+  return await postJson(t, "/account/sign-in/passkey", {
+    ...browser,
+    body: { response: await auth.assert(options as never, tweaks) },
+  });
+}
+
+/**
+ * A passkey suspended as the API suspends one: signed in with once (its counter stored), then
+ * presented with the same counter again, as a copy would. Answers the refused response.
+ */
+export async function suspendByCounter(t: TestApp, auth: SoftAuthenticator): Promise<Response> {
+  const first = await passkeySignIn(t, auth);
+  assert.equal(first.status, 200, await first.clone().text());
+  return await passkeySignIn(t, auth, { counter: auth.counter });
 }
