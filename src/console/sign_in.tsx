@@ -36,8 +36,10 @@ const MESSAGES: Record<string, string> = {
   invalid_mfa_code: "That code is not valid. Try the current code from your app.",
   invalid_mfa_token: "The sign-in took too long. Start again.",
   rate_limited: "Too many requests. Wait a minute, then try again.",
+  // One answer for every refusal (unknown, removed, suspended as a possible copy): the words
+  // cover each, and what to do when the password alone cannot sign in.
   invalid_passkey: "That passkey was not accepted. If it was removed from your account, sign in " +
-    "with your password.",
+    "with your password; if it keeps being refused, ask an administrator to remove it.",
   passkeys_unavailable: "Passkeys are not set up on this server yet.",
 };
 
@@ -50,6 +52,17 @@ export function methodsOf(value: unknown): string[] {
   const known = list.filter((m): m is string => METHODS.includes(m as string));
   // An answer without the list is a TOTP account (what the API said before passkeys).
   return known.length > 0 ? known : ["totp", "recovery_code"];
+}
+
+/** The errors a redirect to the sign-in page may name (`?error=<key>`: by key, never text). */
+const SIGN_IN_ERRORS: Record<string, string> = { expired: MESSAGES.invalid_mfa_token };
+
+/**
+ * Where a second step that can no longer be answered (its `mfa_token` died) starts again: the
+ * sign-in page, keeping `next`, with the message.
+ */
+export function signInAgainHref(next: string | undefined): string {
+  return `/account/sign-in?next=${encodeURIComponent(safeNext(next))}&error=expired`;
 }
 
 /** The message a problem gets on a sign-in page. */
@@ -121,7 +134,13 @@ function SecondFactorForm(
             hidden={{ mfa_token: props.mfaToken, next: props.next }}
             button="Use a passkey"
           />
-          <PasskeyUnsupported text="Using your passkey needs a browser that supports passkeys, with JavaScript on." />
+          <PasskeyUnsupported
+            text={code
+              ? "Using your passkey needs a browser that supports passkeys, with JavaScript on."
+              : "Your account's only second factor is a passkey, so signing in needs a browser " +
+                "that supports passkeys, with JavaScript on. Use such a browser, or ask an " +
+                "administrator to reset your second factor."}
+          />
         </>
       )}
       {code && <CodeForm {...props} />}
@@ -204,7 +223,14 @@ export function signInHandlers(
   return {
     async form(c: Context<AppEnv>) {
       if (c.get("consoleSession")) return c.redirect("/account", 303);
-      return c.html(<SignInForm ctx={await pageContext(c)} next={safeNext(c.req.query("next"))} />);
+      const error = c.req.query("error");
+      return c.html(
+        <SignInForm
+          ctx={await pageContext(c)}
+          next={safeNext(c.req.query("next"))}
+          error={error && Object.hasOwn(SIGN_IN_ERRORS, error) ? SIGN_IN_ERRORS[error] : undefined}
+        />,
+      );
     },
 
     async password(c: Context<AppEnv>) {

@@ -19,7 +19,14 @@ import {
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
 import { DEVICE_COOKIE } from "../../src/services/device_tokens.ts";
 import { assertProblem, auditRows } from "../support/mfa_support.ts";
-import { addPasskey, anonymous, jsonAnswer, postJson } from "../support/console_passkey_support.ts";
+import {
+  addPasskey,
+  anonymous,
+  jsonAnswer,
+  passkeySignIn,
+  postJson,
+  suspendByCounter,
+} from "../support/console_passkey_support.ts";
 
 /** A user with one passkey added through the console; answers the user and authenticator. */
 async function userWithPasskey(t: TestApp) {
@@ -164,6 +171,7 @@ Deno.test("a password sign-in of an account with a passkey asks for it: the seco
       "invalid_mfa_token",
     );
     assert.equal(again.message, "The sign-in took too long. Start again.");
+    assert.equal(again.location, "/account/sign-in?next=%2Faccount&error=expired");
   } finally {
     await t.close();
   }
@@ -288,6 +296,102 @@ Deno.test("the sign-in ceremony endpoints refuse a foreign or missing Origin and
     }
     const started = await t.deps.db.selectFrom("passkey_challenges").selectAll().execute();
     assert.equal(started.length, 0, "no ceremony was started");
+  } finally {
+    await t.close();
+  }
+});
+
+/** A password sign-in of `email` up to its second step: the page, its token and `next`. */
+async function secondStep(t: TestApp, email: string, next: string) {
+  const browser = await anonymous(t);
+  const step = await postForm(t, "/account/sign-in", browser.cookie, {
+    _csrf: browser.csrf,
+    email,
+    password: STRONG_PASSWORD,
+    next,
+  });
+  assert.equal(step.status, 200);
+  const html = await step.text();
+  const mfaToken = /name="mfa_token" value="([^"]+)"/.exec(html)![1];
+  return { browser, html, csrf: csrfOf(html), mfaToken };
+}
+
+Deno.test("a dead mfa_token at the passkey second step answers the API's 401 with the message and where to start again (the sign-in page, keeping a console next), which shows the message", async () => {
+  const t = await buildTestApp();
+  try {
+    const { user, auth } = await userWithPasskey(t);
+    const cases: Array<[string, string]> = [
+      ["/admin/users", "/account/sign-in?next=%2Fadmin%2Fusers&error=expired"],
+      ["https://evil.example/", "/account/sign-in?next=%2Faccount&error=expired"],
+    ];
+    for (const [next, location] of cases) {
+      const { browser, csrf, mfaToken } = await secondStep(t, user.email, next);
+      const options = await jsonAnswer(
+        await postJson(t, "/account/sign-in/mfa/passkey/options", {
+          ...browser,
+          csrf,
+          body: { mfa_token: mfaToken, next },
+        }),
+        200,
+      );
+      const response = await auth.assert(options as never);
+      for (
+        const [path, body] of [
+          ["/account/sign-in/mfa/passkey/options", { mfa_token: "dead", next }],
+          ["/account/sign-in/mfa/passkey", { mfa_token: "dead", next, response }],
+        ] as const
+      ) {
+        const res = await postJson(t, path, { ...browser, csrf, body });
+        assert.equal(setCookieOf(res, CONSOLE_COOKIE), undefined);
+        const problem = await assertProblem(res, 401, "invalid_mfa_token");
+        assert.equal(problem.message, "The sign-in took too long. Start again.", path);
+        assert.equal(problem.location, location, `${path} with next ${next}`);
+      }
+    }
+    const page = await (await getPage(t, "/account/sign-in?next=%2Fadmin%2Fusers&error=expired"))
+      .text();
+    assert.match(
+      page,
+      /<p class="flash error" role="alert">The sign-in took too long\. Start again\.<\/p>/,
+    );
+    assert.match(page, /name="next" value="\/admin\/users"/);
+    const other = await (await getPage(t, "/account/sign-in?error=%3Cb%3Ehi")).text();
+    assert.doesNotMatch(other, /flash error/, "only a known key puts a message on the page");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the second step of an account whose only second factor is a passkey tells a browser without passkeys what to do (another browser, or an administrator)", async () => {
+  const t = await buildTestApp();
+  try {
+    const { user } = await userWithPasskey(t);
+    const { html } = await secondStep(t, user.email, "/account");
+    assert.doesNotMatch(html, /name="code"/);
+    const note = /<p class="hint" data-passkey-unsupported="true">([^<]+)<\/p>/.exec(html)?.[1];
+    assert.match(note ?? "", /needs a browser that supports passkeys, with JavaScript on/);
+    assert.match(note ?? "", /ask an administrator to reset your second factor/);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a passkey suspended as a possible copy (its counter went backwards) is refused with the same invalid_passkey, worded to point to an administrator; it stays refused", async () => {
+  const t = await buildTestApp();
+  try {
+    const { auth } = await userWithPasskey(t);
+    const res = await suspendByCounter(t, auth);
+    assert.equal(setCookieOf(res, CONSOLE_COOKIE), undefined);
+    const problem = await assertProblem(res, 401, "invalid_passkey");
+    assert.equal(
+      problem.message,
+      "That passkey was not accepted. If it was removed from your account, sign in with your " +
+        "password; if it keeps being refused, ask an administrator to remove it.",
+    );
+    assert.equal((await auditRows(t, "passkey.counter_regression")).length, 1);
+    const again = await passkeySignIn(t, auth);
+    const body = await assertProblem(again, 401, "invalid_passkey");
+    assert.equal(body.message, problem.message, "suspended for good");
   } finally {
     await t.close();
   }
