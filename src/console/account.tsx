@@ -128,7 +128,10 @@ export function accountRoutes(kit: ConsoleKit) {
           </form>
         </section>
         {mfaSection(user, csrf, failed)}
-        {passkeySection(passkeys.ok ? passkeys.body.passkeys : [], csrf, failed)}
+        {passkeySection(passkeys.ok ? passkeys.body.passkeys : [], csrf, {
+          failed,
+          totp: user.mfa_enabled,
+        })}
         <section aria-labelledby="sessions">
           <h2 id="sessions">Sessions</h2>
           <SessionTable
@@ -268,7 +271,7 @@ export function accountRoutes(kit: ConsoleKit) {
         {withPasskey && (
           <>
             <p>This needs a recent sign-in. Confirm with one of your passkeys.</p>
-            <ReauthenticateWithPasskey csrf={ctx.csrf} next={next} />
+            <ReauthenticateWithPasskey csrf={ctx.csrf} next={next} only={!withPassword} />
           </>
         )}
         {withPassword && (

@@ -5,6 +5,8 @@
  * (`PATCH`) and removing (`DELETE`, which needs a recent sign-in: the API's refusal sends the
  * browser to the reauthentication page), and confirming a step-up with a passkey
  * (`/api/v1/auth/reauthenticate/options`, then `/reauthenticate` with `passkey_response`).
+ * A new passkey's name is checked before its ceremony starts, by the API's rule, so no
+ * authenticator creates a passkey the API then refuses to keep.
  * @module
  */
 import { type Context, Hono } from "hono";
@@ -24,11 +26,31 @@ import {
   relay,
   textOf,
 } from "./passkey_parts.tsx";
-import type { PasskeyView } from "../services/passkeys.ts";
+import { MAX_PASSKEYS_PER_USER, type PasskeyView } from "../services/passkeys.ts";
 import { safeNext } from "./sign_in.tsx";
 
 /** A passkey as `GET /api/v1/me/passkeys` lists it. */
 export type PasskeyRow = PasskeyView;
+
+/** The longest passkey name the API keeps (after trimming). */
+export const MAX_PASSKEY_NAME = 100;
+
+/**
+ * Why the API would refuse `name` for a new passkey, or undefined: at most
+ * {@linkcode MAX_PASSKEY_NAME} characters after trimming, no control or format characters (an
+ * empty name is the API's default, "Passkey").
+ */
+export function passkeyNameError(name: string): string | undefined {
+  const trimmed = name.trim();
+  if (trimmed.length > MAX_PASSKEY_NAME) {
+    return `The name can be at most ${MAX_PASSKEY_NAME} characters long.`;
+  }
+  if (/[\p{Cc}\p{Cf}]/u.test(trimmed)) {
+    return "The name cannot contain control or formatting characters (such as line breaks or " +
+      "text-direction marks).";
+  }
+  return undefined;
+}
 
 /** The flash messages of the passkey actions (`/account?done=<key>`). */
 export const PASSKEY_DONE: Record<string, string> = {
@@ -37,8 +59,31 @@ export const PASSKEY_DONE: Record<string, string> = {
   passkey_removed: "The passkey was removed. Your other sessions were signed out.",
 };
 
-/** The passkey section of the account page. */
-export function passkeySection(passkeys: PasskeyRow[], csrf: string, failed?: FormErrors) {
+/**
+ * The errors of a failed row action filed under the section (`passkeys`) when that row is not
+ * on the page (removed in another tab, a malformed id), so they are shown.
+ */
+function sectionFailure(passkeys: PasskeyRow[], failed?: FormErrors): FormErrors | undefined {
+  if (!failed?.form.startsWith("passkey-")) return failed;
+  if (passkeys.some((p) => failed.form === `passkey-${p.id}`)) return failed;
+  const fields = Object.entries(failed.errors).filter(([field]) => field !== "_")
+    .map(([field, message]) => `${field} ${message}`);
+  const text = [failed.errors._, ...fields].filter(Boolean).join("; ");
+  return { form: "passkeys", errors: { _: text } };
+}
+
+/**
+ * The passkey section of the account page; `totp` says whether the authenticator app is on
+ * (without it, removing the last passkey leaves the password alone).
+ */
+export function passkeySection(
+  passkeys: PasskeyRow[],
+  csrf: string,
+  options: { failed?: FormErrors; totp: boolean },
+) {
+  const failed = sectionFailure(passkeys, options.failed);
+  const last = passkeys.length === 1 && !options.totp;
+  const full = passkeys.length >= MAX_PASSKEYS_PER_USER;
   return (
     <section aria-labelledby="passkeys">
       <h2 id="passkeys">Passkeys</h2>
@@ -49,10 +94,30 @@ export function passkeySection(passkeys: PasskeyRow[], csrf: string, failed?: Fo
       {passkeys.length === 0 ? <p>You have no passkeys yet.</p> : (
         <PasskeyTable
           passkeys={passkeys}
-          actions={(p) => <PasskeyActions passkey={p} csrf={csrf} failed={failed} />}
+          actions={(p) => <PasskeyActions passkey={p} csrf={csrf} failed={failed} last={last} />}
         />
       )}
       <FormError failed={failed} form="passkeys" />
+      {full ? <FullNote /> : <AddPasskey csrf={csrf} />}
+    </section>
+  );
+}
+
+/** Instead of the add form when the account holds as many passkeys as the API keeps. */
+function FullNote() {
+  return (
+    <p>
+      {`You have ${MAX_PASSKEYS_PER_USER} passkeys, the most an account can hold. To add another, ` +
+        "remove one you no longer use."}
+    </p>
+  );
+}
+
+/** The form adding a passkey (its ceremony), and the note for browsers that cannot. */
+function AddPasskey(props: { csrf: string }) {
+  const { csrf } = props;
+  return (
+    <>
       <PasskeyForm
         ceremony="register"
         options="/account/passkeys/options"
@@ -66,16 +131,22 @@ export function passkeySection(passkeys: PasskeyRow[], csrf: string, failed?: Fo
           id="f-passkey-name"
           label="Name of the new passkey"
           autocomplete="off"
+          maxlength={MAX_PASSKEY_NAME}
           hint="Something that tells you where it is, such as the device's name."
         />
       </PasskeyForm>
       <PasskeyUnsupported text="Adding a passkey needs a browser that supports passkeys, with JavaScript on." />
-    </section>
+    </>
   );
 }
 
-/** A passkey's rename and remove forms. */
-function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: FormErrors }) {
+/**
+ * A passkey's rename and remove forms; `last` when it is the account's only second factor
+ * (the confirmation says the password alone signs in afterwards).
+ */
+function PasskeyActions(
+  props: { passkey: PasskeyRow; csrf: string; failed?: FormErrors; last: boolean },
+) {
   const { passkey, csrf, failed } = props;
   const form = `passkey-${passkey.id}`;
   const id = `f-passkey-${passkey.id}`;
@@ -91,6 +162,7 @@ function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: For
           name="name"
           value={passkey.name}
           autocomplete="off"
+          maxlength={MAX_PASSKEY_NAME}
           aria-invalid={error ? "true" : undefined}
           aria-describedby={error ? `${id}-error` : undefined}
         />
@@ -100,8 +172,11 @@ function PasskeyActions(props: { passkey: PasskeyRow; csrf: string; failed?: For
       <form
         method="post"
         action={`/account/passkeys/${passkey.id}/remove`}
-        data-confirm={`Remove the passkey "${passkey.name}"? It will no longer sign you in, and ` +
-          "your other sessions are signed out."}
+        data-confirm={`Remove the passkey "${passkey.name}"? It will no longer sign you in` +
+          (props.last
+            ? ", and as it is your only second factor, your password alone will then sign you in. "
+            : ". ") +
+          "Your other sessions are signed out."}
       >
         <Csrf token={csrf} />
         <button type="submit" class="danger">Remove</button>
@@ -115,6 +190,19 @@ export function passkeyRoutes(
   kit: ConsoleKit,
   home: (c: Context<AppEnv>, failed?: FormErrors, status?: number) => Promise<Response>,
 ) {
+  /** A new passkey's name (`name` of the body), refused as the API would refuse it. */
+  const checkedName = (body: Record<string, unknown>) => {
+    const name = textOf(body, "name");
+    const error = passkeyNameError(name);
+    if (error) {
+      throw problem("validation_failed", {
+        detail: "The request has invalid fields",
+        errors: [{ field: "name", message: error }],
+      });
+    }
+    return name.trim();
+  };
+
   /** A ceremony endpoint of a signed-in page: the session, then the checked JSON body. */
   const signedIn = async (c: Context<AppEnv>) => {
     if (!c.get("consoleSession")) {
@@ -148,7 +236,8 @@ export function passkeyRoutes(
     .post(
       "/passkeys/options",
       jsonEndpoint(async (c) => {
-        await signedIn(c);
+        // The name first: the authenticator is never asked for a passkey that cannot be kept.
+        checkedName(await signedIn(c));
         return relay(c, await api(kit, c, "POST", "/api/v1/me/passkeys/options"));
       }),
     )
@@ -156,7 +245,7 @@ export function passkeyRoutes(
       "/passkeys",
       jsonEndpoint(async (c) => {
         const body = await signedIn(c);
-        const name = textOf(body, "name").trim();
+        const name = checkedName(body);
         const answer = await api(kit, c, "POST", "/api/v1/me/passkeys", {
           ...(name ? { name } : {}),
           response: body.response,
@@ -190,8 +279,11 @@ export function passkeyRoutes(
     );
 }
 
-/** The step-up page's passkey form (for an account with passkeys). */
-export function ReauthenticateWithPasskey(props: { csrf: string; next: string }) {
+/**
+ * The step-up page's passkey form (for an account with passkeys); `only` when the passkey is
+ * the only way (no authenticator app): the note for browsers without passkeys says what to do.
+ */
+export function ReauthenticateWithPasskey(props: { csrf: string; next: string; only: boolean }) {
   return (
     <>
       <PasskeyForm
@@ -202,7 +294,13 @@ export function ReauthenticateWithPasskey(props: { csrf: string; next: string })
         hidden={{ next: props.next }}
         button="Confirm with a passkey"
       />
-      <PasskeyUnsupported text="Confirming with a passkey needs a browser that supports passkeys, with JavaScript on." />
+      <PasskeyUnsupported
+        text={props.only
+          ? "Your account confirms with a passkey only, which needs a browser that supports " +
+            "passkeys, with JavaScript on. Use such a browser, or ask an administrator to reset " +
+            "your second factor."
+          : "Confirming with a passkey needs a browser that supports passkeys, with JavaScript on."}
+      />
     </>
   );
 }

@@ -10,7 +10,7 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { login, registerUser } from "../support/auth_support.ts";
 import { csrfFor, getPage, postForm, signIn } from "../support/console_support.ts";
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
-import { assertProblem, auditRows } from "../support/mfa_support.ts";
+import { assertProblem, auditRows, mfaUser, midStepMs, totp } from "../support/mfa_support.ts";
 import { SoftAuthenticator } from "../support/soft_authenticator.ts";
 import { STEP_UP_MAX_AGE_MS } from "../support/step_up_support.ts";
 import { addPasskey, jsonAnswer, postJson } from "../support/console_passkey_support.ts";
@@ -120,7 +120,7 @@ Deno.test("the account's ceremony endpoints refuse, before calling the API, a fo
   }
 });
 
-Deno.test("renaming is the API's PATCH: the new name is listed; an empty one is refused next to the row's field", async () => {
+Deno.test("renaming is the API's PATCH: the new name is listed; an empty one is refused next to the row's field; a row not on the page (another id, a malformed one) has its error shown in the section, with the API's status", async () => {
   const t = await buildTestApp();
   try {
     const user = await registerUser(t);
@@ -145,11 +145,25 @@ Deno.test("renaming is the API's PATCH: the new name is listed; an empty one is 
     assert.match(html, new RegExp(`id="${id}"[^>]*aria-invalid="true"`));
     assert.match(html, new RegExp(`<p class="error" id="${id}-error" role="alert">[^<]+</p>`));
 
+    const sectionError = (html: string) =>
+      /<section aria-labelledby="passkeys">[\s\S]*?<\/table><\/div><p class="error" role="alert">([^<]+)<\/p>/
+        .exec(html)?.[1];
     const unknown = await postForm(t, `/account/passkeys/${crypto.randomUUID()}/rename`, cookie, {
       _csrf: await csrfFor(t, cookie),
       name: "Someone's",
     });
     assert.equal(unknown.status, 404, "another id is the API's passkey_not_found");
+    assert.equal(sectionError(await unknown.text()), "No passkey with this id belongs to you");
+    const cases: Array<[string, Record<string, string>, number, RegExp]> = [
+      [`/account/passkeys/${crypto.randomUUID()}/remove`, {}, 404, /^No passkey with this id/],
+      ["/account/passkeys/not-a-passkey/rename", { name: "X" }, 422, /id must be a passkey id/],
+      ["/account/passkeys/not-a-passkey/remove", {}, 422, /id must be a passkey id/],
+    ];
+    for (const [path, fields, status, message] of cases) {
+      const res = await postForm(t, path, cookie, { _csrf: await csrfFor(t, cookie), ...fields });
+      assert.equal(res.status, status, path);
+      assert.match(sectionError(await res.text()) ?? "", message, path);
+    }
   } finally {
     await t.close();
   }
@@ -254,6 +268,144 @@ Deno.test("a step-up assertion for another challenge is refused with the API's p
       403,
       "reauthentication_required",
     );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the new name's input and each rename input take at most 100 characters", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    const { passkey } = await addPasskey(t, cookie, "Phone");
+    const page = await (await getPage(t, "/account", cookie)).text();
+    assert.match(page, /<input id="f-passkey-name" name="name" type="text"[^>]* maxlength="100"/);
+    assert.match(page, new RegExp(`<input id="f-passkey-${passkey.id}"[^>]* maxlength="100"`));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a name the API would refuse is refused by the console's options endpoint (422, errors[0] on name) before any ceremony starts, and by the register endpoint; empty (the API's default) and 100 characters after trimming pass", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    const csrf = await csrfFor(t, cookie);
+    const refused: Array<[string, string, RegExp]> = [
+      ["101 characters", "x".repeat(101), /at most 100 characters/],
+      ["a line break inside", "Work\nlaptop", /control or formatting characters/],
+      ["a bidi override", "Work \u202elaptop", /control or formatting characters/],
+      ["a zero-width space", "Work\u200blaptop", /control or formatting characters/],
+      ["a NUL", "Work\u0000", /control or formatting characters/],
+    ];
+    for (const [what, name, message] of refused) {
+      for (const path of ["/account/passkeys/options", "/account/passkeys"]) {
+        const problem = await assertProblem(
+          await postJson(t, path, { cookie, csrf, body: { name, response: {} } }),
+          422,
+          "validation_failed",
+        ).catch((error) => {
+          throw new Error(`${path} with ${what}: ${error.message}`);
+        });
+        assert.equal(problem.errors[0].field, "name", what);
+        assert.match(problem.errors[0].message, message, what);
+      }
+    }
+    assert.equal(await challenges(t), 0, "no ceremony was started");
+    for (const name of ["", "  ", ` ${"y".repeat(100)} `]) {
+      await jsonAnswer(
+        await postJson(t, "/account/passkeys/options", { cookie, csrf, body: { name } }),
+        200,
+      );
+    }
+    const { passkey } = await addPasskey(t, cookie, ` ${"y".repeat(100)} `);
+    assert.equal(passkey.name, "y".repeat(100));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("with 20 passkeys the add form is gone and the page says why; the options endpoint relays the API's 409 passkey_limit_reached", async () => {
+  const t = await buildTestApp();
+  try {
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    for (let i = 1; i < 20; i++) await addPasskey(t, cookie, `Key ${i}`);
+    const before = await (await getPage(t, "/account", cookie)).text();
+    assert.match(before, /data-passkey="register"/, "19: one more can be added");
+    await addPasskey(t, cookie, "Key 20");
+
+    const page = await (await getPage(t, "/account", cookie)).text();
+    assert.doesNotMatch(page, /data-passkey="register"/);
+    assert.doesNotMatch(page, /Name of the new passkey/);
+    assert.doesNotMatch(page, /Adding a passkey needs a browser/);
+    assert.match(
+      page,
+      /You have 20 passkeys, the most an account can hold\. To add another, remove one you no longer use\./,
+    );
+    await assertProblem(
+      await postJson(t, "/account/passkeys/options", { cookie, csrf: await csrfFor(t, cookie) }),
+      409,
+      "passkey_limit_reached",
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("removing the last passkey of an account without TOTP: the confirmation says the password alone will then sign you in; not with two passkeys, nor with TOTP on", async () => {
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const alone = "your password alone will then sign you in";
+    const confirmOf = async (cookie: string, id: unknown) =>
+      new RegExp(`action="/account/passkeys/${id}/remove" data-confirm="([^"]+)"`)
+        .exec(await (await getPage(t, "/account", cookie)).text())?.[1] ?? "";
+
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    const first = (await addPasskey(t, cookie, "Phone")).passkey;
+    assert.ok((await confirmOf(cookie, first.id)).includes(alone));
+    await addPasskey(t, cookie, "Key");
+    const two = await confirmOf(cookie, first.id);
+    assert.ok(two && !two.includes(alone), two);
+
+    const withTotp = await mfaUser(t, clock);
+    const totpCookie = await signIn(t, withTotp.email, undefined, {
+      code: totp(withTotp.secret, clock.now()),
+    });
+    const { passkey } = await addPasskey(t, totpCookie, "Phone");
+    const confirm = await confirmOf(totpCookie, passkey.id);
+    assert.ok(confirm && !confirm.includes(alone), confirm);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the step-up page of an account whose only second factor is a passkey tells a browser without passkeys what to do (another browser, or an administrator); with TOTP too, the password form is there instead", async () => {
+  const clock = new ManualClock(midStepMs());
+  const t = await buildTestApp({}, { clock });
+  try {
+    const note = (html: string) =>
+      /<p class="hint" data-passkey-unsupported="true">([^<]+)<\/p>/.exec(html)?.[1] ?? "";
+    const user = await registerUser(t);
+    const cookie = await signIn(t, user.email);
+    await addPasskey(t, cookie);
+    const only = await (await getPage(t, "/account/reauthenticate", cookie)).text();
+    assert.doesNotMatch(only, /name="password"/);
+    assert.match(note(only), /a browser that supports passkeys/);
+    assert.match(note(only), /ask an administrator to reset your second factor/);
+
+    const withTotp = await mfaUser(t, clock);
+    const totpCookie = await signIn(t, withTotp.email, undefined, {
+      code: totp(withTotp.secret, clock.now()),
+    });
+    await addPasskey(t, totpCookie);
+    const both = await (await getPage(t, "/account/reauthenticate", totpCookie)).text();
+    assert.match(both, /name="password"/);
+    assert.doesNotMatch(note(both), /administrator/);
   } finally {
     await t.close();
   }

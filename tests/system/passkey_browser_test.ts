@@ -2,7 +2,8 @@
  * Passkeys in a real browser (issue 20's acceptance): Debian's Chromium, headless, driven by
  * playwright-core, with the DevTools virtual authenticator (CTAP2, internal transport,
  * resident keys, user verification) against a real `citadel serve` reached at
- * `http://localhost:<port>` (an IP address cannot be a WebAuthn RP ID). A user adds a passkey
+ * `http://localhost:<port>` (an IP address cannot be a WebAuthn RP ID). A user is refused a
+ * name the API would not keep before the authenticator runs, adds a passkey
  * on /account, signs in with it alone, uses it as the second factor after the password and
  * for a step-up, removes it, and the next passkey sign-in fails with a message on the page.
  * Every page is watched (console errors, CSP violations, uncaught exceptions, dialogs), and
@@ -74,8 +75,9 @@ Deno.test("passkeys in a browser: add one on /account, sign in with it alone, us
   assert.equal(registered.status, 201, JSON.stringify(registered.body));
   const { context, page, watch } = await openPage(browser, {
     allowConfirm: /^Remove the passkey "Ada's laptop"\?/,
-    // The refused sign-in at the end: the browser logs the 401 of the script's request.
-    expect: /status of 401/,
+    // The refused name (422) and the refused sign-in at the end (401): the browser logs the
+    // status of the script's request.
+    expect: /status of (401|422)/,
   });
   const authenticator = await addVirtualAuthenticator(context, page);
   const labels: string[] = [];
@@ -98,6 +100,24 @@ Deno.test("passkeys in a browser: add one on /account, sign in with it alone, us
     );
     await checkLabels(page, labels);
   });
+
+  await step(
+    "a name with a text-direction mark is refused before the authenticator runs",
+    async () => {
+      const section = page.locator('section[aria-labelledby="passkeys"]');
+      const name = section.getByLabel("Name of the new passkey");
+      assert.equal(await name.getAttribute("maxlength"), "100");
+      await name.fill("Ada\u202elaptop");
+      await click(page, "Add a passkey")();
+      assert.match(await passkeyAlert(page), /cannot contain control or formatting characters/);
+      assert.equal((await authenticator.credentials()).length, 0, "no passkey was created");
+      assert.equal(
+        await section.getByRole("button", { name: "Add a passkey" }).isEnabled(),
+        true,
+        "the button is back for another try",
+      );
+    },
+  );
 
   await step("add a passkey from /account: the authenticator holds a resident key", async () => {
     const section = page.locator('section[aria-labelledby="passkeys"]');
@@ -181,7 +201,7 @@ Deno.test("passkeys in a browser: add one on /account, sign in with it alone, us
       "the focus is back on the button, next to the message",
     );
     assert.equal((await authenticator.credentials()).length, 1, "the browser still holds it");
-    assert.equal(watch.expected.length, 1, watch.expected.join("\n"));
+    assert.equal(watch.expected.length, 2, watch.expected.join("\n"));
   });
 
   assertClean(watch, "the passkey scenario");
