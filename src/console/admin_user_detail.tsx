@@ -4,7 +4,7 @@
  * reset MFA, revoke a key. Each action is a confirmed POST form that calls the API route that
  * does it, so least privilege and step-up are the API's and its refusal is shown as it says.
  * Its active sessions are listed as `GET /api/v1/admin/users/:id/sessions` answers them, its
- * passkeys as `GET /api/v1/admin/users/:id/passkeys` does (each removable: `DELETE`).
+ * passkeys as admin_user_passkeys.tsx shows them.
  * @module
  */
 import type { Context } from "hono";
@@ -24,8 +24,8 @@ import {
   When,
 } from "./admin_parts.tsx";
 import { type AdminUser, ROLE_OPTIONS } from "./admin_users.tsx";
-import type { PasskeyRow } from "./account_passkeys.tsx";
-import { PasskeyTable } from "./passkey_parts.tsx";
+import type { AdminPasskeyView } from "../services/passkeys.ts";
+import { AdminPasskeys, passkeyCount } from "./admin_user_passkeys.tsx";
 import { formOf } from "./context.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Page, type PageContext } from "./layout.tsx";
@@ -65,7 +65,7 @@ async function renderDetail(
     "GET",
     `/api/v1/admin/users/${id}/sessions`,
   );
-  const passkeys = await api<{ passkeys: PasskeyRow[] }>(
+  const passkeys = await api<{ passkeys: AdminPasskeyView[] }>(
     kit,
     c,
     "GET",
@@ -104,7 +104,7 @@ async function renderDetail(
           {user.mfa_enabled ? `on (${user.recovery_codes_left ?? 0} recovery codes left)` : "off"}
         </dd>
         <dt>Passkeys</dt>
-        <dd>{passkeys.ok ? String(passkeys.body.passkeys.length) : "—"}</dd>
+        <dd>{passkeys.ok ? passkeyCount(passkeys.body.passkeys) : "—"}</dd>
         <dt>Created</dt>
         <dd>
           <When iso={user.created_at} />
@@ -114,7 +114,11 @@ async function renderDetail(
           <When iso={user.last_login_at} empty="never" />
         </dd>
       </dl>
-      <Actions ctx={ctx} user={user} />
+      <Actions
+        ctx={ctx}
+        user={user}
+        passkeys={passkeys.ok ? passkeys.body.passkeys.length : 0}
+      />
       <section aria-labelledby="sessions">
         <h2 id="sessions">Active sessions</h2>
         {sessions.ok
@@ -124,7 +128,7 @@ async function renderDetail(
       <section aria-labelledby="passkeys">
         <h2 id="passkeys">Passkeys</h2>
         {passkeys.ok
-          ? <AdminPasskeys user={user} passkeys={passkeys.body.passkeys} csrf={ctx.csrf} />
+          ? <AdminPasskeys user={user} passkeys={passkeys.body.passkeys} ctx={ctx} />
           : <ProblemNotice problem={problemOf(passkeys)} back={back} />}
       </section>
       <section aria-labelledby="keys">
@@ -149,28 +153,7 @@ async function renderDetail(
   );
 }
 
-/** A user's passkeys, each with its remove form. */
-function AdminPasskeys(props: { user: AdminUser; passkeys: PasskeyRow[]; csrf: string }) {
-  const { user, passkeys, csrf } = props;
-  if (passkeys.length === 0) return <p>No passkeys.</p>;
-  return (
-    <PasskeyTable
-      passkeys={passkeys}
-      actions={(p) => (
-        <form
-          method="post"
-          action={`/admin/users/${user.id}/passkeys/${p.id}/remove`}
-          data-confirm={`Remove the passkey "${p.name}" of ${user.email}? It will no longer sign them in, and their sessions are signed out.`}
-        >
-          <Csrf token={csrf} />
-          <button type="submit" class="danger">Remove</button>
-        </form>
-      )}
-    />
-  );
-}
-
-function Actions(props: { ctx: PageContext; user: AdminUser }) {
+function Actions(props: { ctx: PageContext; user: AdminUser; passkeys: number }) {
   const { ctx, user } = props;
   const base = `/admin/users/${user.id}`;
   const disable = user.status === "active";
@@ -212,11 +195,13 @@ function Actions(props: { ctx: PageContext; user: AdminUser }) {
         </div>
         <button type="submit" class="danger">Revoke sessions</button>
       </form>
-      {user.mfa_enabled && (
+      {(user.mfa_enabled || props.passkeys > 0) && (
         <form
           method="post"
           action={`${base}/mfa-reset`}
-          data-confirm={`Remove the second factor of ${user.email}? They sign in with the password alone until they enrol again.`}
+          data-confirm={`Reset the second factor of ${user.email}? This removes their ` +
+            "authenticator app, their recovery codes and all their passkeys, and ends their " +
+            "sessions; they sign in with the password alone until they set one up again."}
         >
           <Csrf token={ctx.csrf} />
           <button type="submit" class="danger">Reset MFA</button>
