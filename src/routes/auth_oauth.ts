@@ -1,0 +1,95 @@
+/**
+ * Routes of social sign-in under `/api/v1/auth/oauth`: the enabled providers, the start (302 to
+ * the provider, with the flow cookie that binds it to this browser), the provider's callback
+ * (302 back to `redirect_to` with a one-time code or an error in the fragment) and the exchange
+ * of that code for the normal login answer.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import * as z from "zod";
+import type { AppEnv } from "../app_types.ts";
+import { validate } from "../middleware/validate.ts";
+import type { Services } from "../services/container.ts";
+import { OAUTH_FLOW_TTL_MS } from "../services/oauth_flows.ts";
+import type { LoginResult } from "../services/login.ts";
+import { auditContext } from "./audit_context.ts";
+import { requestOrigin } from "./passkey_fields.ts";
+
+/**
+ * The flow cookie: `__Host-` pins it to this host; SameSite=Lax, because the provider sends
+ * the browser back with a top-level cross-site navigation.
+ */
+export const OAUTH_FLOW_COOKIE = "__Host-citadel_oauth";
+
+const providerParam = z.object({ provider: z.string().max(32) });
+const startQuery = z.object({ redirect_to: z.string().min(1, "is required").max(2048) });
+
+/** What auth.ts lends these routes. */
+export interface OAuthRouteOptions {
+  /** The per-IP limits of register, login and refresh. */
+  limiter: MiddlewareHandler<AppEnv>;
+  /** The body, cookies and device credential of a completed login. */
+  loggedIn(c: Context<AppEnv>, result: LoginResult): Response | Promise<Response>;
+  /** PUBLIC_URL; without it (outside production) the request's own origin. */
+  publicUrl?: string;
+}
+
+/** `/api/v1/auth/oauth/*`. */
+export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) {
+  const { oauthFlows, oauthIdentities } = services;
+  const callbackUrl = (c: Context<AppEnv>, provider: string) =>
+    `${options.publicUrl?.replace(/\/$/, "") ?? requestOrigin(c)}/api/v1/auth/oauth/` +
+    `${provider}/callback`;
+
+  return new Hono<AppEnv>()
+    .get("/providers", (c) => c.json({ providers: oauthFlows.list() }))
+    .get(
+      "/:provider/start",
+      options.limiter,
+      validate("param", providerParam),
+      validate("query", startQuery),
+      async (c) => {
+        const { provider } = c.req.valid("param");
+        const started = await oauthFlows.start(provider, {
+          redirectTo: c.req.valid("query").redirect_to,
+          browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
+          callbackUrl: callbackUrl(c, provider),
+        });
+        setCookie(c, OAUTH_FLOW_COOKIE, started.browserSecret, {
+          httpOnly: true,
+          secure: true,
+          sameSite: "Lax",
+          path: "/",
+          maxAge: OAUTH_FLOW_TTL_MS / 1000,
+        });
+        c.header("cache-control", "no-store");
+        return c.redirect(started.location, 302);
+      },
+    )
+    .get("/:provider/callback", options.limiter, validate("param", providerParam), async (c) => {
+      const { provider } = c.req.valid("param");
+      const location = await oauthFlows.callback(provider, {
+        url: new URL(c.req.url),
+        browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
+        callbackUrl: callbackUrl(c, provider),
+      }, auditContext(c));
+      c.header("cache-control", "no-store");
+      // The fragment stays in the browser: no Referer or server log carries the code.
+      c.header("referrer-policy", "no-referrer");
+      return c.redirect(location, 302);
+    })
+    .post(
+      "/exchange",
+      options.limiter,
+      validate("json", z.object({ code: z.string().min(1, "is required").max(128) }).strict()),
+      async (c) => {
+        const result = await oauthIdentities.exchange(c.req.valid("json").code, {
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+        }, auditContext(c));
+        if ("mfa_required" in result) return c.json(result);
+        return await options.loggedIn(c, result);
+      },
+    );
+}

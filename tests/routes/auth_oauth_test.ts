@@ -1,0 +1,211 @@
+/**
+ * Social sign-in over HTTP against a real OpenID provider (oidc-provider on loopback): sign up
+ * through it, sign in again, one-time codes and states, exact `redirect_to` matching, and
+ * linking to an existing account only after its owner signs in.
+ */
+import assert from "node:assert/strict";
+import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import {
+  driveAuthorization,
+  startOidcProvider,
+  type TestOidcProvider,
+} from "../support/oidc_provider.ts";
+import { authed, login, registerUser, uniqueEmail } from "../support/auth_support.ts";
+
+const CALLBACK = "http://localhost/api/v1/auth/oauth/testidp/callback";
+const APP = "https://app.example.com/cb";
+
+async function setUp(): Promise<{ t: TestApp; idp: TestOidcProvider } & AsyncDisposable> {
+  const idp = await startOidcProvider({ redirectUris: [CALLBACK] });
+  const t = await buildTestApp({
+    OAUTH_PROVIDERS: "testidp",
+    OAUTH_TESTIDP_ISSUER: idp.issuer,
+    OAUTH_TESTIDP_CLIENT_ID: idp.clientId,
+    OAUTH_TESTIDP_CLIENT_SECRET: idp.clientSecret,
+    OAUTH_REDIRECT_URLS: APP,
+  });
+  return {
+    t,
+    idp,
+    async [Symbol.asyncDispose]() {
+      await t.close();
+      await idp.close();
+    },
+  };
+}
+
+/** start -> provider -> callback; answers the fragment of the final redirect. */
+async function signInWith(t: TestApp, idp: TestOidcProvider, sub: string) {
+  const start = await request(
+    t.app,
+    "GET",
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(APP)}`,
+  );
+  assert.equal(start.status, 302, await start.clone().text());
+  const cookie = start.headers.get("set-cookie")!.split(";")[0];
+  const back = await driveAuthorization(idp, start.headers.get("location")!, sub);
+  const callbackPath = back.pathname + back.search;
+  const res = await request(t.app, "GET", callbackPath, { headers: { cookie } });
+  assert.equal(res.status, 302, await res.clone().text());
+  const location = new URL(res.headers.get("location")!);
+  assert.equal(location.origin + location.pathname, APP);
+  return { fragment: new URLSearchParams(location.hash.slice(1)), callbackPath, cookie };
+}
+
+async function exchange(t: TestApp, code: string) {
+  return await request(t.app, "POST", "/api/v1/auth/oauth/exchange", { body: { code } });
+}
+
+Deno.test("GET /auth/oauth/providers lists the enabled providers", async () => {
+  await using s = await setUp();
+  const res = await request(s.t.app, "GET", "/api/v1/auth/oauth/providers");
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { providers: [{ name: "testidp", display_name: "Testidp" }] });
+});
+
+Deno.test("a new person signs up through the provider, signs in again as the same user, and a code works once", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("oauth");
+  s.idp.accounts.set("alice", { sub: "alice", email, email_verified: true, name: "Alice" });
+  const first = await signInWith(s.t, s.idp, "alice");
+  const code = first.fragment.get("code")!;
+  assert.ok(code);
+  const res = await exchange(s.t, code);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.user.email, email);
+  assert.equal(body.user.email_verified, true);
+  assert.ok(body.access_token && body.refresh_token);
+
+  const replayed = await exchange(s.t, code);
+  assert.equal(replayed.status, 400);
+  assert.equal((await replayed.json()).code, "invalid_oauth_code");
+
+  const again = await signInWith(s.t, s.idp, "alice");
+  const second = await (await exchange(s.t, again.fragment.get("code")!)).json();
+  assert.equal(second.user.id, body.user.id);
+
+  const listed = await authed(s.t, "GET", "/api/v1/me/identities", body.access_token);
+  const { identities } = await listed.json();
+  assert.equal(identities.length, 1);
+  assert.equal(identities[0].provider, "testidp");
+
+  // The only way this account signs in: unlinking it is refused.
+  const unlink = await authed(
+    s.t,
+    "DELETE",
+    `/api/v1/me/identities/${identities[0].id}`,
+    second.access_token,
+  );
+  assert.equal(unlink.status, 409);
+  assert.equal((await unlink.json()).code, "last_sign_in_method");
+  const audit = await s.t.deps.db.selectFrom("audit_events").select("action")
+    .where("action", "in", ["oauth.login", "oauth.linked"]).execute();
+  assert.deepEqual(audit.map((a) => a.action).sort(), [
+    "oauth.linked",
+    "oauth.login",
+    "oauth.login",
+  ]);
+});
+
+Deno.test("a replayed state, a missing state and another browser's cookie are 400 invalid_state", async () => {
+  await using s = await setUp();
+  s.idp.accounts.set("bob", { sub: "bob", email: uniqueEmail("bob"), email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "bob");
+  const replay = await request(s.t.app, "GET", flow.callbackPath, {
+    headers: { cookie: flow.cookie },
+  });
+  assert.equal(replay.status, 400);
+  assert.equal((await replay.json()).code, "invalid_state");
+  const missing = await request(s.t.app, "GET", "/api/v1/auth/oauth/testidp/callback?code=x");
+  assert.equal((await missing.json()).code, "invalid_state");
+
+  const start = await request(
+    s.t.app,
+    "GET",
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(APP)}`,
+  );
+  const back = await driveAuthorization(s.idp, start.headers.get("location")!, "bob");
+  const foreign = await request(s.t.app, "GET", back.pathname + back.search, {
+    headers: { cookie: "__Host-citadel_oauth=" + "A".repeat(43) },
+  });
+  assert.equal(foreign.status, 400);
+  assert.equal((await foreign.json()).code, "invalid_state");
+});
+
+Deno.test("redirect_to must match an entry exactly: another host, a prefix, //evil and userinfo are 400 invalid_redirect", async () => {
+  await using s = await setUp();
+  for (
+    const target of [
+      "https://evil.example/cb",
+      APP + "/more",
+      APP + "?x=1",
+      "https://app.example.com//evil.example",
+      "https://app.example.com%2F%2Fevil.example/cb",
+      "https://app.example.com@evil.example/cb",
+      "//evil.example",
+    ]
+  ) {
+    const res = await request(
+      s.t.app,
+      "GET",
+      `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(target)}`,
+    );
+    assert.equal(res.status, 400, target);
+    assert.equal((await res.json()).code, "invalid_redirect", target);
+  }
+});
+
+Deno.test("a verified provider email of an existing verified account needs its owner to sign in and link", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("owner");
+  const user = await registerUser(s.t, email);
+  await s.t.deps.db.updateTable("users").set({ email_verified_at: Date.now() })
+    .where("id", "=", user.id).execute();
+  s.idp.accounts.set("carol", { sub: "carol", email, email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "carol");
+  assert.equal(flow.fragment.get("error"), "link_required");
+  assert.equal(flow.fragment.get("code"), null);
+  const linkCode = flow.fragment.get("link_code")!;
+
+  const session = await login(s.t, email);
+  const linked = await authed(s.t, "POST", "/api/v1/me/identities/link", session.access_token, {
+    link_code: linkCode,
+  });
+  assert.equal(linked.status, 200, await linked.clone().text());
+  const again = await signInWith(s.t, s.idp, "carol");
+  const body = await (await exchange(s.t, again.fragment.get("code")!)).json();
+  assert.equal(body.user.id, user.id);
+});
+
+Deno.test("an unverified provider email matching an existing account links nothing and signs nobody in", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("victim");
+  await registerUser(s.t, email);
+  s.idp.accounts.set("mallory", { sub: "mallory", email, email_verified: false });
+  const flow = await signInWith(s.t, s.idp, "mallory");
+  assert.equal(flow.fragment.get("error"), "account_exists");
+  assert.equal(flow.fragment.get("code"), null);
+  assert.equal(flow.fragment.get("link_code"), null);
+  const identities = await s.t.deps.db.selectFrom("oauth_identities").selectAll().execute();
+  assert.deepEqual(identities, []);
+});
+
+Deno.test("an ID token with a wrong nonce, another issuer or audience, or expired ends in error=provider_error", async () => {
+  await using s = await setUp();
+  s.idp.accounts.set("dave", { sub: "dave", email: uniqueEmail("dave"), email_verified: true });
+  const tampers: Record<string, (c: Record<string, unknown>) => Record<string, unknown>> = {
+    nonce: (c) => ({ ...c, nonce: "forged" }),
+    issuer: (c) => ({ ...c, iss: "https://evil.example" }),
+    audience: (c) => ({ ...c, aud: "someone-else" }),
+    expired: (c) => ({ ...c, exp: Math.floor(Date.now() / 1000) - 3600 }),
+  };
+  for (const [name, tamper] of Object.entries(tampers)) {
+    s.idp.tamperIdToken = tamper;
+    const flow = await signInWith(s.t, s.idp, "dave");
+    assert.equal(flow.fragment.get("error"), "provider_error", name);
+    assert.equal(flow.fragment.get("code"), null, name);
+  }
+  const users = await s.t.deps.db.selectFrom("oauth_identities").selectAll().execute();
+  assert.deepEqual(users, []);
+});
