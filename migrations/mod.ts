@@ -15,6 +15,7 @@ import * as mfa from "./0008_mfa.ts";
 import * as email from "./0009_email.ts";
 import * as consoleSessions from "./0010_console_sessions.ts";
 import * as passkeys from "./0011_passkeys.ts";
+import * as oauth from "./0012_oauth.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -37,4 +38,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0009_email", email],
   ["0010_console_sessions", consoleSessions],
   ["0011_passkeys", passkeys],
+  ["0012_oauth", oauth],
 ];

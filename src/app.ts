@@ -29,6 +29,7 @@ import { jwksRoutes } from "./routes/jwks.ts";
 import { meRoutes } from "./routes/me.ts";
 import { meMfaRoutes } from "./routes/me_mfa.ts";
 import { mePasskeyRoutes } from "./routes/me_passkeys.ts";
+import { meIdentityRoutes } from "./routes/me_identities.ts";
 import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
@@ -147,6 +148,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   for (const path of AUTHENTICATED_PATHS) app.use(path, authenticated, apiLimiter);
   app.route("/api/v1/me/mfa", meMfaRoutes(services));
   app.route("/api/v1/me/passkeys", mePasskeyRoutes(services));
+  app.route("/api/v1/me/identities", meIdentityRoutes(services));
   app.route("/api/v1/me", meRoutes(services));
   app.route("/api/v1/api-keys", apiKeyRoutes(deps, services));
   app.route("/api/v1/admin/users", adminUserRoutes(services));

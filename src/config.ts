@@ -15,6 +15,7 @@ import { type Config, SETTINGS } from "./config_settings.ts";
 import { productionViolations } from "./production_rules.ts";
 import { trustedProxyProblem } from "./lib/client_ip.ts";
 import { rpIdCovers } from "./lib/host.ts";
+import { oauthProblems, oauthProviders } from "./config_oauth.ts";
 
 export type { Config, ConfigProblem };
 /** The runtime environment; `production` turns on fail-closed checks. */
@@ -121,7 +122,7 @@ function consistencyProblems(config: Config): ConfigProblem[] {
       fix: "Generate one with `citadel secret` and set ALERT_WEBHOOK_SECRET",
     });
   }
-  problems.push(...webauthnProblems(config));
+  problems.push(...webauthnProblems(config), ...oauthProblems(config));
   if (jwt.previousSecret && jwt.previousSecret === jwt.secret) {
     problems.push({
       variable: "JWT_SECRET_KEY_PREVIOUS",
@@ -216,7 +217,11 @@ export function parseConfig(env: Env): Config {
     }));
   }
   const settingProblems: ConfigProblem[] = [];
-  const config = configOf(SETTINGS, result.data, settingProblems);
+  const config: Config = {
+    ...configOf(SETTINGS, result.data, settingProblems),
+    oauthProviders: [],
+  };
+  config.oauthProviders = oauthProviders(env, config.oauth.providers, settingProblems);
   // DEBUG=true raises the log level whatever LOG_LEVEL says.
   if (config.debug) config.logLevel = "debug";
   const problems = [...consistencyProblems(config), ...settingProblems];

@@ -17,6 +17,7 @@ import {
 } from "./config_declaration.ts";
 import { FIELD_KEY_BYTES, parseFieldKey } from "./lib/field_crypto.ts";
 import { allowedHostEntry } from "./lib/host.ts";
+import type { OAuthProviderConfig } from "./lib/oauth_providers.ts";
 import * as z from "zod";
 
 const DATABASE_URL = "file:./data/citadel.db";
@@ -216,6 +217,27 @@ export const SETTINGS = {
       "comma list of extra exact origins passkey ceremonies may come from, besides " +
         "`PUBLIC_URL`'s; without either, outside production the request's own origin is used " +
         "and in production passkeys answer 503 `passkeys_unavailable`",
+    ),
+  },
+  oauth: {
+    providers: setting(
+      "OAUTH_PROVIDERS",
+      list,
+      "comma list of sign-in providers: `google`, `github`, `linkedin`, or any name whose " +
+        "`OAUTH_<NAME>_ISSUER` names an OpenID Connect provider; each needs " +
+        "`OAUTH_<NAME>_CLIENT_ID` and `OAUTH_<NAME>_CLIENT_SECRET` (see Social sign-in)",
+    ),
+    redirectUrls: setting(
+      "OAUTH_REDIRECT_URLS",
+      list,
+      "comma list of the exact URLs a social sign-in may return to (`redirect_to`, no prefix " +
+        "or wildcard matching); required with `OAUTH_PROVIDERS`",
+    ),
+    storeTokens: setting(
+      "OAUTH_STORE_TOKENS",
+      bool(false),
+      "keep the providers' access and refresh tokens, encrypted under `ENCRYPTION_KEY` " +
+        "(required then); otherwise they are dropped once the user is known",
     ),
   },
   adminAllowedIps: setting(
@@ -501,7 +523,10 @@ export const SETTINGS = {
  * Everything citadel can be configured with, derived from {@linkcode SETTINGS}; built only
  * by `parseConfig` in `config.ts`, which re-exports it.
  */
-export type Config = ConfigOf<typeof SETTINGS>;
+export type Config = ConfigOf<typeof SETTINGS> & {
+  /** The providers of OAUTH_PROVIDERS, built from their `OAUTH_<NAME>_*` variables. */
+  oauthProviders: readonly OAuthProviderConfig[];
+};
 
 /**
  * ALLOWED_HOSTS: each entry a host name (a leading dot for its subdomains too), in the form

@@ -98,6 +98,34 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
     violatedBy: (config) => config.webauthn.origins.some((o) => !o.startsWith("https://")),
   },
   {
+    id: "public-url-for-oauth",
+    variable: "PUBLIC_URL",
+    message: "is required when APP_ENV=production and OAUTH_PROVIDERS is set (the callback URL " +
+      "registered with each provider is built from it)",
+    fix: "Set PUBLIC_URL to the address users reach citadel at, e.g. https://auth.example.com",
+    severity: "high",
+    violatedBy: (config) => config.oauth.providers.length > 0 && !config.email.publicUrl,
+  },
+  {
+    id: "https-oauth-redirects",
+    variable: "OAUTH_REDIRECT_URLS",
+    message: "must not list http:// URLs when APP_ENV=production (the one-time sign-in code " +
+      "travels in them)",
+    fix: "List https:// pages (or a mobile app's own scheme), e.g. " +
+      "OAUTH_REDIRECT_URLS=https://app.example.com/auth/callback",
+    severity: "high",
+    violatedBy: (config) => config.oauth.redirectUrls.some((url) => url.startsWith("http://")),
+  },
+  {
+    id: "https-oauth-issuers",
+    variable: "OAUTH_PROVIDERS",
+    message: "lists a provider whose OAUTH_<NAME>_ISSUER is not https:// (its keys and tokens " +
+      "would travel in clear)",
+    fix: "Set each OAUTH_<NAME>_ISSUER to the provider's https:// issuer",
+    severity: "high",
+    violatedBy: (config) => config.oauthProviders.some((p) => !p.issuer.startsWith("https://")),
+  },
+  {
     id: "smtp-for-required-verification",
     variable: "EMAIL_VERIFICATION",
     message: "is `required` but SMTP_URL is not set: no account could ever be verified",

@@ -27,6 +27,21 @@ const BREAKS: Record<string, Record<string, string>> = {
   "public-url-for-email": { SMTP_URL: "smtp://mail.example.com:587" },
   "smtp-for-required-verification": { EMAIL_VERIFICATION: "required" },
   "https-email-links": { PUBLIC_URL: "http://auth.example.com" },
+  "public-url-for-oauth": {
+    OAUTH_PROVIDERS: "google",
+    OAUTH_GOOGLE_CLIENT_ID: "client",
+    OAUTH_GOOGLE_CLIENT_SECRET: "secret",
+    OAUTH_REDIRECT_URLS: "https://app.example.com/auth/callback",
+  },
+  "https-oauth-redirects": { OAUTH_REDIRECT_URLS: "http://app.example.com/auth/callback" },
+  "https-oauth-issuers": {
+    PUBLIC_URL: "https://auth.example.com",
+    OAUTH_PROVIDERS: "acme",
+    OAUTH_ACME_ISSUER: "http://id.example.com",
+    OAUTH_ACME_CLIENT_ID: "client",
+    OAUTH_ACME_CLIENT_SECRET: "secret",
+    OAUTH_REDIRECT_URLS: "https://app.example.com/auth/callback",
+  },
   "https-webauthn-origins": {
     WEBAUTHN_RP_ID: "example.com",
     WEBAUTHN_ORIGINS: "http://app.example.com",

@@ -24,6 +24,7 @@ export async function cleanup(args: string[]): Promise<number> {
         `${removed.loginHistory} login records older than ${runtime.deps.config.loginGuard.retentionDays} days, ` +
         `${removed.emailTokens} spent email tokens, ${removed.emailOutbox} old email messages, ` +
         `${removed.passkeyChallenges} expired passkey challenges, ` +
+        `${removed.oauth} expired social sign-in flows and codes, ` +
         `${removed.counters} stale counters`,
     );
     return 0;

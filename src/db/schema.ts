@@ -202,6 +202,8 @@ export interface MfaChallengesTable {
   expires_at: EpochMs;
   attempts: number;
   used_at: EpochMs | null;
+  /** The `amr` of the first factor when it was not a password (`fed`); migration 0012. */
+  first_factor: string | null;
 }
 
 /** A second-factor verification in flight or failed; see migration 0008. */
@@ -288,6 +290,57 @@ export interface PasskeyChallengesTable {
   expires_at: EpochMs;
 }
 
+/** A provider identity linked to a user (migration 0012); provider + subject is unique. */
+export interface OAuthIdentitiesTable {
+  id: string;
+  user_id: string;
+  /** The provider's configured name, e.g. `google`. */
+  provider: string;
+  /** The provider's stable user id (`sub`, or GitHub's numeric id). */
+  subject: string;
+  /** The email the provider asserted when it was last used. */
+  email: string | null;
+  email_verified: number;
+  /** Encrypted JSON of the provider's tokens, only with OAUTH_STORE_TOKENS=true. */
+  tokens: string | null;
+  created_at: EpochMs;
+  last_used_at: EpochMs | null;
+}
+
+/** A sign-in with a provider in progress, by the keyed hash of its `state` (10 minutes). */
+export interface OAuthFlowsTable {
+  state_hash: string;
+  /** Keyed hash of the flow cookie of the browser that started it. */
+  browser_hash: string;
+  provider: string;
+  /** The PKCE verifier, sent to the provider's token endpoint with the code. */
+  code_verifier: string;
+  nonce: string;
+  /** One of OAUTH_REDIRECT_URLS, where the callback sends the browser back. */
+  redirect_to: string;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+}
+
+/** A one-time code handed to the app after a callback, by keyed hash (migration 0012). */
+export interface OAuthCodesTable {
+  code_hash: string;
+  /** `login` (60 s) or `link` (the proof a signed-in user links with, 10 minutes). */
+  kind: string;
+  provider: string;
+  subject: string;
+  email: string | null;
+  email_verified: number;
+  /** The name the provider gave, for an account it creates. */
+  name: string | null;
+  /** The linked user of a login; the account a link is offered to. */
+  user_id: string | null;
+  /** Encrypted provider tokens, kept only with OAUTH_STORE_TOKENS=true. */
+  tokens: string | null;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+}
+
 /** The whole schema as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -315,6 +368,9 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
+  oauth_identities: OAuthIdentitiesTable;
+  oauth_flows: OAuthFlowsTable;
+  oauth_codes: OAuthCodesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -13,6 +13,7 @@ import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import { authPasskeyRoutes } from "./auth_passkey.ts";
+import { authOAuthRoutes } from "./auth_oauth.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
@@ -215,6 +216,10 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
       return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
     })
     .route("/", authPasskeyRoutes(services, { limiter, sessionCaller, loggedIn }))
+    .route(
+      "/oauth",
+      authOAuthRoutes(services, { limiter, loggedIn, publicUrl: config.email.publicUrl }),
+    )
     .post("/logout", ...sessionCaller, (c) => logout(c, false))
     .post("/logout-all", ...sessionCaller, (c) => logout(c, true));
 }

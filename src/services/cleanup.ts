@@ -1,6 +1,6 @@
 /**
  * Removing what no longer protects anything: expired and old revoked sessions, old login
- * records, dead MFA and passkey challenges, spent email tokens, old outbox messages, expired counters and
+ * records, dead MFA and passkey challenges, social sign-in flows and codes past their time, spent email tokens, old outbox messages, expired counters and
  * blocks.
  */
 import type { Db } from "../db/schema.ts";
@@ -14,6 +14,8 @@ export interface CleanupResult {
   mfaChallenges: number;
   /** Passkey ceremony challenges past their five minutes. */
   passkeyChallenges: number;
+  /** Social sign-in flows and one-time codes past their lifetime (ten minutes at most). */
+  oauth: number;
   /** Email tokens used or expired a day ago, and messages sent or given up a week ago. */
   emailTokens: number;
   emailOutbox: number;
@@ -53,6 +55,10 @@ export async function cleanupExpired(
   // A passkey ceremony's challenge is dead five minutes after it was issued.
   const passkeyChallenges = await deps.db.deleteFrom("passkey_challenges")
     .where("expires_at", "<", now).executeTakeFirst();
+  const oauthFlows = await deps.db.deleteFrom("oauth_flows")
+    .where("expires_at", "<", now).executeTakeFirst();
+  const oauthCodes = await deps.db.deleteFrom("oauth_codes")
+    .where("expires_at", "<", now).executeTakeFirst();
   // Second-factor attempts count for fifteen minutes.
   await deps.db.deleteFrom("mfa_attempts").where("at", "<", now - DAY_MS).execute();
   // A used or expired link token is kept a day (what happened to a link stays explainable).
@@ -70,6 +76,7 @@ export async function cleanupExpired(
     loginHistory: Number(history.numDeletedRows),
     mfaChallenges: Number(challenges.numDeletedRows),
     passkeyChallenges: Number(passkeyChallenges.numDeletedRows),
+    oauth: Number(oauthFlows.numDeletedRows) + Number(oauthCodes.numDeletedRows),
     emailTokens: Number(emailTokens.numDeletedRows),
     emailOutbox: Number(emailOutbox.numDeletedRows),
     counters,

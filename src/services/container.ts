@@ -41,6 +41,9 @@ import { createPasswordReset } from "./password_reset.ts";
 import { createSecurityNotices } from "./security_notices.ts";
 import { createPasskeys } from "./passkeys.ts";
 import { relyingPartyResolver, type RelyingPartySettings } from "./relying_party.ts";
+import type { OAuthProviderConfig } from "../lib/oauth_providers.ts";
+import { createOAuthFlows } from "./oauth_flows.ts";
+import { createOAuthIdentities } from "./oauth_identities.ts";
 
 /** The settings the services read; `Config` fits. */
 export interface ServicesSettings extends SessionSettings, ApiKeySettings {
@@ -60,6 +63,8 @@ export interface ServicesSettings extends SessionSettings, ApiKeySettings {
   registrationEnabled: boolean;
   passwordMinLength: number;
   webauthn: Pick<RelyingPartySettings, "rpId" | "rpName" | "origins">;
+  oauth: { redirectUrls: string[]; storeTokens: boolean };
+  oauthProviders: readonly OAuthProviderConfig[];
 }
 
 /** The settings the services read, the email ones included; `Config` fits. */
@@ -259,6 +264,30 @@ export function createServices(deps: ServicesDeps) {
     notices,
     users,
   });
+  const oauthFlows = createOAuthFlows({
+    db,
+    clock,
+    pepper,
+    audit,
+    cipher: fieldCipher,
+    providers: config.oauthProviders,
+    redirectUrls: config.oauth.redirectUrls,
+    storeTokens: config.oauth.storeTokens,
+  });
+  const oauthIdentities = createOAuthIdentities({
+    db,
+    clock,
+    pepper,
+    audit,
+    cipher: fieldCipher,
+    users,
+    providers: config.oauthProviders,
+    registrationEnabled: config.registrationEnabled,
+    requireVerifiedEmail: mail.settings.verification === "required",
+    finish: (...args) => login.finish(...args),
+    challenges: mfaLogin,
+    passkeys,
+  });
   const accountAdmin = createAccountAdmin({ db, clock, sessions, audit, users });
   const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });
   const consoleSessions = createConsoleSessions({ db, clock, pepper, sessions });
@@ -287,6 +316,8 @@ export function createServices(deps: ServicesDeps) {
     passwordReset,
     emailChange,
     unlock,
+    oauthFlows,
+    oauthIdentities,
   };
 }
 

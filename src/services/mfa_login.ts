@@ -193,9 +193,10 @@ export function createMfaLogin(deps: MfaLoginDeps) {
 
     /**
      * A new challenge for a user whose password was right, naming the factors the user has:
-     * `totp` and `recovery_code` with TOTP on, `passkey` with a passkey.
+     * `totp` and `recovery_code` with TOTP on, `passkey` with a passkey. `firstFactor` is the
+     * `amr` of what came first (`pwd`, or `fed` after a provider's sign-in).
      */
-    async issue(user: User): Promise<MfaChallenge> {
+    async issue(user: User, firstFactor = "pwd"): Promise<MfaChallenge> {
       const token = randomToken(32);
       const now = clock.now();
       const methods = [
@@ -209,6 +210,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000,
         attempts: 0,
         used_at: null,
+        first_factor: firstFactor === "pwd" ? null : firstFactor,
       }).execute();
       return {
         mfa_required: true,
@@ -256,7 +258,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         ? await db.selectFrom("users").selectAll().where("id", "=", user.id)
           .executeTakeFirstOrThrow()
         : user;
-      return await deps.finish(current, meta, actor, ["pwd", method]);
+      return await deps.finish(current, meta, actor, [challenge.first_factor ?? "pwd", method]);
     },
 
     /** The user of a live, unused `mfa_token`, for its passkey options; 401 otherwise. */

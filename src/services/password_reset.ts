@@ -108,11 +108,12 @@ export function createPasswordReset(deps: PasswordResetDeps) {
         }).where("id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "password_reset");
         // An account whose address was never confirmed may have been registered by someone
-        // else first: its second factors (TOTP, passkeys) and keys are theirs, and go with
-        // their sessions.
+        // else first: its second factors (TOTP, passkeys), linked provider identities and keys
+        // are theirs, and go with their sessions.
         if (user.email_verified_at === null) {
           await deps.mfa.removeFactor(trx, user.id);
           await trx.deleteFrom("passkeys").where("user_id", "=", user.id).execute();
+          await trx.deleteFrom("oauth_identities").where("user_id", "=", user.id).execute();
           revokedKeys = await deps.apiKeys.revokeAllOf(trx, user.id, actor, "password_reset");
         }
         await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, now);

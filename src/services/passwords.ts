@@ -13,6 +13,17 @@ export interface VerifyResult {
   needsUpgrade: boolean;
 }
 
+/**
+ * The stored "hash" of an account a provider created: no password verifies against it (an
+ * unrecognised hash is refused after a dummy verification), until a reset sets one.
+ */
+export const NO_PASSWORD = "!none";
+
+/** True when the account has a password it can sign in with. */
+export function hasPassword(stored: string): boolean {
+  return stored !== NO_PASSWORD;
+}
+
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const REJECTED: VerifyResult = { ok: false, needsUpgrade: false };
 
