@@ -15,7 +15,13 @@ import { authed, login, registerUser, uniqueEmail } from "../support/auth_suppor
 const CALLBACK = "http://localhost/api/v1/auth/oauth/testidp/callback";
 const APP = "https://app.example.com/cb";
 
-async function setUp(): Promise<{ t: TestApp; idp: TestOidcProvider } & AsyncDisposable> {
+function setUp() {
+  return setUpWith({});
+}
+
+async function setUpWith(
+  env: Record<string, string>,
+): Promise<{ t: TestApp; idp: TestOidcProvider } & AsyncDisposable> {
   const idp = await startOidcProvider({ redirectUris: [CALLBACK] });
   const t = await buildTestApp({
     OAUTH_PROVIDERS: "testidp",
@@ -23,6 +29,7 @@ async function setUp(): Promise<{ t: TestApp; idp: TestOidcProvider } & AsyncDis
     OAUTH_TESTIDP_CLIENT_ID: idp.clientId,
     OAUTH_TESTIDP_CLIENT_SECRET: idp.clientSecret,
     OAUTH_REDIRECT_URLS: APP,
+    ...env,
   });
   return {
     t,
@@ -208,4 +215,58 @@ Deno.test("an ID token with a wrong nonce, another issuer or audience, or expire
   }
   const users = await s.t.deps.db.selectFrom("oauth_identities").selectAll().execute();
   assert.deepEqual(users, []);
+});
+
+Deno.test("a disabled user is refused like a wrong password, and a new person with registration off gets 403", async () => {
+  await using s = await setUp();
+  s.idp.accounts.set("erin", { sub: "erin", email: uniqueEmail("erin"), email_verified: true });
+  const first = await signInWith(s.t, s.idp, "erin");
+  const body = await (await exchange(s.t, first.fragment.get("code")!)).json();
+  await s.t.deps.db.updateTable("users").set({ status: "disabled" })
+    .where("id", "=", body.user.id).execute();
+  const again = await signInWith(s.t, s.idp, "erin");
+  const refused = await exchange(s.t, again.fragment.get("code")!);
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).code, "invalid_credentials");
+
+  await using off = await setUpWith({ REGISTRATION_ENABLED: "false" });
+  off.idp.accounts.set("frank", {
+    sub: "frank",
+    email: uniqueEmail("frank"),
+    email_verified: true,
+  });
+  const flow = await signInWith(off.t, off.idp, "frank");
+  const closed = await exchange(off.t, flow.fragment.get("code")!);
+  assert.equal(closed.status, 403);
+  assert.equal((await closed.json()).code, "registration_disabled");
+});
+
+Deno.test("an account with a password unlinks its identity with a fresh session: 204, audited", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("gina");
+  const user = await registerUser(s.t, email);
+  await s.t.deps.db.updateTable("users").set({ email_verified_at: Date.now() })
+    .where("id", "=", user.id).execute();
+  s.idp.accounts.set("gina", { sub: "gina", email, email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "gina");
+  const session = await login(s.t, email);
+  await authed(s.t, "POST", "/api/v1/me/identities/link", session.access_token, {
+    link_code: flow.fragment.get("link_code"),
+  });
+  const { identities } = await (await authed(
+    s.t,
+    "GET",
+    "/api/v1/me/identities",
+    session.access_token,
+  )).json();
+  const res = await authed(
+    s.t,
+    "DELETE",
+    `/api/v1/me/identities/${identities[0].id}`,
+    session.access_token,
+  );
+  assert.equal(res.status, 204);
+  const events = await s.t.deps.db.selectFrom("audit_events").select("action")
+    .where("action", "=", "oauth.unlinked").execute();
+  assert.equal(events.length, 1);
 });
