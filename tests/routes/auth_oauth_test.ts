@@ -11,6 +11,8 @@ import {
   type TestOidcProvider,
 } from "../support/oidc_provider.ts";
 import { authed, login, registerUser, uniqueEmail } from "../support/auth_support.ts";
+import { jwtClaims, mfaStep, mfaUser, totp } from "../support/mfa_support.ts";
+import type { ManualClock } from "../../src/platform/clock.ts";
 
 const CALLBACK = "http://localhost/api/v1/auth/oauth/testidp/callback";
 const APP = "https://app.example.com/cb";
@@ -269,4 +271,27 @@ Deno.test("an account with a password unlinks its identity with a fresh session:
   const events = await s.t.deps.db.selectFrom("audit_events").select("action")
     .where("action", "=", "oauth.unlinked").execute();
   assert.equal(events.length, 1);
+});
+
+Deno.test("a user with TOTP gets the second step after the exchange, and the session's amr is fed+otp", async () => {
+  await using s = await setUp();
+  const clock = s.t.clock as ManualClock;
+  const user = await mfaUser(s.t, clock, uniqueEmail("henry"));
+  await s.t.deps.db.updateTable("users").set({ email_verified_at: clock.now() })
+    .where("id", "=", user.id).execute();
+  s.idp.accounts.set("henry", { sub: "henry", email: user.email, email_verified: true });
+  const offered = await signInWith(s.t, s.idp, "henry");
+  const linked = await authed(s.t, "POST", "/api/v1/me/identities/link", user.accessToken, {
+    link_code: offered.fragment.get("link_code"),
+  });
+  assert.equal(linked.status, 200, await linked.clone().text());
+
+  const flow = await signInWith(s.t, s.idp, "henry");
+  const res = await exchange(s.t, flow.fragment.get("code")!);
+  const challenge = await res.json();
+  assert.equal(challenge.mfa_required, true, JSON.stringify(challenge));
+  assert.equal(challenge.access_token, undefined);
+  const done = await mfaStep(s.t, challenge.mfa_token, { code: totp(user.secret, clock.now()) });
+  assert.equal(done.status, 200, await done.clone().text());
+  assert.deepEqual(jwtClaims((await done.json()).access_token).amr, ["fed", "otp"]);
 });
