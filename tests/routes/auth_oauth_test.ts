@@ -4,66 +4,19 @@
  * linking to an existing account only after its owner signs in.
  */
 import assert from "node:assert/strict";
-import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import { request } from "../support/helpers.ts";
+import { driveAuthorization } from "../support/oidc_provider.ts";
 import {
-  driveAuthorization,
-  startOidcProvider,
-  type TestOidcProvider,
-} from "../support/oidc_provider.ts";
+  OAUTH_APP as APP,
+  oauthExchange as exchange,
+  oauthSetUp as setUpWith,
+  oauthSignIn as signInWith,
+} from "../support/oauth_support.ts";
 import { authed, login, registerUser, uniqueEmail } from "../support/auth_support.ts";
 import { jwtClaims, mfaStep, mfaUser, totp } from "../support/mfa_support.ts";
 import type { ManualClock } from "../../src/platform/clock.ts";
 
-const CALLBACK = "http://localhost/api/v1/auth/oauth/testidp/callback";
-const APP = "https://app.example.com/cb";
-
-function setUp() {
-  return setUpWith({});
-}
-
-async function setUpWith(
-  env: Record<string, string>,
-): Promise<{ t: TestApp; idp: TestOidcProvider } & AsyncDisposable> {
-  const idp = await startOidcProvider({ redirectUris: [CALLBACK] });
-  const t = await buildTestApp({
-    OAUTH_PROVIDERS: "testidp",
-    OAUTH_TESTIDP_ISSUER: idp.issuer,
-    OAUTH_TESTIDP_CLIENT_ID: idp.clientId,
-    OAUTH_TESTIDP_CLIENT_SECRET: idp.clientSecret,
-    OAUTH_REDIRECT_URLS: APP,
-    ...env,
-  });
-  return {
-    t,
-    idp,
-    async [Symbol.asyncDispose]() {
-      await t.close();
-      await idp.close();
-    },
-  };
-}
-
-/** start -> provider -> callback; answers the fragment of the final redirect. */
-async function signInWith(t: TestApp, idp: TestOidcProvider, sub: string) {
-  const start = await request(
-    t.app,
-    "GET",
-    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(APP)}`,
-  );
-  assert.equal(start.status, 302, await start.clone().text());
-  const cookie = start.headers.get("set-cookie")!.split(";")[0];
-  const back = await driveAuthorization(idp, start.headers.get("location")!, sub);
-  const callbackPath = back.pathname + back.search;
-  const res = await request(t.app, "GET", callbackPath, { headers: { cookie } });
-  assert.equal(res.status, 302, await res.clone().text());
-  const location = new URL(res.headers.get("location")!);
-  assert.equal(location.origin + location.pathname, APP);
-  return { fragment: new URLSearchParams(location.hash.slice(1)), callbackPath, cookie };
-}
-
-async function exchange(t: TestApp, code: string) {
-  return await request(t.app, "POST", "/api/v1/auth/oauth/exchange", { body: { code } });
-}
+const setUp = () => setUpWith();
 
 Deno.test("GET /auth/oauth/providers lists the enabled providers", async () => {
   await using s = await setUp();
