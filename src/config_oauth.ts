@@ -19,6 +19,7 @@ type Env = Record<string, string | undefined>;
 export interface OAuthSettings {
   oauth: { providers: string[]; redirectUrls: string[]; storeTokens: boolean };
   encryption: { key?: string };
+  consoleEnabled: boolean;
 }
 
 /** Builds each provider of OAUTH_PROVIDERS from its variables; problems name the variable. */
@@ -131,14 +132,18 @@ export function redirectUrlProblem(entry: string): string | undefined {
   return undefined;
 }
 
-/** OAUTH_REDIRECT_URLS with providers, its entries, and OAUTH_STORE_TOKENS' key. */
+/**
+ * OAUTH_REDIRECT_URLS with providers and no console (whose own return page is always
+ * accepted), its entries, and OAUTH_STORE_TOKENS' key.
+ */
 export function oauthProblems(config: OAuthSettings): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const { providers, redirectUrls, storeTokens } = config.oauth;
-  if (providers.length > 0 && redirectUrls.length === 0) {
+  if (providers.length > 0 && redirectUrls.length === 0 && !config.consoleEnabled) {
     problems.push({
       variable: "OAUTH_REDIRECT_URLS",
-      problem: "is required when OAUTH_PROVIDERS is set: a sign-in returns only to one of them",
+      problem: "is required when OAUTH_PROVIDERS is set and CONSOLE_ENABLED=false: a sign-in " +
+        "returns only to one of them",
       fix: "Set OAUTH_REDIRECT_URLS=https://app.example.com/auth/callback (comma list)",
     });
   }

@@ -231,7 +231,8 @@ export const SETTINGS = {
       "OAUTH_REDIRECT_URLS",
       list,
       "comma list of the exact URLs a social sign-in may return to (`redirect_to`, no prefix " +
-        "or wildcard matching); required with `OAUTH_PROVIDERS`",
+        "or wildcard matching); the console's own return page is always accepted; required with " +
+        "`OAUTH_PROVIDERS` when the console is off",
     ),
     storeTokens: setting(
       "OAUTH_STORE_TOKENS",

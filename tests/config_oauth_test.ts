@@ -55,13 +55,17 @@ Deno.test("missing client credentials, a generic provider without issuer and bad
   assert.match(problemsOf({ ...REDIRECT, OAUTH_PROVIDERS: "my-idp" })[0], /^OAUTH_PROVIDERS: /);
 });
 
-Deno.test("OAUTH_REDIRECT_URLS is required with providers and refuses fragments, credentials and script schemes", () => {
+Deno.test("OAUTH_REDIRECT_URLS is required with providers when the console is off (its return page is always accepted) and refuses fragments, credentials and script schemes", () => {
   const base = {
     OAUTH_PROVIDERS: "google",
     OAUTH_GOOGLE_CLIENT_ID: "gid",
     OAUTH_GOOGLE_CLIENT_SECRET: "gsecret",
   };
-  assert.match(problemsOf(base)[0], /^OAUTH_REDIRECT_URLS: is required/);
+  assert.deepEqual(problemsOf(base), []);
+  assert.match(
+    problemsOf({ ...base, CONSOLE_ENABLED: "false" })[0],
+    /^OAUTH_REDIRECT_URLS: is required when OAUTH_PROVIDERS is set and CONSOLE_ENABLED=false/,
+  );
   for (
     const bad of [
       "https://app.example.com/cb#x",

@@ -337,6 +337,11 @@ export interface OAuthCodesTable {
   user_id: string | null;
   /** Encrypted provider tokens, kept only with OAUTH_STORE_TOKENS=true. */
   tokens: string | null;
+  /**
+   * The keyed hash of the flow cookie of the browser the flow ran in (migration 0013; null
+   * for a code issued before it): an exchange presenting another browser's cookie is refused.
+   */
+  browser_hash: string | null;
   created_at: EpochMs;
   expires_at: EpochMs;
 }

@@ -218,7 +218,12 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     .route("/", authPasskeyRoutes(services, { limiter, sessionCaller, loggedIn }))
     .route(
       "/oauth",
-      authOAuthRoutes(services, { limiter, loggedIn, publicUrl: config.email.publicUrl }),
+      authOAuthRoutes(services, {
+        limiter,
+        loggedIn,
+        publicUrl: config.email.publicUrl,
+        console: config.consoleEnabled,
+      }),
     )
     .post("/logout", ...sessionCaller, (c) => logout(c, false))
     .post("/logout-all", ...sessionCaller, (c) => logout(c, true));

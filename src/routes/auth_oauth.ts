@@ -11,7 +11,7 @@ import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
-import { OAUTH_FLOW_TTL_MS } from "../services/oauth_flows.ts";
+import { CONSOLE_OAUTH_RETURN_PATH, OAUTH_FLOW_TTL_MS } from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
@@ -33,14 +33,16 @@ export interface OAuthRouteOptions {
   loggedIn(c: Context<AppEnv>, result: LoginResult): Response | Promise<Response>;
   /** PUBLIC_URL; without it (outside production) the request's own origin. */
   publicUrl?: string;
+  /** CONSOLE_ENABLED: the console's return page is a `redirect_to` too. */
+  console: boolean;
 }
 
 /** `/api/v1/auth/oauth/*`. */
 export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) {
   const { oauthFlows, oauthIdentities } = services;
+  const base = (c: Context<AppEnv>) => options.publicUrl?.replace(/\/$/, "") ?? requestOrigin(c);
   const callbackUrl = (c: Context<AppEnv>, provider: string) =>
-    `${options.publicUrl?.replace(/\/$/, "") ?? requestOrigin(c)}/api/v1/auth/oauth/` +
-    `${provider}/callback`;
+    `${base(c)}/api/v1/auth/oauth/${provider}/callback`;
 
   return new Hono<AppEnv>()
     .get("/providers", (c) => c.json({ providers: oauthFlows.list() }))
@@ -55,6 +57,7 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
           redirectTo: c.req.valid("query").redirect_to,
           browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
           callbackUrl: callbackUrl(c, provider),
+          consoleReturnUrl: options.console ? base(c) + CONSOLE_OAUTH_RETURN_PATH : undefined,
         });
         setCookie(c, OAUTH_FLOW_COOKIE, started.browserSecret, {
           httpOnly: true,
@@ -87,7 +90,7 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
         const result = await oauthIdentities.exchange(c.req.valid("json").code, {
           ip: c.get("clientIp"),
           userAgent: c.req.header("user-agent"),
-        }, auditContext(c));
+        }, auditContext(c), getCookie(c, OAUTH_FLOW_COOKIE));
         if ("mfa_required" in result) return c.json(result);
         return await options.loggedIn(c, result);
       },

@@ -31,6 +31,12 @@ export const OAUTH_LOGIN_CODE_TTL_MS = 60_000;
 /** A link code waits ten minutes for its user to sign in. */
 export const OAUTH_LINK_CODE_TTL_MS = 10 * 60_000;
 
+/**
+ * The console's own return page (`/account/sign-in/oauth` on this server): a sign-in the
+ * console starts comes back there, so it is accepted besides OAUTH_REDIRECT_URLS.
+ */
+export const CONSOLE_OAUTH_RETURN_PATH = "/account/sign-in/oauth";
+
 /** What {@linkcode createOAuthFlows} needs. */
 export interface OAuthFlowsDeps {
   db: Db;
@@ -78,13 +84,17 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
       details: { provider, reason, stage },
     });
 
-  /** A one-time code of `kind` for an identity, stored by its keyed hash. */
+  /**
+   * A one-time code of `kind` for an identity, stored by its keyed hash and bound to the
+   * browser of its flow.
+   */
   async function issueCode(
     kind: "login" | "link",
-    provider: string,
+    flow: { provider: string; browserHash: string },
     identity: ProviderIdentity,
     userId: string | null,
   ): Promise<string> {
+    const { provider } = flow;
     const code = randomToken(32);
     const codeHash = await oauthHash(pepper, "code", code);
     const now = clock.now();
@@ -104,6 +114,7 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
       name: identity.name?.slice(0, 200) ?? null,
       user_id: userId,
       tokens,
+      browser_hash: flow.browserHash,
       created_at: now,
       expires_at: now + (kind === "login" ? OAUTH_LOGIN_CODE_TTL_MS : OAUTH_LINK_CODE_TTL_MS),
     }).execute();
@@ -116,17 +127,17 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
 
   /** Decides what a proven identity gets; see the module's description. */
   async function resolve(
-    provider: string,
+    flow: { provider: string; browserHash: string; redirectTo: string },
     identity: ProviderIdentity,
-    redirectTo: string,
     actor: AuditActor,
   ): Promise<string> {
+    const { provider, redirectTo } = flow;
     const linked = await db.selectFrom("oauth_identities").select("user_id")
       .where("provider", "=", provider).where("subject", "=", identity.subject)
       .executeTakeFirst();
     if (linked) {
       return back(redirectTo, {
-        code: await issueCode("login", provider, identity, linked.user_id),
+        code: await issueCode("login", flow, identity, linked.user_id),
       });
     }
     if (!identity.email) {
@@ -136,11 +147,11 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
     const owner = await db.selectFrom("users").select(["id", "email_verified_at"])
       .where("email", "=", normalizeEmail(identity.email)).executeTakeFirst();
     if (!owner) {
-      return back(redirectTo, { code: await issueCode("login", provider, identity, null) });
+      return back(redirectTo, { code: await issueCode("login", flow, identity, null) });
     }
     if (identity.emailVerified && owner.email_verified_at !== null) {
       // Never linked silently: the account's user must sign in and present this code.
-      const linkCode = await issueCode("link", provider, identity, owner.id);
+      const linkCode = await issueCode("link", flow, identity, owner.id);
       return back(redirectTo, { error: "link_required", link_code: linkCode });
     }
     // An unverified claim, or an account whose own address was never proven: no link, no
@@ -160,14 +171,23 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
 
     /**
      * Starts a sign-in: answers the provider's authorization URL and the browser secret of the
-     * flow cookie (the one the browser already has, when it is well formed).
+     * flow cookie (the one the browser already has, when it is well formed). `redirectTo` must
+     * be an entry of OAUTH_REDIRECT_URLS or `consoleReturnUrl` (the console's return page on
+     * this server, when the console is on), character for character.
      */
     async start(
       name: string,
-      input: { redirectTo: string; browserSecret?: string; callbackUrl: string },
+      input: {
+        redirectTo: string;
+        browserSecret?: string;
+        callbackUrl: string;
+        consoleReturnUrl?: string;
+      },
     ): Promise<{ location: string; browserSecret: string }> {
       const { client } = providerNamed(name);
-      if (!deps.redirectUrls.includes(input.redirectTo)) {
+      const allowed = deps.redirectUrls.includes(input.redirectTo) ||
+        (input.consoleReturnUrl !== undefined && input.redirectTo === input.consoleReturnUrl);
+      if (!allowed) {
         throw problem("invalid_redirect", {
           detail: "redirect_to must be exactly one of the URLs in OAUTH_REDIRECT_URLS",
         });
@@ -248,7 +268,11 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
         await failed(actor, name, error.reason, "provider");
         return back(flow.redirect_to, { error: error.error });
       }
-      return await resolve(name, identity, flow.redirect_to, actor);
+      return await resolve(
+        { provider: name, browserHash: flow.browser_hash, redirectTo: flow.redirect_to },
+        identity,
+        actor,
+      );
     },
   };
 }

@@ -10,6 +10,7 @@ import { isUniqueViolation } from "../db/unique_violation.ts";
 import { errors, problem } from "../errors.ts";
 import type { FieldCipher } from "../lib/field_crypto.ts";
 import type { OAuthProviderConfig } from "../lib/oauth_providers.ts";
+import { constantTimeEqual } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
 import { insertRegistered } from "./accounts.ts";
 import type { Audit } from "./audit.ts";
@@ -168,12 +169,16 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
   return {
     /**
      * `POST /auth/oauth/exchange`: the login code becomes a session (or the second step's
-     * challenge). A disabled account is refused like a wrong password.
+     * challenge). A disabled account is refused like a wrong password. `browserSecret` is the
+     * flow cookie the request carries: when it is another browser's than the flow's, the code
+     * is refused (and spent), so nobody can sign a victim's browser in to their own account
+     * with a code of theirs (an app on another site never sends it: nothing is checked then).
      */
     async exchange(
       code: string,
       meta: ClientMeta,
       actor: AuditActor,
+      browserSecret?: string,
     ): Promise<LoginResult | MfaChallenge> {
       const row = await peek(code, "login");
       await claim(row.code_hash);
@@ -186,6 +191,12 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
         });
         throw error;
       };
+      if (browserSecret !== undefined && row.browser_hash !== null) {
+        const presented = await oauthHash(pepper, "browser", browserSecret);
+        if (!constantTimeEqual(presented, row.browser_hash)) {
+          return await refuse("other_browser", invalidCode());
+        }
+      }
       let identity = await identityOf(row.provider, row.subject);
       let created = false;
       if (!identity) {

@@ -248,3 +248,55 @@ Deno.test("a user with TOTP gets the second step after the exchange, and the ses
   assert.equal(done.status, 200, await done.clone().text());
   assert.deepEqual(jwtClaims((await done.json()).access_token).amr, ["fed", "otp"]);
 });
+
+Deno.test("a code exchanged with another browser's flow cookie is refused and spent (no login CSRF); without the cookie, as an app on another site, it works", async () => {
+  await using s = await setUp();
+  s.idp.accounts.set("ivan", { sub: "ivan", email: uniqueEmail("ivan"), email_verified: true });
+  const attacker = await signInWith(s.t, s.idp, "ivan");
+  const victimCookie = "__Host-citadel_oauth=" + "B".repeat(43);
+  const slipped = await request(s.t.app, "POST", "/api/v1/auth/oauth/exchange", {
+    body: { code: attacker.fragment.get("code") },
+    headers: { cookie: victimCookie, origin: "http://localhost" },
+  });
+  assert.equal(slipped.status, 400);
+  assert.equal((await slipped.json()).code, "invalid_oauth_code");
+  assert.equal((await exchange(s.t, attacker.fragment.get("code")!)).status, 400);
+  const failure = await s.t.deps.db.selectFrom("audit_events").select("details")
+    .where("action", "=", "oauth.failed").executeTakeFirstOrThrow();
+  assert.match(String(failure.details), /other_browser/);
+
+  const own = await signInWith(s.t, s.idp, "ivan");
+  const sameBrowser = await request(s.t.app, "POST", "/api/v1/auth/oauth/exchange", {
+    body: { code: own.fragment.get("code") },
+    headers: { cookie: own.cookie, origin: "http://localhost" },
+  });
+  assert.equal(sameBrowser.status, 200);
+  const app = await signInWith(s.t, s.idp, "ivan");
+  assert.equal((await exchange(s.t, app.fragment.get("code")!)).status, 200);
+});
+
+Deno.test("the console's own return page on this server is a redirect_to without being listed, and not with the console off", async () => {
+  await using s = await setUp();
+  s.idp.accounts.set("judy", { sub: "judy", email: uniqueEmail("judy"), email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "judy", "http://localhost/account/sign-in/oauth");
+  assert.ok(flow.fragment.get("code"));
+  const elsewhere = await request(
+    s.t.app,
+    "GET",
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${
+      encodeURIComponent("https://evil.example/account/sign-in/oauth")
+    }`,
+  );
+  assert.equal((await elsewhere.json()).code, "invalid_redirect");
+
+  await using off = await setUpWith({ CONSOLE_ENABLED: "false" });
+  const refused = await request(
+    off.t.app,
+    "GET",
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${
+      encodeURIComponent("http://localhost/account/sign-in/oauth")
+    }`,
+  );
+  assert.equal(refused.status, 400);
+  assert.equal((await refused.json()).code, "invalid_redirect");
+});
