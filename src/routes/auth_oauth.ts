@@ -87,10 +87,15 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
       options.limiter,
       validate("json", z.object({ code: z.string().min(1, "is required").max(128) }).strict()),
       async (c) => {
-        const result = await oauthIdentities.exchange(c.req.valid("json").code, {
-          ip: c.get("clientIp"),
-          userAgent: c.req.header("user-agent"),
-        }, auditContext(c), getCookie(c, OAUTH_FLOW_COOKIE));
+        const result = await oauthIdentities.exchange(
+          c.req.valid("json").code,
+          {
+            ip: c.get("clientIp"),
+            userAgent: c.req.header("user-agent"),
+          },
+          auditContext(c),
+          getCookie(c, OAUTH_FLOW_COOKIE),
+        );
         if ("mfa_required" in result) return c.json(result);
         return await options.loggedIn(c, result);
       },
