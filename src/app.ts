@@ -102,7 +102,8 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   for (const path of ["/admin", "/admin/*", "/api/v1/admin/*"]) app.use(path, adminOnly);
   // The console reads its own form bodies (not JSON), so it is mounted before the JSON parser.
   if (config.consoleEnabled) {
-    app.route("/", consoleRoutes(services, (request, env) => app.fetch(request, env), logger));
+    const appFetch = (request: Request, env: unknown) => app.fetch(request, env);
+    app.route("/", consoleRoutes(services, appFetch, logger, config.email.publicUrl));
   }
   app.use(jsonBody({
     maxBytes: config.maxBodyBytes,

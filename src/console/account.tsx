@@ -23,6 +23,13 @@ import {
   stepUpRedirect,
 } from "./forms.tsx";
 import { failurePage, type SessionRow, SessionTable } from "./admin_parts.tsx";
+import {
+  IDENTITY_DONE,
+  identityRoutes,
+  identitySection,
+  pendingLinkName,
+} from "./account_identities.tsx";
+import type { IdentityView } from "../services/oauth_identities.ts";
 import type { ConsoleKit } from "./kit.ts";
 import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
 import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
@@ -38,17 +45,19 @@ const DONE: Record<string, string> = {
   mfa_off: "Two-factor authentication is off.",
   key_revoked: "The API key was revoked.",
   ...PASSKEY_DONE,
+  ...IDENTITY_DONE,
 };
 
 /** The account routes (under /account). */
 export function accountRoutes(kit: ConsoleKit) {
   /** The whole account page, with one form's errors when it failed. */
   async function home(c: Context<AppEnv>, failed?: FormErrors, status = 200) {
-    const [me, sessions, keys, passkeys] = await Promise.all([
+    const [me, sessions, keys, passkeys, identities] = await Promise.all([
       api<{ user: MeView }>(kit, c, "GET", "/api/v1/me"),
       api<{ sessions: SessionRow[] }>(kit, c, "GET", "/api/v1/me/sessions"),
       api<{ api_keys: ApiKeyRow[] }>(kit, c, "GET", "/api/v1/api-keys"),
       api<{ passkeys: PasskeyRow[] }>(kit, c, "GET", "/api/v1/me/passkeys"),
+      api<{ identities: IdentityView[] }>(kit, c, "GET", "/api/v1/me/identities"),
     ]);
     // Only a credential the API no longer takes means "sign in again"; a limit or a fault is
     // shown as it is (a redirect there would loop back here).
@@ -131,6 +140,12 @@ export function accountRoutes(kit: ConsoleKit) {
         {passkeySection(passkeys.ok ? passkeys.body.passkeys : [], csrf, {
           failed,
           totp: user.mfa_enabled,
+        })}
+        {identitySection(identities.ok ? identities.body.identities : [], csrf, {
+          failed,
+          // A link just tried (and refused) is no longer pending, though its cookie came along.
+          pending: failed?.form === "identities" ? undefined : pendingLinkName(kit, c),
+          enabled: kit.services.oauthFlows.list().length > 0,
         })}
         <section aria-labelledby="sessions">
           <h2 id="sessions">Sessions</h2>
@@ -217,6 +232,7 @@ export function accountRoutes(kit: ConsoleKit) {
     )
     .route("/", securityRoutes(kit, home))
     .route("/", passkeyRoutes(kit, home))
+    .route("/", identityRoutes(kit, home))
     .get("/reauthenticate", async (c) => {
       const session = sessionOr(c);
       if (session instanceof Response) return session;

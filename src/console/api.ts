@@ -48,12 +48,18 @@ export async function callApi<T = Record<string, unknown>>(
   c: Context<AppEnv>,
   method: string,
   path: string,
-  options: { body?: unknown; bearer?: string } = {},
+  options: { body?: unknown; bearer?: string; cookie?: string } = {},
 ): Promise<ApiAnswer<T>> {
   const headers = new Headers();
   for (const name of FORWARDED) {
     const value = c.req.header(name);
     if (value !== undefined) headers.set(name, value);
+  }
+  if (options.cookie) {
+    // Only the one cookie a call needs; the API's CSRF guard judges it by the page's origin.
+    headers.set("cookie", options.cookie);
+    const origin = c.req.header("origin");
+    if (origin !== undefined) headers.set("origin", origin);
   }
   if (options.bearer) headers.set("authorization", `Bearer ${options.bearer}`);
   if (options.body !== undefined) headers.set("content-type", "application/json");

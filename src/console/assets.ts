@@ -3,7 +3,8 @@
  * step), and the browser half of WebAuthn (@simplewebauthn/browser, embedded by
  * scripts/vendor_webauthn_browser.ts) for the pages with a passkey ceremony. The script only
  * enhances: copy buttons, confirmation before destructive forms, moving a link's `#token=`
- * into its form (and out of the address bar), and the passkey ceremonies; every form also
+ * into its form (and out of the address bar), posting a provider's answer from the sign-in
+ * return page's fragment, and the passkey ceremonies; every form also
  * works without it (on a link page the code from the email is pasted instead), and a
  * passkey's form stays hidden where the browser cannot run one.
  */
@@ -47,7 +48,9 @@ input.compact { width: auto; min-width: 8rem; max-width: 14rem; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; max-width: 28rem; }
 button { font: inherit; padding: .5rem 1rem; border-radius: 6px; border: 1px solid var(--accent);
   background: var(--accent); color: #fff; cursor: pointer; }
-button.secondary { background: #fff; color: var(--accent); }
+button.secondary, a.button.secondary { background: #fff; color: var(--accent); }
+a.button { display: inline-block; padding: .5rem 1rem; border-radius: 6px; text-decoration: none;
+  border: 1px solid var(--accent); background: var(--accent); color: #fff; }
 button.danger { background: var(--danger); border-color: var(--danger); }
 button.link { background: none; border: none; color: var(--accent); padding: 0;
   text-decoration: underline; }
@@ -223,6 +226,20 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
+  }
+  // A provider's answer comes back in the fragment (never sent to a server): it goes into the
+  // return page's form, out of the address bar, and the form is posted.
+  const oauthReturn = document.querySelector("form[data-oauth-return]");
+  if (oauthReturn) {
+    const answer = new URLSearchParams(location.hash.slice(1));
+    history.replaceState(null, "", location.pathname);
+    for (const name of ["code", "error", "link_code"]) {
+      const input = oauthReturn.querySelector("input[name=" + name + "]");
+      if (input) input.value = answer.get(name) || "";
+    }
+    oauthReturn.querySelector("[data-oauth-script]").hidden = true;
+    oauthReturn.querySelector("[data-oauth-waiting]").hidden = false;
+    HTMLFormElement.prototype.submit.call(oauthReturn);
   }
   const fromFragment = document.querySelector("input[data-from-fragment]");
   if (fromFragment) {

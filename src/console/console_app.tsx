@@ -21,6 +21,7 @@ import { JsonEndpointFailure } from "./passkey_parts.tsx";
 import { linkRoutes } from "./links.tsx";
 import { signInHandlers } from "./sign_in.tsx";
 import { passkeySignInHandlers } from "./sign_in_passkey.ts";
+import { oauthSignInHandlers } from "./sign_in_oauth.tsx";
 
 /**
  * The console's routes; `appFetch` is the app's own fetch, for the API calls. A refusal raised
@@ -32,10 +33,12 @@ export function consoleRoutes(
   services: Services,
   appFetch: AppFetch,
   logger: Logger,
+  publicUrl?: string,
 ): Hono<AppEnv> {
   const kit: ConsoleKit = {
     services,
     appFetch,
+    publicUrl,
     async pageContext(c, flash) {
       const session = c.get("consoleSession");
       return {
@@ -49,6 +52,7 @@ export function consoleRoutes(
   };
   const signIn = signInHandlers(services, appFetch, (c) => kit.pageContext(c));
   const passkeySignIn = passkeySignInHandlers(services, appFetch, signIn.open);
+  const oauthSignIn = oauthSignInHandlers(kit, signIn.open);
   const asset = (body: string, type: string) => (c: Context<AppEnv>) => {
     c.set("publicCache", true);
     return c.body(body, 200, { "content-type": type });
@@ -70,6 +74,9 @@ export function consoleRoutes(
   app.post("/account/sign-in/passkey", passkeySignIn.signIn);
   app.post("/account/sign-in/mfa/passkey/options", passkeySignIn.mfaOptions);
   app.post("/account/sign-in/mfa/passkey", passkeySignIn.mfa);
+  app.get("/account/sign-in/oauth", oauthSignIn.returnPage);
+  app.post("/account/sign-in/oauth", oauthSignIn.finish);
+  app.get("/account/sign-in/oauth/:provider", oauthSignIn.start);
   app.post("/account/sign-out", signIn.signOut);
   app.route("/account", linkRoutes(kit));
   app.route("/account", accountRoutes(kit));

@@ -13,6 +13,8 @@ import type { PageContext } from "./layout.tsx";
 export interface ConsoleKit {
   services: Services;
   appFetch: AppFetch;
+  /** PUBLIC_URL, where the browser reaches citadel (else the request's own origin). */
+  publicUrl?: string;
   /** The layout's context of this request (nonce, CSRF token, user, flash). */
   pageContext(c: Context<AppEnv>, flash?: PageContext["flash"]): Promise<PageContext>;
 }

@@ -16,6 +16,7 @@ import { clearSessionCookie, setSessionCookie } from "./cookies.ts";
 import { csrfToken, formOf } from "./context.ts";
 import { Csrf, Field, Page, type PageContext } from "./layout.tsx";
 import { PasskeyForm, PasskeyUnsupported } from "./passkey_parts.tsx";
+import { ProviderButtons, type ProviderView } from "./provider_buttons.tsx";
 
 /** Passes on the device credential the API set for this browser (login, unlock). */
 export function copyDeviceCookie(c: Context<AppEnv>, apiHeaders: Headers): void {
@@ -41,6 +42,11 @@ const MESSAGES: Record<string, string> = {
   invalid_passkey: "That passkey was not accepted. If it was removed from your account, sign in " +
     "with your password; if it keeps being refused, ask an administrator to remove it.",
   passkeys_unavailable: "Passkeys are not set up on this server yet.",
+  invalid_oauth_code: "That sign-in took too long or was already used. Start again.",
+  registration_disabled: "No account uses that email address, and new accounts cannot be " +
+    "created here. Ask an administrator.",
+  provider_unavailable: "The sign-in provider cannot be reached right now. Try again later, " +
+    "or sign in with your password.",
 };
 
 /** The second-step methods the sign-in pages know (what `mfa_required` may list). */
@@ -71,10 +77,24 @@ export function problemText(problem: ApiProblem | undefined): string {
     "Something went wrong. Try again.";
 }
 
-function SignInForm(props: { ctx: PageContext; next: string; email?: string; error?: string }) {
+/**
+ * The sign-in page: the password form, a passkey, and the enabled providers' buttons; `notice`
+ * says why the user is here (a provider's sign-in that needs the account's owner to link it).
+ */
+export function SignInForm(
+  props: {
+    ctx: PageContext;
+    next: string;
+    providers: ProviderView[];
+    email?: string;
+    error?: string;
+    notice?: string;
+  },
+) {
   return (
     <Page title="Sign in" ctx={props.ctx} passkeys>
       {props.error && <p class="flash error" role="alert">{props.error}</p>}
+      {props.notice && <p class="flash ok" role="status">{props.notice}</p>}
       <form method="post" action="/account/sign-in">
         <Csrf token={props.ctx.csrf} />
         <input type="hidden" name="next" value={props.next} />
@@ -106,6 +126,7 @@ function SignInForm(props: { ctx: PageContext; next: string; email?: string; err
         secondary
       />
       <PasskeyUnsupported text="Signing in with a passkey needs a browser that supports passkeys, with JavaScript on." />
+      <ProviderButtons providers={props.providers} next={props.next} />
       <p>
         <a href="/account/forgot-password">Forgot your password?</a>
       </p>
@@ -113,7 +134,8 @@ function SignInForm(props: { ctx: PageContext; next: string; email?: string; err
   );
 }
 
-function SecondFactorForm(
+/** The second step of a sign-in: a passkey, a code, or both, as the account has them. */
+export function SecondFactorForm(
   props: { ctx: PageContext; mfaToken: string; next: string; methods: string[]; error?: string },
 ) {
   const passkey = props.methods.includes("passkey");
@@ -194,6 +216,8 @@ export function signInHandlers(
   appFetch: AppFetch,
   pageContext: (c: Context<AppEnv>) => Promise<PageContext>,
 ) {
+  const providers = () => services.oauthFlows.list();
+
   /** Ends the request's console session through the API's logout (its session row). */
   const endSession = async (c: Context<AppEnv>) => {
     const session = c.get("consoleSession");
@@ -227,6 +251,7 @@ export function signInHandlers(
       return c.html(
         <SignInForm
           ctx={await pageContext(c)}
+          providers={providers()}
           next={safeNext(c.req.query("next"))}
           error={error && Object.hasOwn(SIGN_IN_ERRORS, error) ? SIGN_IN_ERRORS[error] : undefined}
         />,
@@ -257,6 +282,7 @@ export function signInHandlers(
       return c.html(
         <SignInForm
           ctx={await pageContext(c)}
+          providers={providers()}
           next={next}
           email={form.email}
           error={problemText(answer.body as ApiProblem)}
@@ -279,7 +305,12 @@ export function signInHandlers(
       // A dead challenge cannot be retried: back to the password.
       if (problem?.code === "invalid_mfa_token") {
         return c.html(
-          <SignInForm ctx={await pageContext(c)} next={next} error={problemText(problem)} />,
+          <SignInForm
+            ctx={await pageContext(c)}
+            providers={providers()}
+            next={next}
+            error={problemText(problem)}
+          />,
           401,
         );
       }

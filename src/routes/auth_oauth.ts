@@ -11,16 +11,14 @@ import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
-import { CONSOLE_OAUTH_RETURN_PATH, OAUTH_FLOW_TTL_MS } from "../services/oauth_flows.ts";
+import {
+  CONSOLE_OAUTH_RETURN_PATH,
+  OAUTH_FLOW_COOKIE,
+  OAUTH_FLOW_TTL_MS,
+} from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
-
-/**
- * The flow cookie: `__Host-` pins it to this host; SameSite=Lax, because the provider sends
- * the browser back with a top-level cross-site navigation.
- */
-export const OAUTH_FLOW_COOKIE = "__Host-citadel_oauth";
 
 const providerParam = z.object({ provider: z.string().max(32) });
 const startQuery = z.object({ redirect_to: z.string().min(1, "is required").max(2048) });

@@ -32,6 +32,13 @@ export const OAUTH_LOGIN_CODE_TTL_MS = 60_000;
 export const OAUTH_LINK_CODE_TTL_MS = 10 * 60_000;
 
 /**
+ * The flow cookie that binds a flow (and its codes) to the browser that started it: `__Host-`
+ * pins it to this host; SameSite=Lax, because the provider sends the browser back with a
+ * top-level cross-site navigation.
+ */
+export const OAUTH_FLOW_COOKIE = "__Host-citadel_oauth";
+
+/**
  * The console's own return page (`/account/sign-in/oauth` on this server): a sign-in the
  * console starts comes back there, so it is accepted besides OAUTH_REDIRECT_URLS.
  */

@@ -1,0 +1,33 @@
+/**
+ * The "Sign in with ..." buttons of the sign-in page: one link per enabled provider to the
+ * console's start of its flow (a link, not a form: the page's `form-action 'self'` would stop
+ * a form whose answer redirects to the provider).
+ */
+
+/** A provider as `GET /api/v1/auth/oauth/providers` lists it. */
+export interface ProviderView {
+  name: string;
+  display_name: string;
+}
+
+/** Where the console starts a sign-in with `provider`, coming back to `next`. */
+export function oauthStartHref(provider: string, next: string): string {
+  return `/account/sign-in/oauth/${encodeURIComponent(provider)}?next=${encodeURIComponent(next)}`;
+}
+
+/** One button per provider (nothing without providers). */
+export function ProviderButtons(props: { providers: ProviderView[]; next: string }) {
+  if (props.providers.length === 0) return null;
+  return (
+    <>
+      <h2>Or sign in with</h2>
+      <p class="actions">
+        {props.providers.map((p) => (
+          <a class="button secondary" href={oauthStartHref(p.name, props.next)}>
+            {`Sign in with ${p.display_name}`}
+          </a>
+        ))}
+      </p>
+    </>
+  );
+}
