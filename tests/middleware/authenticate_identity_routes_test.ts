@@ -10,6 +10,12 @@
  * site sends it); all of them made by a real provider on loopback.
  */
 import assert from "node:assert/strict";
+import {
+  ALL_USER_SCOPES,
+  type Credential,
+  CREDENTIALS,
+  servedRoutes,
+} from "../support/credential_kinds.ts";
 import type { ManualClock } from "../../src/platform/clock.ts";
 import { adminSession, authed, login, registerUser } from "../support/auth_support.ts";
 import { authPost, latestToken } from "../support/email_support.ts";
@@ -17,17 +23,6 @@ import { request, type TestApp } from "../support/helpers.ts";
 import { type OAuthSetUp, oauthSetUp, oauthSignIn } from "../support/oauth_support.ts";
 import { apiKey } from "../support/passkey_support.ts";
 import { staleSession } from "../support/step_up_support.ts";
-
-const CREDENTIALS = [
-  "nobody",
-  "user session",
-  "user stale session",
-  "user key (all user scopes)",
-  "key without the scope",
-  "admin session",
-  "admin key (admin scopes)",
-] as const;
-type Credential = typeof CREDENTIALS[number];
 
 /** The expected answer of each route to each credential, in CREDENTIALS order. */
 const EXPECTED: Record<string, string[]> = {
@@ -112,12 +107,7 @@ Deno.test("every identity route and the code exchange answer each kind of creden
   await confirmEmail(t, admin.user.email);
   const adminEmail = admin.user.email;
   const adminTokens = admin.tokens;
-  const userKey = await apiKey(t, userSession.access_token, [
-    "me:read",
-    "me:write",
-    "api_keys:read",
-    "api_keys:write",
-  ]);
+  const userKey = await apiKey(t, userSession.access_token, ALL_USER_SCOPES);
   const userKeyWithoutScope = await apiKey(t, userSession.access_token, ["api_keys:read"]);
   const adminKey = await apiKey(t, adminTokens.access_token, ["admin:read", "admin:write"]);
   // A returning person at the provider: each exchange cell gets a fresh login code of theirs.
@@ -160,14 +150,10 @@ Deno.test("every identity route and the code exchange answer each kind of creden
     }
   };
 
-  const served = [
-    ...new Set(
-      t.app.routes.filter((r) =>
-        r.path.startsWith("/api/v1/") && r.method !== "ALL" &&
-        (r.path.includes("/identities") || r.path.endsWith("/oauth/exchange"))
-      ).map((r) => `${r.method} ${r.path}`),
-    ),
-  ].sort();
+  const served = servedRoutes(
+    t.app.routes,
+    (path) => path.includes("/identities") || path.endsWith("/oauth/exchange"),
+  );
   assert.deepEqual(served, Object.keys(EXPECTED).sort(), "every route is in the table");
 
   const actual: string[] = [];

@@ -8,6 +8,12 @@
  * credential gets, with a body that would succeed.
  */
 import assert from "node:assert/strict";
+import {
+  ALL_USER_SCOPES,
+  type Credential,
+  CREDENTIALS,
+  servedRoutes,
+} from "../support/credential_kinds.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { adminSession, login, registerUser } from "../support/auth_support.ts";
 import { buildTestApp, request } from "../support/helpers.ts";
@@ -15,17 +21,6 @@ import { midStepMs } from "../support/mfa_support.ts";
 import { apiKey, creationOptions, insertPasskey } from "../support/passkey_support.ts";
 import { SoftAuthenticator } from "../support/soft_authenticator.ts";
 import { staleSession } from "../support/step_up_support.ts";
-
-const CREDENTIALS = [
-  "nobody",
-  "user session",
-  "user stale session",
-  "user key (all user scopes)",
-  "key without the scope",
-  "admin session",
-  "admin key (admin scopes)",
-] as const;
-type Credential = typeof CREDENTIALS[number];
 
 /** The expected answer of each route to each credential, in CREDENTIALS order. */
 const EXPECTED: Record<string, string[]> = {
@@ -118,12 +113,7 @@ Deno.test("every authenticated passkey route answers each kind of credential as 
     const userSession = await login(t, user.email);
     const admin = await adminSession(t, "admin");
     const target = await registerUser(t);
-    const userKey = await apiKey(t, userSession.access_token, [
-      "me:read",
-      "me:write",
-      "api_keys:read",
-      "api_keys:write",
-    ]);
+    const userKey = await apiKey(t, userSession.access_token, ALL_USER_SCOPES);
     const userKeyWithoutScope = await apiKey(t, userSession.access_token, ["api_keys:read"]);
     const adminKey = await apiKey(t, admin.tokens.access_token, ["admin:read", "admin:write"]);
     const adminKeyWithoutScope = await apiKey(t, admin.tokens.access_token, ["me:read"]);
@@ -187,14 +177,10 @@ Deno.test("every authenticated passkey route answers each kind of credential as 
       }
     };
 
-    const served = [
-      ...new Set(
-        t.app.routes.filter((r) =>
-          r.path.startsWith("/api/v1/") && r.method !== "ALL" &&
-          (r.path.includes("/passkeys") || r.path.endsWith("/reauthenticate/options"))
-        ).map((r) => `${r.method} ${r.path}`),
-      ),
-    ].sort();
+    const served = servedRoutes(
+      t.app.routes,
+      (path) => path.includes("/passkeys") || path.endsWith("/reauthenticate/options"),
+    );
     assert.deepEqual(served, Object.keys(EXPECTED).sort(), "every route is in the table");
 
     const actual: string[] = [];
