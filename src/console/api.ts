@@ -56,10 +56,13 @@ export async function callApi<T = Record<string, unknown>>(
     if (value !== undefined) headers.set(name, value);
   }
   if (options.cookie) {
-    // Only the one cookie a call needs; the API's CSRF guard judges it by the page's origin.
+    // Only the one cookie a call needs; the API's CSRF guard judges it as it judged the page's
+    // form (a page with no-referrer posts `Origin: null` and `Sec-Fetch-Site: same-origin`).
     headers.set("cookie", options.cookie);
-    const origin = c.req.header("origin");
-    if (origin !== undefined) headers.set("origin", origin);
+    for (const name of ["origin", "sec-fetch-site"]) {
+      const value = c.req.header(name);
+      if (value !== undefined) headers.set(name, value);
+    }
   }
   if (options.bearer) headers.set("authorization", `Bearer ${options.bearer}`);
   if (options.body !== undefined) headers.set("content-type", "application/json");

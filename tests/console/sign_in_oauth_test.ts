@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   CONSOLE_COOKIE,
+  CONSOLE_ORIGIN,
   csrfOf,
   getPage,
   postForm,
@@ -66,18 +67,31 @@ async function toReturnPage(t: TestApp, idp: TestOidcProvider, sub: string, jar:
   return new URLSearchParams(location.hash.slice(1));
 }
 
-/** The return page's script: posts the fragment's fields with the page's CSRF token. */
+/**
+ * The return page's script: posts the fragment's fields with the page's CSRF token, as Chromium
+ * posts a form of a no-referrer page (`Origin: null`, `Sec-Fetch-Site: same-origin`).
+ */
 async function postReturn(t: TestApp, jar: Jar, fragment: URLSearchParams) {
   const page = jar.take(await getPage(t, "/account/sign-in/oauth", jar.header));
   assert.equal(page.status, 200);
-  const csrf = csrfOf(await page.text());
+  const body = new URLSearchParams({
+    _csrf: csrfOf(await page.text()),
+    code: fragment.get("code") ?? "",
+    error: fragment.get("error") ?? "",
+    link_code: fragment.get("link_code") ?? "",
+  }).toString();
   return jar.take(
-    await postForm(t, "/account/sign-in/oauth", jar.header, {
-      _csrf: csrf,
-      code: fragment.get("code") ?? "",
-      error: fragment.get("error") ?? "",
-      link_code: fragment.get("link_code") ?? "",
-    }),
+    await t.app.request(`${CONSOLE_ORIGIN}/account/sign-in/oauth`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": String(body.length),
+        origin: "null",
+        "sec-fetch-site": "same-origin",
+        cookie: jar.header,
+      },
+      body,
+    }, { remoteAddr: { hostname: "127.0.0.1" } }),
   );
 }
 
