@@ -35,6 +35,7 @@ import { Csrf, Field, type FieldErrors, Page } from "./layout.tsx";
 import { api, fieldErrors, flashOf, sessionOr } from "./pages.ts";
 import { formOf } from "./context.ts";
 import { safeNext } from "./sign_in.tsx";
+import { ProviderButtons } from "./provider_buttons.tsx";
 
 const DONE: Record<string, string> = {
   profile: "Your name was saved.",
@@ -94,47 +95,59 @@ export function accountRoutes(kit: ConsoleKit) {
               <a href="/account/verify-email/request">Send me a confirmation link</a>
             </p>
           )}
-          <form method="post" action="/account/email">
-            <Csrf token={csrf} />
-            <Field
-              name="new_email"
-              label="New email"
-              type="email"
-              autocomplete="email"
-              error={errorOf(failed, "email", "new_email")}
-            />
-            <Field
-              name="password"
-              label="Current password"
-              type="password"
-              autocomplete="current-password"
-              error={errorOf(failed, "email", "password")}
-            />
-            <FormError failed={failed} form="email" />
-            <button type="submit">Change email</button>
-          </form>
+          {user.has_password
+            ? (
+              <form method="post" action="/account/email">
+                <Csrf token={csrf} />
+                <Field
+                  name="new_email"
+                  label="New email"
+                  type="email"
+                  autocomplete="email"
+                  error={errorOf(failed, "email", "new_email")}
+                />
+                <Field
+                  name="password"
+                  label="Current password"
+                  type="password"
+                  autocomplete="current-password"
+                  error={errorOf(failed, "email", "password")}
+                />
+                <FormError failed={failed} form="email" />
+                <button type="submit">Change email</button>
+              </form>
+            )
+            : (
+              <p>
+                Changing your email address needs your password: set one first (see Password).
+              </p>
+            )}
         </section>
         <section aria-labelledby="password">
           <h2 id="password">Password</h2>
-          <form method="post" action="/account/password">
-            <Csrf token={csrf} />
-            <Field
-              name="current_password"
-              label="Current password"
-              type="password"
-              autocomplete="current-password"
-              error={errorOf(failed, "password", "current_password")}
-            />
-            <Field
-              name="new_password"
-              label="New password"
-              type="password"
-              autocomplete="new-password"
-              error={errorOf(failed, "password", "new_password")}
-            />
-            <FormError failed={failed} form="password" />
-            <button type="submit">Change password</button>
-          </form>
+          {user.has_password
+            ? (
+              <form method="post" action="/account/password">
+                <Csrf token={csrf} />
+                <Field
+                  name="current_password"
+                  label="Current password"
+                  type="password"
+                  autocomplete="current-password"
+                  error={errorOf(failed, "password", "current_password")}
+                />
+                <Field
+                  name="new_password"
+                  label="New password"
+                  type="password"
+                  autocomplete="new-password"
+                  error={errorOf(failed, "password", "new_password")}
+                />
+                <FormError failed={failed} form="password" />
+                <button type="submit">Change password</button>
+              </form>
+            )
+            : <NoPassword />}
         </section>
         {mfaSection(user, csrf, failed)}
         {passkeySection(passkeys.ok ? passkeys.body.passkeys : [], csrf, {
@@ -273,6 +286,17 @@ export function accountRoutes(kit: ConsoleKit) {
       return c.html(await signUpPage(c, fieldErrors(answer), f), statusOf(answer));
     });
 
+  /** The password section of an account a provider created: how to set a password. */
+  function NoPassword() {
+    return (
+      <p>
+        Your account has no password: you sign in with a provider (or a passkey). To set a password,
+        {" "}
+        <a href="/account/forgot-password">ask for a reset link</a>; we email it to your address.
+      </p>
+    );
+  }
+
   async function reauthenticatePage(c: Context<AppEnv>, next: string, errors?: FieldErrors) {
     const [ctx, me, passkeys] = await Promise.all([
       kit.pageContext(c),
@@ -280,8 +304,10 @@ export function accountRoutes(kit: ConsoleKit) {
       api<{ passkeys: PasskeyRow[] }>(kit, c, "GET", "/api/v1/me/passkeys"),
     ]);
     const withPasskey = passkeys.ok && passkeys.body.passkeys.length > 0;
+    // An account a provider created has no password: a new sign-in with the provider is fresh.
+    const withProvider = me.ok && !me.body.user.has_password;
     // With passkeys and no TOTP, the API takes only the passkey: the password form would fail.
-    const withPassword = !withPasskey || (me.ok && me.body.user.mfa_enabled);
+    const withPassword = !withProvider && (!withPasskey || (me.ok && me.body.user.mfa_enabled));
     return (
       <Page title="Confirm it is you" ctx={ctx} passkeys={withPasskey}>
         {withPasskey && (
@@ -292,6 +318,14 @@ export function accountRoutes(kit: ConsoleKit) {
         )}
         {withPassword && (
           <PasswordStepUp csrf={ctx.csrf} next={next} errors={errors} other={withPasskey} />
+        )}
+        {withProvider && (
+          <ProviderButtons
+            providers={kit.services.oauthFlows.list()}
+            next={next}
+            heading={withPasskey ? "Or sign in again with" : "This needs a recent sign-in. " +
+              "Sign in again with"}
+          />
         )}
         {!withPassword && errors?._ && <p class="error" role="alert">{errors._}</p>}
       </Page>

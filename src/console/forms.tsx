@@ -20,6 +20,7 @@ export interface MeView {
   email_verified: boolean;
   mfa_enabled: boolean;
   recovery_codes_left: number;
+  has_password: boolean;
 }
 
 /** Which form of the page failed, and its errors. */

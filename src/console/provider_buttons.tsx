@@ -15,12 +15,14 @@ export function oauthStartHref(provider: string, next: string): string {
   return `/account/sign-in/oauth/${encodeURIComponent(provider)}?next=${encodeURIComponent(next)}`;
 }
 
-/** One button per provider (nothing without providers). */
-export function ProviderButtons(props: { providers: ProviderView[]; next: string }) {
+/** One button per provider under `heading` (nothing without providers). */
+export function ProviderButtons(
+  props: { providers: ProviderView[]; next: string; heading?: string },
+) {
   if (props.providers.length === 0) return null;
   return (
     <>
-      <h2>Or sign in with</h2>
+      <h2>{props.heading ?? "Or sign in with"}</h2>
       <p class="actions">
         {props.providers.map((p) => (
           <a class="button secondary" href={oauthStartHref(p.name, props.next)}>

@@ -2,6 +2,7 @@
  * The JSON shape of a user in responses; never the password hash.
  */
 import type { User } from "../db/schema.ts";
+import { hasPassword } from "./passwords.ts";
 
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
 
@@ -19,6 +20,8 @@ export function userView(user: User) {
     email_verified: user.email_verified_at !== null,
     mfa_enabled: user.mfa_enabled_at !== null,
     recovery_codes_left: user.recovery_codes_left,
+    // False for an account a provider created until a password reset sets one.
+    has_password: hasPassword(user.password_hash),
   };
 }
 

@@ -263,3 +263,27 @@ Deno.test("the account page refuses to unlink the only way an account signs in, 
   assert.match(await res.text(), /<p class="error" role="alert">[^<]*sign in/);
   assert.equal((await s.t.deps.db.selectFrom("oauth_identities").selectAll().execute()).length, 1);
 });
+
+Deno.test("an account a provider created has no password: /account says how to set one instead of asking for it, and a step-up offers the provider again", async () => {
+  await using s = await oauthSetUp();
+  s.idp.accounts.set("tove", { sub: "tove", email: uniqueEmail("tove"), email_verified: true });
+  const jar = new Jar();
+  await postReturn(s.t, jar, await toReturnPage(s.t, s.idp, "tove", jar));
+  const account = await (await getPage(s.t, "/account", jar.header)).text();
+  assert.match(account, /Your account has no password/);
+  assert.match(account, /<a href="\/account\/forgot-password">ask for a reset link<\/a>/);
+  assert.doesNotMatch(account, /Current password/);
+  assert.doesNotMatch(account, /action="\/account\/(email|password)"/);
+
+  const stepUp = await (await getPage(s.t, "/account/reauthenticate?next=%2Faccount", jar.header))
+    .text();
+  assert.match(stepUp, /This needs a recent sign-in. Sign in again with/);
+  assert.match(stepUp, /href="\/account\/sign-in\/oauth\/testidp\?next=%2Faccount"/);
+  assert.doesNotMatch(stepUp, /name="password"/);
+
+  const password = await registerUser(s.t);
+  const passwordPage = await (await getPage(s.t, "/account", await signIn(s.t, password.email)))
+    .text();
+  assert.doesNotMatch(passwordPage, /Your account has no password/);
+  assert.match(passwordPage, /action="\/account\/password"/);
+});

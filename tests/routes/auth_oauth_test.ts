@@ -37,6 +37,7 @@ Deno.test("a new person signs up through the provider, signs in again as the sam
   const body = await res.json();
   assert.equal(body.user.email, email);
   assert.equal(body.user.email_verified, true);
+  assert.equal(body.user.has_password, false, "a provider's account has no password");
   assert.ok(body.access_token && body.refresh_token);
 
   const replayed = await exchange(s.t, code);
