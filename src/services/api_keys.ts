@@ -353,8 +353,14 @@ export function createApiKeyService(deps: ApiKeyDeps) {
      * change or an admin's revocation asked for it); call `forget` with the ids after
      * the commit.
      */
-    revokeAllOf(trx: Db, userId: string, actor: AuditActor, reason: string) {
-      return revokeWhere(trx, { userId }, actor, reason);
+    revokeAllOf(
+      trx: Db,
+      userId: string,
+      actor: AuditActor,
+      reason: string,
+      createdBy?: number,
+    ) {
+      return revokeWhere(trx, { userId, createdBy }, actor, reason);
     },
 
     /** Drops revoked keys from this process's cache. */
@@ -384,7 +390,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
 
   function revokeWhere(
     trx: Db,
-    which: { apiKeyId?: string; userId?: string },
+    which: { apiKeyId?: string; userId?: string; createdBy?: number },
     actor: AuditActor,
     reason: string,
   ): Promise<string[]> {
@@ -393,18 +399,21 @@ export function createApiKeyService(deps: ApiKeyDeps) {
 }
 
 /**
- * Revokes the active keys matched by `which` (one key, or every key of a user) inside
- * the caller's transaction, each audited as `api_key.revoked`; returns their ids. The
- * service's processes also drop them from their caches; a CLI process has none.
+ * Revokes the active keys matched by `which` (one key, or every key of a user, or those created
+ * by a time) inside the caller's transaction, each audited as `api_key.revoked`; returns
+ * their ids. The service's processes also drop them from their caches; a CLI process has none.
  */
 export async function revokeApiKeys(
   trx: Db,
-  which: { apiKeyId?: string; userId?: string },
+  which: { apiKeyId?: string; userId?: string; createdBy?: number },
   context: { audit: Audit; now: number; actor: AuditActor; reason: string },
 ): Promise<string[]> {
   let query = trx.selectFrom("api_keys").select("id").where("revoked_at", "is", null);
   if (which.apiKeyId !== undefined) query = query.where("id", "=", which.apiKeyId);
   if (which.userId !== undefined) query = query.where("user_id", "=", which.userId);
+  if (which.createdBy !== undefined) {
+    query = query.where("created_at", "<=", which.createdBy);
+  }
   const ids = (await query.execute()).map((row) => row.id);
   for (const id of ids) {
     await trx.updateTable("api_keys").set({ revoked_at: context.now }).where("id", "=", id)

@@ -17,7 +17,8 @@ import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
 import type { LoginResult, MfaChallenge } from "./login.ts";
 import { CODE_TOKENS_FIELD, oauthHash } from "./oauth_flows.ts";
-import { hasPassword, NO_PASSWORD } from "./passwords.ts";
+import { NO_PASSWORD } from "./passwords.ts";
+import { assertSignInRemains } from "./sign_in_methods.ts";
 import type { Pepper } from "./pepper.ts";
 import type { ClientMeta } from "./sessions.ts";
 import type { UserCache } from "./user_cache.ts";
@@ -319,20 +320,9 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
       if (!identity) {
         throw problem("identity_not_found", { detail: "You have no linked identity with this id" });
       }
-      const others = await db.selectFrom("oauth_identities").select((eb) =>
-        eb.fn.countAll().as("n")
-      )
-        .where("user_id", "=", user.id).where("id", "!=", identityId).executeTakeFirstOrThrow();
-      const remaining = hasPassword(user.password_hash) || Number(others.n) > 0 ||
-        await deps.passkeys.count(user.id) > 0;
-      if (!remaining) {
-        throw problem("last_sign_in_method", {
-          detail: "This is your only way to sign in: set a password (reset it by email) or add " +
-            "a passkey first",
-        });
-      }
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom("oauth_identities").where("id", "=", identityId).execute();
+        await assertSignInRemains(trx, user.id);
         await audit(trx, {
           ...actor,
           action: "oauth.unlinked",

@@ -29,6 +29,7 @@ import type { Pepper } from "./pepper.ts";
 import type { RelyingParty } from "./relying_party.ts";
 import type { SecurityNotices } from "./security_notices.ts";
 import type { SessionService } from "./sessions.ts";
+import { assertSignInRemains } from "./sign_in_methods.ts";
 
 /** The most passkeys one account may hold. */
 export const MAX_PASSKEYS_PER_USER = 20;
@@ -351,6 +352,7 @@ export function createPasskeys(deps: PasskeyDeps) {
           .where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
         if (!row) throw notFound();
         await trx.deleteFrom("passkeys").where("id", "=", id).execute();
+        await assertSignInRemains(trx, userId);
         const revoked = await deps.sessions.revokeAll(
           trx,
           userId,

@@ -3,8 +3,10 @@
  * works) and answers the same, in the same time, whether or not an account uses the address;
  * the reset sets a password that passes the policy, ends every session and every other link,
  * clears the login guard's counters for the account and tells the address its password
- * changed. On an account whose address was never confirmed it also removes the second factor
- * and revokes the API keys: whoever registered the address first set those up.
+ * changed. What was set up on the account before its address was proven (everything, on an
+ * account never confirmed) is removed too: the second factor, passkeys, linked provider
+ * identities (but one whose provider vouched for this very address) and API keys; whoever
+ * registered the address first may have set those up.
  */
 import type { Db, User } from "../db/schema.ts";
 import { normalizeEmail } from "../db/users_repo.ts";
@@ -42,6 +44,20 @@ export interface PasswordResetDeps {
   users: UserCache;
   /** PASSWORD_MIN_LENGTH. */
   passwordMinLength: number;
+}
+
+/**
+ * Removes the provider identities linked by `provenAt`, but one whose provider verified
+ * this account's very address (its holder owns the address as much as the reset's reader).
+ */
+async function removeUnprovenIdentities(trx: Db, user: User, provenAt: number): Promise<void> {
+  const identities = await trx.selectFrom("oauth_identities")
+    .select(["id", "email", "email_verified", "created_at"])
+    .where("user_id", "=", user.id).where("created_at", "<=", provenAt).execute();
+  const vouched = (i: (typeof identities)[number]) =>
+    i.email_verified === 1 && i.email !== null && normalizeEmail(i.email) === user.email;
+  const ids = identities.filter((i) => !vouched(i)).map((i) => i.id);
+  if (ids.length > 0) await trx.deleteFrom("oauth_identities").where("id", "in", ids).execute();
 }
 
 /** Reset links and resets; see the module comment. */
@@ -107,15 +123,24 @@ export function createPasswordReset(deps: PasswordResetDeps) {
           email_verified_at: user.email_verified_at ?? now,
         }).where("id", "=", user.id).execute();
         const revoked = await deps.sessions.revokeAll(trx, user.id, "password_reset");
-        // An account whose address was never confirmed may have been registered by someone
-        // else first: its second factors (TOTP, passkeys), linked provider identities and keys
-        // are theirs, and go with their sessions.
-        if (user.email_verified_at === null) {
+        // An account may have been registered by someone else before its owner proved the
+        // address (and a confirmation link does not tell who set the account up): what was set
+        // up before the proof (or in its very millisecond) is theirs, and goes with their
+        // sessions.
+        const provenAt = user.email_verified_at ?? Number.MAX_SAFE_INTEGER;
+        if (user.mfa_enabled_at !== null && user.mfa_enabled_at <= provenAt) {
           await deps.mfa.removeFactor(trx, user.id);
-          await trx.deleteFrom("passkeys").where("user_id", "=", user.id).execute();
-          await trx.deleteFrom("oauth_identities").where("user_id", "=", user.id).execute();
-          revokedKeys = await deps.apiKeys.revokeAllOf(trx, user.id, actor, "password_reset");
         }
+        await trx.deleteFrom("passkeys").where("user_id", "=", user.id)
+          .where("created_at", "<=", provenAt).execute();
+        await removeUnprovenIdentities(trx, user, provenAt);
+        revokedKeys = await deps.apiKeys.revokeAllOf(
+          trx,
+          user.id,
+          actor,
+          "password_reset",
+          provenAt,
+        );
         await retireEmailTokens(trx, user.id, ACCOUNT_LINKS, now);
         await audit(trx, {
           ...actor,

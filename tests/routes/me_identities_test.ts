@@ -290,3 +290,28 @@ Deno.test("pre-account takeover: a squatter who signed up through a provider wit
   assert.equal(again.fragment.get("code"), null);
   assert.equal((await login(s.t, email, newPassword)).user.id, user.id, "the victim's now");
 });
+
+Deno.test("pre-account takeover: a squatter's provider sign-up with the victim's address unverified loses its identity at the victim's reset even after anyone had the address confirmed by its link", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("confirmed-victim");
+  s.idp.accounts.set("squatter", { sub: "squatter", email, email_verified: false });
+  const up = await exchange(s.t, (await signIn(s.t, s.idp, "squatter")).fragment.get("code")!);
+  const { user } = await up.json();
+  assert.equal(user.email_verified, false);
+  assert.equal((await authPost(s.t, "verify-email/request", { email })).status, 202);
+  const verify = await latestToken(s.t, email, "verify_email");
+  assert.equal((await authPost(s.t, "verify-email", { token: verify })).status, 200);
+  assert.equal((await authPost(s.t, "password-reset/request", { email })).status, 202);
+  const token = await latestToken(s.t, email, "password_reset");
+  const reset = await authPost(s.t, "password-reset", {
+    token,
+    new_password: "Granite-Harbor-Violet-93!",
+  });
+  assert.equal(reset.status, 204, await reset.clone().text());
+  const left = await s.t.deps.db.selectFrom("oauth_identities").selectAll()
+    .where("user_id", "=", user.id).execute();
+  assert.deepEqual(left, []);
+  const again = await signIn(s.t, s.idp, "squatter");
+  assert.equal(again.fragment.get("error"), "account_exists");
+  assert.equal(again.fragment.get("code"), null);
+});
