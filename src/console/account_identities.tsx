@@ -8,7 +8,10 @@
  */
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app_types.ts";
+import { getCookie } from "hono/cookie";
+import { OAUTH_FLOW_COOKIE } from "../services/oauth_flows.ts";
 import type { IdentityView } from "../services/oauth_identities.ts";
+import { callApi } from "./api.ts";
 import { formOf } from "./context.ts";
 import { FormError, type FormErrors, stepUpRedirect } from "./forms.tsx";
 import type { ConsoleKit } from "./kit.ts";
@@ -129,8 +132,13 @@ export function identityRoutes(
       const pending = pendingLink(c);
       clearPendingLink(c);
       if (!pending) return c.redirect("/account", 303);
-      const answer = await api(kit, c, "POST", "/api/v1/me/identities/link", {
-        link_code: pending.code,
+      // With this browser's flow cookie: a link code from another browser's flow is refused.
+      const flow = getCookie(c, OAUTH_FLOW_COOKIE);
+      const session = c.get("consoleSession")!;
+      const answer = await callApi(kit.appFetch, c, "POST", "/api/v1/me/identities/link", {
+        body: { link_code: pending.code },
+        bearer: await session.accessToken(),
+        ...(flow ? { cookie: `${OAUTH_FLOW_COOKIE}=${flow}` } : {}),
       });
       if (answer.ok) return c.redirect("/account?done=identity_linked", 303);
       return await home(c, { form: "identities", errors: fieldErrors(answer) }, answer.status);

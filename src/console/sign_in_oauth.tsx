@@ -144,7 +144,7 @@ export function oauthSignInHandlers(
             <input type="hidden" name="code" value="" />
             <input type="hidden" name="error" value="" />
             <input type="hidden" name="link_code" value="" />
-            <p data-oauth-waiting hidden>One moment…</p>
+            <p data-oauth-waiting role="status" hidden>One moment…</p>
             <p data-oauth-script>
               Finishing a sign-in with a provider needs JavaScript.{" "}
               <a href="/account/sign-in">Sign in another way</a>.

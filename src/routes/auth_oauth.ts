@@ -21,7 +21,9 @@ import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
 
 const providerParam = z.object({ provider: z.string().max(32) });
-const startQuery = z.object({ redirect_to: z.string().min(1, "is required").max(2048) });
+// Any redirect_to that is not an entry (missing, empty, too long) is the service's 400
+// invalid_redirect, one answer for every wrong target.
+const startQuery = z.object({ redirect_to: z.string().optional() });
 
 /** What auth.ts lends these routes. */
 export interface OAuthRouteOptions {
@@ -52,7 +54,7 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
       async (c) => {
         const { provider } = c.req.valid("param");
         const started = await oauthFlows.start(provider, {
-          redirectTo: c.req.valid("query").redirect_to,
+          redirectTo: c.req.valid("query").redirect_to ?? "",
           browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
           callbackUrl: callbackUrl(c, provider),
           consoleReturnUrl: options.console ? base(c) + CONSOLE_OAUTH_RETURN_PATH : undefined,

@@ -10,6 +10,8 @@ import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
+import { getCookie } from "hono/cookie";
+import { OAUTH_FLOW_COOKIE } from "../services/oauth_flows.ts";
 
 const idParam = z.object({ id: z.uuid("must be an identity id") });
 const linkBody = z.object({ link_code: z.string().min(1, "is required").max(128) }).strict();
@@ -30,6 +32,7 @@ export function meIdentityRoutes(services: Services) {
         user,
         c.req.valid("json").link_code,
         auditContext(c),
+        getCookie(c, OAUTH_FLOW_COOKIE),
       );
       return c.json(linked);
     })

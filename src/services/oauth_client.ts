@@ -53,7 +53,18 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
     [oauth.allowInsecureRequests]: insecure,
   };
   const client: oauth.Client = { client_id: provider.clientId };
-  const clientAuth = oauth.ClientSecretBasic(provider.clientSecret);
+  /**
+   * HTTP Basic at the token endpoint, unless the provider offers only the form post (LinkedIn
+   * does) or is GitHub, whose documentation sends the secret in the form.
+   */
+  const clientAuth = (as: oauth.AuthorizationServer) => {
+    const methods = as.token_endpoint_auth_methods_supported;
+    const postOnly = Array.isArray(methods) && !methods.includes("client_secret_basic") &&
+      methods.includes("client_secret_post");
+    return provider.kind === "github" || postOnly
+      ? oauth.ClientSecretPost(provider.clientSecret)
+      : oauth.ClientSecretBasic(provider.clientSecret);
+  };
   const jwks = {};
   let discovered: Promise<oauth.AuthorizationServer> | undefined;
 
@@ -127,7 +138,7 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
       response = await oauth.authorizationCodeGrantRequest(
         as,
         client,
-        clientAuth,
+        clientAuth(as),
         params,
         flow.redirectUri,
         flow.codeVerifier,
@@ -146,7 +157,13 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
       expires_at: tokens.expires_in ? Date.now() + tokens.expires_in * 1000 : undefined,
     };
     if (provider.kind === "github") {
-      return { ...await githubUser(tokens.access_token), tokens: kept };
+      try {
+        return { ...await githubUser(tokens.access_token), tokens: kept };
+      } catch (cause) {
+        // A network failure or an unreadable answer is the provider's error, not ours.
+        if (cause instanceof OAuthFailure) throw cause;
+        throw new OAuthFailure("provider_error", "github_api_failed", { cause });
+      }
     }
     try {
       await oauth.validateApplicationLevelSignature(as, response, {
@@ -197,11 +214,13 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
     const emails: { email: string; primary: boolean; verified: boolean }[] = await get(
       "/user/emails",
     );
-    const primary = Array.isArray(emails) ? emails.find((e) => e.primary) : undefined;
+    const primary = Array.isArray(emails)
+      ? emails.find((e) => typeof e === "object" && e !== null && e.primary === true)
+      : undefined;
     if (typeof user?.id !== "number") throw new OAuthFailure("provider_error", "github_no_user");
     return {
       subject: String(user.id),
-      email: primary?.email,
+      email: stringClaim(primary?.email),
       emailVerified: primary?.verified === true,
       name: stringClaim(user.name) ?? stringClaim(user.login),
     };
@@ -221,11 +240,12 @@ function stringClaim(value: unknown): string | undefined {
 function tokenFailure(cause: unknown): string {
   if (cause instanceof oauth.ResponseBodyError) return `token_error:${cause.error.slice(0, 64)}`;
   if (cause instanceof oauth.OperationProcessingError) {
-    const text = cause.message.toLowerCase();
-    if (text.includes("nonce")) return "id_token_nonce";
-    if (text.includes("iss")) return "id_token_issuer";
-    if (text.includes("aud")) return "id_token_audience";
-    if (text.includes("exp") || text.includes("timestamp")) return "id_token_expired";
+    // The library names the claim in quotes ("iss"); a bare "iss" would also match "missing".
+    const text = cause.message;
+    if (text.includes('"nonce"')) return "id_token_nonce";
+    if (text.includes('"iss"')) return "id_token_issuer";
+    if (text.includes('"aud"')) return "id_token_audience";
+    if (text.includes('"exp"') || text.includes("timestamp")) return "id_token_expired";
     return "invalid_token_response";
   }
   return "token_request_failed";

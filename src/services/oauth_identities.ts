@@ -96,6 +96,18 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
     return row;
   }
 
+  /**
+   * Whether a code is presented by the browser its flow ran in: true without a flow cookie (an
+   * app on another site sends none) or for a code issued before codes were bound.
+   */
+  async function sameBrowser(
+    row: { browser_hash: string | null },
+    browserSecret: string | undefined,
+  ): Promise<boolean> {
+    if (browserSecret === undefined || row.browser_hash === null) return true;
+    return constantTimeEqual(await oauthHash(pepper, "browser", browserSecret), row.browser_hash);
+  }
+
   /** Spends a code: only the first of concurrent uses gets it. */
   async function claim(codeHash: string) {
     const deleted = await db.deleteFrom("oauth_codes").where("code_hash", "=", codeHash)
@@ -192,11 +204,8 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
         });
         throw error;
       };
-      if (browserSecret !== undefined && row.browser_hash !== null) {
-        const presented = await oauthHash(pepper, "browser", browserSecret);
-        if (!constantTimeEqual(presented, row.browser_hash)) {
-          return await refuse("other_browser", invalidCode());
-        }
+      if (!await sameBrowser(row, browserSecret)) {
+        return await refuse("other_browser", invalidCode());
       }
       let identity = await identityOf(row.provider, row.subject);
       let created = false;
@@ -251,13 +260,19 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
 
     /**
      * `POST /me/identities/link`: the signed-in user links the identity of a link code that was
-     * offered to their account, whose verified address is the one the provider verified.
+     * offered to their account, whose verified address is the one the provider verified, from
+     * the browser its flow ran in when the request carries a flow cookie (as for the exchange).
      */
-    async link(user: User, linkCode: string, actor: AuditActor): Promise<IdentityView> {
+    async link(
+      user: User,
+      linkCode: string,
+      actor: AuditActor,
+      browserSecret?: string,
+    ): Promise<IdentityView> {
       const row = await peek(linkCode, "link");
       const matches = row.user_id === user.id && row.email_verified === 1 &&
         row.email !== null && normalizeEmail(row.email) === user.email &&
-        user.email_verified_at !== null;
+        user.email_verified_at !== null && await sameBrowser(row, browserSecret);
       if (!matches) {
         throw problem("invalid_oauth_code", {
           detail: "This link code was not offered to this account: sign in to the account whose " +

@@ -30,6 +30,7 @@ Deno.test("a new person signs up through the provider, signs in again as the sam
   const email = uniqueEmail("oauth");
   s.idp.accounts.set("alice", { sub: "alice", email, email_verified: true, name: "Alice" });
   const first = await signInWith(s.t, s.idp, "alice");
+  assert.deepEqual(s.idp.tokenAuthSeen, ["basic"], "HTTP Basic where discovery offers it");
   const code = first.fragment.get("code")!;
   assert.ok(code);
   const res = await exchange(s.t, code);
@@ -171,6 +172,15 @@ Deno.test("an ID token with a wrong nonce, another issuer or audience, or expire
   }
   const users = await s.t.deps.db.selectFrom("oauth_identities").selectAll().execute();
   assert.deepEqual(users, []);
+  const reasons = (await s.t.deps.db.selectFrom("audit_events").select("details")
+    .where("action", "=", "oauth.failed").orderBy("seq").execute())
+    .map((e) => JSON.parse(String(e.details)).reason);
+  assert.deepEqual(reasons, [
+    "id_token_nonce",
+    "id_token_issuer",
+    "id_token_audience",
+    "id_token_expired",
+  ]);
 });
 
 Deno.test("a disabled user is refused like a wrong password, and a new person with registration off gets 403", async () => {
@@ -300,4 +310,48 @@ Deno.test("the console's own return page on this server is a redirect_to without
   );
   assert.equal(refused.status, 400);
   assert.equal((await refused.json()).code, "invalid_redirect");
+});
+
+Deno.test("a provider that takes the client secret only in the form (as LinkedIn) is sent it there, as discovery says, and a missing or empty redirect_to is 400 invalid_redirect", async () => {
+  await using s = await setUpWith({}, { tokenEndpointAuthMethod: "client_secret_post" });
+  s.idp.accounts.set("lena", { sub: "lena", email: uniqueEmail("lena"), email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "lena");
+  assert.ok(flow.fragment.get("code"), flow.fragment.toString());
+  assert.equal((await exchange(s.t, flow.fragment.get("code")!)).status, 200);
+  assert.deepEqual(s.idp.tokenAuthSeen, ["post"]);
+  for (const query of ["", "?redirect_to="]) {
+    const res = await request(s.t.app, "GET", `/api/v1/auth/oauth/testidp/start${query}`);
+    assert.equal(res.status, 400, query);
+    assert.equal((await res.json()).code, "invalid_redirect", query);
+  }
+});
+
+Deno.test("a link code from another browser's flow is refused when the request carries this browser's flow cookie", async () => {
+  await using s = await setUp();
+  const email = uniqueEmail("nina");
+  const user = await registerUser(s.t, email);
+  await s.t.deps.db.updateTable("users").set({ email_verified_at: Date.now() })
+    .where("id", "=", user.id).execute();
+  s.idp.accounts.set("nina", { sub: "nina", email, email_verified: true });
+  const flow = await signInWith(s.t, s.idp, "nina");
+  const session = await login(s.t, email);
+  const foreign = await request(s.t.app, "POST", "/api/v1/me/identities/link", {
+    body: { link_code: flow.fragment.get("link_code") },
+    headers: {
+      authorization: `Bearer ${session.access_token}`,
+      cookie: "__Host-citadel_oauth=" + "C".repeat(43),
+      origin: "http://localhost",
+    },
+  });
+  assert.equal(foreign.status, 400);
+  assert.equal((await foreign.json()).code, "invalid_oauth_code");
+  const own = await request(s.t.app, "POST", "/api/v1/me/identities/link", {
+    body: { link_code: flow.fragment.get("link_code") },
+    headers: {
+      authorization: `Bearer ${session.access_token}`,
+      cookie: flow.cookie,
+      origin: "http://localhost",
+    },
+  });
+  assert.equal(own.status, 200, await own.clone().text());
 });

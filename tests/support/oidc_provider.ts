@@ -59,6 +59,8 @@ export interface TestOidcProvider {
   tamperIdToken: IdTokenTamper | undefined;
   /** While set, the token endpoint answers this error (for provider-failure tests). */
   tokenEndpointError: TokenEndpointError | undefined;
+  /** How each token request sent the client secret, in order (`basic` or `post`). */
+  tokenAuthSeen: Array<"basic" | "post">;
   /** Stops listening and drops every open connection. */
   close(): Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function startOidcProvider(
     accounts: new Map((options.accounts ?? []).map((account) => [account.sub, account])),
     tamperIdToken: undefined,
     tokenEndpointError: undefined,
+    tokenAuthSeen: [],
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => error ? reject(error) : resolve());
@@ -120,6 +123,9 @@ export async function startOidcProvider(
       response_types: ["code"],
       token_endpoint_auth_method: options.tokenEndpointAuthMethod ?? "client_secret_basic",
     }],
+    // Discovery offers only the client's own method, as a provider that takes one (LinkedIn
+    // takes only the form post) does.
+    clientAuthMethods: [options.tokenEndpointAuthMethod ?? "client_secret_basic"],
     adapter: memoryAdapter(store),
     jwks: { keys: [jwk] },
     cookies: { keys: [crypto.randomUUID(), crypto.randomUUID()] },
@@ -155,6 +161,10 @@ export async function startOidcProvider(
     const interaction = INTERACTION_PATH.exec(ctx.path);
     if (interaction) return await signIn(ctx, interaction[1]);
     const toToken = ctx.method === "POST" && ctx.path === "/token";
+    if (toToken) {
+      const basic = /^basic /i.test(String(ctx.req.headers.authorization ?? ""));
+      state.tokenAuthSeen.push(basic ? "basic" : "post");
+    }
     if (toToken && state.tokenEndpointError) {
       const { status = 400, ...body } = state.tokenEndpointError;
       ctx.status = status;

@@ -119,17 +119,30 @@ Deno.test("with idTokenClaims false the ID token carries no email and userinfo s
   });
 });
 
-Deno.test("the client secret is accepted in the body or in the Authorization header, whatever the registration", async () => {
-  // oidc-provider treats client_secret_basic and client_secret_post as one method.
-  for (const tokenEndpointAuthMethod of ["client_secret_basic", "client_secret_post"] as const) {
-    await withProvider({ tokenEndpointAuthMethod }, async (provider) => {
-      for (const auth of [oauth.ClientSecretPost, oauth.ClientSecretBasic]) {
-        const { claims } = await signIn(provider, ALICE.sub, auth(provider.clientSecret));
-        assert.equal(claims.sub, ALICE.sub);
-      }
+Deno.test("discovery offers only the registered way of sending the client secret, the token endpoint takes it, and the provider records how each token request sent it", async () => {
+  // Refused as invalid_client: in the body, or (HTTP Basic) as a WWW-Authenticate challenge.
+  const invalidClient = (error: Error) =>
+    error instanceof oauth.WWWAuthenticateChallengeError ||
+    (error as oauth.ResponseBodyError).error === "invalid_client";
+  for (const method of ["client_secret_basic", "client_secret_post"] as const) {
+    await withProvider({ tokenEndpointAuthMethod: method }, async (provider) => {
+      const discovery = await (await fetch(
+        `${provider.issuer}/.well-known/openid-configuration`,
+      )).json();
+      assert.deepEqual(discovery.token_endpoint_auth_methods_supported, [method]);
+      const right = method === "client_secret_post"
+        ? oauth.ClientSecretPost
+        : oauth.ClientSecretBasic;
+      assert.equal(
+        (await signIn(provider, ALICE.sub, right(provider.clientSecret))).claims.sub,
+        ALICE.sub,
+      );
+      assert.deepEqual(provider.tokenAuthSeen, [
+        method === "client_secret_post" ? "post" : "basic",
+      ]);
       await assert.rejects(
         signIn(provider, ALICE.sub, oauth.ClientSecretPost("not the secret")),
-        (error: oauth.ResponseBodyError) => error.error === "invalid_client",
+        invalidClient,
       );
     });
   }
