@@ -211,27 +211,30 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     // A body that does not open (another pepper, a tampered row) will never open: no retries.
     const givenUp = attempts >= MAX_ATTEMPTS || error instanceof FieldCryptoError;
     const reason = describeError(error);
-    await db.updateTable("email_outbox").set({
-      attempts,
-      lease_until: null,
-      last_error: reason.slice(0, 500),
-      next_attempt_at: now + retryDelayMs(attempts),
-      failed_at: givenUp ? now : null,
-    }).where("id", "=", row.id).execute();
+    // The attempt and its audit event are one write: a reader (or a crash) never sees one alone.
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable("email_outbox").set({
+        attempts,
+        lease_until: null,
+        last_error: reason.slice(0, 500),
+        next_attempt_at: now + retryDelayMs(attempts),
+        failed_at: givenUp ? now : null,
+      }).where("id", "=", row.id).execute();
+      await deps.audit(trx, {
+        ...SYSTEM_ACTOR,
+        action: "email.delivery_failed",
+        outcome: "failure",
+        targetType: "email",
+        targetId: row.id,
+        details: { kind: row.kind, attempts, given_up: givenUp },
+      });
+    });
     logger.warn("email delivery failed", {
       id: row.id,
       kind: row.kind,
       attempts,
       given_up: givenUp,
       error: reason,
-    });
-    await deps.audit(db, {
-      ...SYSTEM_ACTOR,
-      action: "email.delivery_failed",
-      outcome: "failure",
-      targetType: "email",
-      targetId: row.id,
-      details: { kind: row.kind, attempts, given_up: givenUp },
     });
   }
 
