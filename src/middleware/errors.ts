@@ -37,6 +37,10 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
         error: error instanceof Error
           ? { name: error.name, message: error.message, stack: error.stack }
           : String(error),
+        // Why a dependency failed (a provider that cannot be reached): what an operator needs.
+        ...(error instanceof Error && error.cause instanceof Error
+          ? { cause: { name: error.cause.name, message: error.cause.message } }
+          : {}),
       });
     }
     return sendProblem(c, appError);

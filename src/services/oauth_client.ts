@@ -187,7 +187,7 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
           await oauth.userInfoRequest(as, client, tokens.access_token, http),
         );
         email = stringClaim(info.email);
-        verified = info.email_verified === true;
+        verified = info.email_verified === true || (info.email_verified as unknown) === "true";
         name ??= stringClaim(info.name);
       } catch (cause) {
         throw new OAuthFailure("provider_error", "userinfo_failed", { cause });

@@ -355,3 +355,25 @@ Deno.test("a link code from another browser's flow is refused when the request c
   });
   assert.equal(own.status, 200, await own.clone().text());
 });
+
+Deno.test("a provider that cannot be reached at the start is 503 provider_unavailable, with the cause in the log and not the secret", async () => {
+  // Nothing listens on port 9 of loopback: the connection is refused.
+  await using s = await setUpWith({ OAUTH_TESTIDP_ISSUER: "http://127.0.0.1:9" });
+  const res = await request(
+    s.t.app,
+    "GET",
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(APP)}`,
+  );
+  assert.equal(res.status, 503);
+  const body = await res.json();
+  assert.equal(body.code, "provider_unavailable");
+  assert.match(body.detail, /testidp could not be reached/);
+  await s.t.deps.logger.flush();
+  const logged = s.t.logs.map((l) => JSON.parse(l)).find((l) =>
+    l.request_id === body.request_id &&
+    l.cause
+  );
+  assert.ok(logged, "the failure is logged with its cause");
+  assert.ok(logged.cause.message.length > 0);
+  assert.ok(!s.t.logs.join("\n").includes(s.idp.clientSecret), "the client secret is never logged");
+});
