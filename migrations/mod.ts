@@ -16,7 +16,7 @@ import * as email from "./0009_email.ts";
 import * as consoleSessions from "./0010_console_sessions.ts";
 import * as passkeys from "./0011_passkeys.ts";
 import * as oauth from "./0012_oauth.ts";
-import * as oauthCodeBrowser from "./0013_oauth_code_browser.ts";
+import * as oauthBinding from "./0013_oauth_binding.ts";
 
 /** One frozen schema step; never edit one that has been released. */
 export interface Migration {
@@ -40,5 +40,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["0010_console_sessions", consoleSessions],
   ["0011_passkeys", passkeys],
   ["0012_oauth", oauth],
-  ["0013_oauth_code_browser", oauthCodeBrowser],
+  ["0013_oauth_binding", oauthBinding],
 ];

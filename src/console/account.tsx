@@ -323,6 +323,7 @@ export function accountRoutes(kit: ConsoleKit) {
           <ProviderButtons
             providers={kit.services.oauthFlows.list()}
             next={next}
+            reauthenticate
             heading={withPasskey ? "Or sign in again with" : "This needs a recent sign-in. " +
               "Sign in again with"}
           />

@@ -106,7 +106,8 @@ export function oauthSignInHandlers(
         kit.appFetch,
         c,
         "GET",
-        `/api/v1/auth/oauth/${provider}/start?redirect_to=${encodeURIComponent(returnUrl(c))}`,
+        `/api/v1/auth/oauth/${provider}/start?redirect_to=${encodeURIComponent(returnUrl(c))}` +
+          (c.req.query("reauthenticate") === "1" ? "&prompt=login" : ""),
         flow ? { cookie: `${OAUTH_FLOW_COOKIE}=${flow}` } : {},
       );
       const location = answer.headers.get("location");

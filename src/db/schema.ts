@@ -318,6 +318,10 @@ export interface OAuthFlowsTable {
   nonce: string;
   /** One of OAUTH_REDIRECT_URLS, where the callback sends the browser back. */
   redirect_to: string;
+  /** The app's own PKCE challenge (S256), passed on to its code (migration 0013). */
+  app_challenge: string | null;
+  /** The `max_age` asked of the provider (0 for a step-up), checked against `auth_time`. */
+  max_age: number | null;
   created_at: EpochMs;
   expires_at: EpochMs;
 }
@@ -342,6 +346,8 @@ export interface OAuthCodesTable {
    * for a code issued before it): an exchange presenting another browser's cookie is refused.
    */
   browser_hash: string | null;
+  /** The app's PKCE challenge (S256): the exchange needs its verifier (migration 0013). */
+  app_challenge: string | null;
   created_at: EpochMs;
   expires_at: EpochMs;
 }

@@ -23,7 +23,26 @@ import { requestOrigin } from "./passkey_fields.ts";
 const providerParam = z.object({ provider: z.string().max(32) });
 // Any redirect_to that is not an entry (missing, empty, too long) is the service's 400
 // invalid_redirect, one answer for every wrong target.
-const startQuery = z.object({ redirect_to: z.string().optional() });
+const startQuery = z.object({
+  redirect_to: z.string().optional(),
+  // The app's own PKCE (RFC 7636, S256 only): the exchange then needs the verifier.
+  code_challenge: z.string().regex(
+    /^[\w-]{43}$/,
+    "must be the S256 challenge (43 base64url characters)",
+  )
+    .optional(),
+  code_challenge_method: z.literal("S256", "must be S256").optional(),
+  // A step-up: the provider signs the user in again (max_age=0), checked against auth_time.
+  prompt: z.literal("login", "must be login").optional(),
+}).refine((q) => q.code_challenge_method === undefined || q.code_challenge !== undefined, {
+  message: "is required with code_challenge_method",
+  path: ["code_challenge"],
+});
+const exchangeBody = z.object({
+  code: z.string().min(1, "is required").max(128),
+  code_verifier: z.string().regex(/^[\w.~-]{43,128}$/, "must be a PKCE verifier (RFC 7636)")
+    .optional(),
+}).strict();
 
 /** What auth.ts lends these routes. */
 export interface OAuthRouteOptions {
@@ -53,8 +72,11 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
       validate("query", startQuery),
       async (c) => {
         const { provider } = c.req.valid("param");
+        const query = c.req.valid("query");
         const started = await oauthFlows.start(provider, {
-          redirectTo: c.req.valid("query").redirect_to ?? "",
+          redirectTo: query.redirect_to ?? "",
+          appChallenge: query.code_challenge,
+          reauthenticate: query.prompt === "login",
           browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
           callbackUrl: callbackUrl(c, provider),
           consoleReturnUrl: options.console ? base(c) + CONSOLE_OAUTH_RETURN_PATH : undefined,
@@ -85,16 +107,17 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
     .post(
       "/exchange",
       options.limiter,
-      validate("json", z.object({ code: z.string().min(1, "is required").max(128) }).strict()),
+      validate("json", exchangeBody),
       async (c) => {
+        const body = c.req.valid("json");
         const result = await oauthIdentities.exchange(
-          c.req.valid("json").code,
+          body.code,
           {
             ip: c.get("clientIp"),
             userAgent: c.req.header("user-agent"),
           },
           auditContext(c),
-          getCookie(c, OAUTH_FLOW_COOKIE),
+          { browserSecret: getCookie(c, OAUTH_FLOW_COOKIE), codeVerifier: body.code_verifier },
         );
         if ("mfa_required" in result) return c.json(result);
         return await options.loggedIn(c, result);

@@ -28,6 +28,11 @@ export interface FlowSecrets {
   codeVerifier: string;
   /** This provider's callback URL at citadel, registered with the provider. */
   redirectUri: string;
+  /**
+   * `max_age` asked of the provider (0: sign the user in again, with `prompt=login`), then
+   * checked against the ID token's `auth_time`; OpenID Connect providers only.
+   */
+  maxAge?: number;
 }
 
 /** Why a callback failed: `error` is what the app is told, `reason` what the audit keeps. */
@@ -86,12 +91,13 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
   };
 
   /** Fresh secrets for one sign-in. */
-  function newFlow(redirectUri: string): FlowSecrets {
+  function newFlow(redirectUri: string, maxAge?: number): FlowSecrets {
     return {
       state: oauth.generateRandomState(),
       nonce: oauth.generateRandomNonce(),
       codeVerifier: oauth.generateRandomCodeVerifier(),
       redirectUri,
+      ...(maxAge !== undefined && provider.kind === "oidc" ? { maxAge } : {}),
     };
   }
 
@@ -110,6 +116,10 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
     );
     url.searchParams.set("code_challenge_method", "S256");
     if (provider.kind === "oidc") url.searchParams.set("nonce", flow.nonce);
+    if (flow.maxAge !== undefined) {
+      url.searchParams.set("max_age", String(flow.maxAge));
+      if (flow.maxAge === 0) url.searchParams.set("prompt", "login");
+    }
     return url;
   }
 
@@ -147,6 +157,7 @@ export function createOAuthClient(provider: OAuthProviderConfig) {
       tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
         expectedNonce: provider.kind === "oidc" ? flow.nonce : oauth.expectNoNonce,
         requireIdToken: provider.kind === "oidc",
+        ...(flow.maxAge !== undefined ? { maxAge: flow.maxAge } : {}),
       });
     } catch (cause) {
       throw new OAuthFailure("provider_error", tokenFailure(cause), { cause });
@@ -240,9 +251,12 @@ function stringClaim(value: unknown): string | undefined {
 function tokenFailure(cause: unknown): string {
   if (cause instanceof oauth.ResponseBodyError) return `token_error:${cause.error.slice(0, 64)}`;
   if (cause instanceof oauth.OperationProcessingError) {
-    // The library names the claim in quotes ("iss"); a bare "iss" would also match "missing".
-    const text = cause.message;
+    // The library names the claim in its cause, or in quotes in the message ("iss"): a bare
+    // "iss" would also match "missing".
+    const claim = (cause.cause as { claim?: unknown } | undefined)?.claim;
+    const text = typeof claim === "string" ? `"${claim}"` : cause.message;
     if (text.includes('"nonce"')) return "id_token_nonce";
+    if (text.includes('"auth_time"')) return "id_token_auth_time";
     if (text.includes('"iss"')) return "id_token_issuer";
     if (text.includes('"aud"')) return "id_token_audience";
     if (text.includes('"exp"') || text.includes("timestamp")) return "id_token_expired";

@@ -97,7 +97,7 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
    */
   async function issueCode(
     kind: "login" | "link",
-    flow: { provider: string; browserHash: string },
+    flow: { provider: string; browserHash: string; appChallenge: string | null },
     identity: ProviderIdentity,
     userId: string | null,
   ): Promise<string> {
@@ -122,6 +122,7 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
       user_id: userId,
       tokens,
       browser_hash: flow.browserHash,
+      app_challenge: flow.appChallenge,
       created_at: now,
       expires_at: now + (kind === "login" ? OAUTH_LOGIN_CODE_TTL_MS : OAUTH_LINK_CODE_TTL_MS),
     }).execute();
@@ -134,7 +135,12 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
 
   /** Decides what a proven identity gets; see the module's description. */
   async function resolve(
-    flow: { provider: string; browserHash: string; redirectTo: string },
+    flow: {
+      provider: string;
+      browserHash: string;
+      appChallenge: string | null;
+      redirectTo: string;
+    },
     identity: ProviderIdentity,
     actor: AuditActor,
   ): Promise<string> {
@@ -189,6 +195,10 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
         browserSecret?: string;
         callbackUrl: string;
         consoleReturnUrl?: string;
+        /** The app's own PKCE challenge (S256 of its verifier), bound to the code. */
+        appChallenge?: string;
+        /** `prompt=login`: the provider signs the user in again (a step-up). */
+        reauthenticate?: boolean;
       },
     ): Promise<{ location: string; browserSecret: string }> {
       const { client } = providerNamed(name);
@@ -202,7 +212,7 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
       const browserSecret = input.browserSecret && /^[\w-]{43}$/.test(input.browserSecret)
         ? input.browserSecret
         : randomToken(32);
-      const flow = client.newFlow(input.callbackUrl);
+      const flow = client.newFlow(input.callbackUrl, input.reauthenticate ? 0 : undefined);
       let location: URL;
       try {
         location = await client.authorizationUrl(flow);
@@ -220,6 +230,8 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
         code_verifier: flow.codeVerifier,
         nonce: flow.nonce,
         redirect_to: input.redirectTo,
+        app_challenge: input.appChallenge ?? null,
+        max_age: flow.maxAge ?? null,
         created_at: now,
         expires_at: now + OAUTH_FLOW_TTL_MS,
       }).execute();
@@ -269,6 +281,7 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
           nonce: flow.nonce,
           codeVerifier: flow.code_verifier,
           redirectUri: input.callbackUrl,
+          maxAge: flow.max_age ?? undefined,
         });
       } catch (error) {
         if (!(error instanceof OAuthFailure)) throw error;
@@ -276,7 +289,12 @@ export function createOAuthFlows(deps: OAuthFlowsDeps) {
         return back(flow.redirect_to, { error: error.error });
       }
       return await resolve(
-        { provider: name, browserHash: flow.browser_hash, redirectTo: flow.redirect_to },
+        {
+          provider: name,
+          browserHash: flow.browser_hash,
+          appChallenge: flow.app_challenge,
+          redirectTo: flow.redirect_to,
+        },
         identity,
         actor,
       );

@@ -10,7 +10,7 @@ import { isUniqueViolation } from "../db/unique_violation.ts";
 import { errors, problem } from "../errors.ts";
 import type { FieldCipher } from "../lib/field_crypto.ts";
 import type { OAuthProviderConfig } from "../lib/oauth_providers.ts";
-import { constantTimeEqual } from "../lib/crypto.ts";
+import { constantTimeEqual, toBase64Url } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
 import { insertRegistered } from "./accounts.ts";
 import type { Audit } from "./audit.ts";
@@ -108,6 +108,20 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
     return constantTimeEqual(await oauthHash(pepper, "browser", browserSecret), row.browser_hash);
   }
 
+  /**
+   * Whether the app that exchanges a code holds the verifier of the PKCE challenge it sent at
+   * the start (S256); true for a code without one.
+   */
+  async function appVerified(
+    row: { app_challenge: string | null },
+    verifier: string | undefined,
+  ): Promise<boolean> {
+    if (row.app_challenge === null) return true;
+    if (verifier === undefined) return false;
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+    return constantTimeEqual(toBase64Url(new Uint8Array(digest)), row.app_challenge);
+  }
+
   /** Spends a code: only the first of concurrent uses gets it. */
   async function claim(codeHash: string) {
     const deleted = await db.deleteFrom("oauth_codes").where("code_hash", "=", codeHash)
@@ -186,12 +200,13 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
      * flow cookie the request carries: when it is another browser's than the flow's, the code
      * is refused (and spent), so nobody can sign a victim's browser in to their own account
      * with a code of theirs (an app on another site never sends it: nothing is checked then).
+     * A code whose start carried the app's PKCE challenge needs its `codeVerifier`.
      */
     async exchange(
       code: string,
       meta: ClientMeta,
       actor: AuditActor,
-      browserSecret?: string,
+      proof: { browserSecret?: string; codeVerifier?: string } = {},
     ): Promise<LoginResult | MfaChallenge> {
       const row = await peek(code, "login");
       await claim(row.code_hash);
@@ -204,8 +219,11 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
         });
         throw error;
       };
-      if (!await sameBrowser(row, browserSecret)) {
+      if (!await sameBrowser(row, proof.browserSecret)) {
         return await refuse("other_browser", invalidCode());
+      }
+      if (!await appVerified(row, proof.codeVerifier)) {
+        return await refuse("app_pkce_mismatch", invalidCode());
       }
       let identity = await identityOf(row.provider, row.subject);
       let created = false;

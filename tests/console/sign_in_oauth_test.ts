@@ -278,8 +278,15 @@ Deno.test("an account a provider created has no password: /account says how to s
   const stepUp = await (await getPage(s.t, "/account/reauthenticate?next=%2Faccount", jar.header))
     .text();
   assert.match(stepUp, /This needs a recent sign-in. Sign in again with/);
-  assert.match(stepUp, /href="\/account\/sign-in\/oauth\/testidp\?next=%2Faccount"/);
+  const href = /href="(\/account\/sign-in\/oauth\/testidp\?next=%2Faccount&amp;reauthenticate=1)"/
+    .exec(stepUp)?.[1];
+  assert.ok(href, "the step-up's provider button asks for a new sign-in at the provider");
   assert.doesNotMatch(stepUp, /name="password"/);
+  const start = await getPage(s.t, href.replaceAll("&amp;", "&"), jar.header);
+  assert.equal(start.status, 303);
+  const authorization = new URL(start.headers.get("location")!);
+  assert.equal(authorization.searchParams.get("prompt"), "login");
+  assert.equal(authorization.searchParams.get("max_age"), "0");
 
   const password = await registerUser(s.t);
   const passwordPage = await (await getPage(s.t, "/account", await signIn(s.t, password.email)))

@@ -45,21 +45,24 @@ export async function oauthSetUp(
 }
 
 /**
- * start -> provider (signed in as `sub`) -> callback, to `redirectTo`; answers the fragment of
- * the final redirect, the callback's path and the flow cookie.
+ * start (with `extraQuery`, e.g. `&prompt=login`) -> provider (signed in as `sub`) -> callback,
+ * to `redirectTo`; answers the fragment of the final redirect, the provider's authorization
+ * URL, the callback's path and the flow cookie.
  */
 export async function oauthSignIn(
   t: TestApp,
   idp: TestOidcProvider,
   sub: string,
   redirectTo = OAUTH_APP,
+  extraQuery = "",
 ) {
   const start = await request(
     t.app,
     "GET",
-    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(redirectTo)}`,
+    `/api/v1/auth/oauth/testidp/start?redirect_to=${encodeURIComponent(redirectTo)}${extraQuery}`,
   );
   assert.equal(start.status, 302, await start.clone().text());
+  const authorization = new URL(start.headers.get("location")!);
   const cookie = start.headers.get("set-cookie")!.split(";")[0];
   const back = await driveAuthorization(idp, start.headers.get("location")!, sub);
   const callbackPath = back.pathname + back.search;
@@ -67,7 +70,12 @@ export async function oauthSignIn(
   assert.equal(res.status, 302, await res.clone().text());
   const location = new URL(res.headers.get("location")!);
   assert.equal(location.origin + location.pathname, redirectTo);
-  return { fragment: new URLSearchParams(location.hash.slice(1)), callbackPath, cookie };
+  return {
+    fragment: new URLSearchParams(location.hash.slice(1)),
+    authorization,
+    callbackPath,
+    cookie,
+  };
 }
 
 /** `POST /api/v1/auth/oauth/exchange` with `code`. */
