@@ -30,6 +30,8 @@ import { meRoutes } from "./routes/me.ts";
 import { meMfaRoutes } from "./routes/me_mfa.ts";
 import { mePasskeyRoutes } from "./routes/me_passkeys.ts";
 import { meIdentityRoutes } from "./routes/me_identities.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
+import { VERSION } from "./version.ts";
 import { createServices } from "./services/container.ts";
 
 export type { AppDeps } from "./app_types.ts";
@@ -157,6 +159,12 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   app.route("/api/v1/admin/keys", adminKeyRoutes(services));
   app.route("/api/v1/admin/check", adminCheckRoutes(deps));
   app.route("/", auditRoutes(deps));
+  if (config.openApiEnabled) {
+    app.route(
+      "/",
+      openApiRoutes(() => app, { version: VERSION, publicUrl: config.email.publicUrl }),
+    );
+  }
 
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler(app, guard.onNotFound));

@@ -198,6 +198,11 @@ export const SETTINGS = {
     bool(true),
     "serves the web console at `/account` (every user) and `/admin` (administrators)",
   ),
+  openApiEnabled: setting(
+    "OPENAPI_ENABLED",
+    bool(true),
+    "serves the OpenAPI 3.1 description at `/openapi.json`; `false` answers it with 404",
+  ),
   webauthn: {
     rpId: setting(
       "WEBAUTHN_RP_ID",

@@ -10,6 +10,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { JwtService } from "../services/jwt.ts";
 import type { RevocationList } from "../services/revocation_list.ts";
 import { isAdminRole } from "../services/roles.ts";
+import { withDoc } from "../lib/route_docs.ts";
 
 /** Resolves an API key to a principal; provided by the API-key service. */
 export type ApiKeyResolver = (key: string, c: Parameters<MiddlewareHandler<AppEnv>>[0]) => Promise<
@@ -118,7 +119,8 @@ const sessionRequired = () =>
  */
 export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
   const { scope, admin = false, superAdmin = false, sessionOnly = false, fresh = false } = rule;
-  return async function authorizeHandler(c, next) {
+  const access = { kind: "access", scope, admin, superAdmin, sessionOnly, fresh } as const;
+  return withDoc(async function authorizeHandler(c, next) {
     const principal = c.get("principal");
     if (!principal) throw errors.unauthorized();
     if (sessionOnly && principal.kind !== "user") throw sessionRequired();
@@ -132,7 +134,7 @@ export function authorize(rule: AccessRule): MiddlewareHandler<AppEnv> {
     }
     if (fresh) assertFreshAuthentication(principal);
     await next();
-  };
+  }, access);
 }
 
 const mfaEnrollmentRequired = () =>

@@ -5,8 +5,9 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ZodType } from "zod";
 import { errors, type FieldError } from "../errors.ts";
+import { type InputTarget, withDoc } from "../lib/route_docs.ts";
 
-type Target = "json" | "query" | "param";
+type Target = InputTarget;
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; expected?: unknown };
 
@@ -31,10 +32,11 @@ export function fieldErrors(issues: ReadonlyArray<Issue>): FieldError[] {
 
 /**
  * @hono/zod-validator with citadel's failure shape: 422 `validation_failed` listing each
- * invalid field.
+ * invalid field. The schema is also the route's input in the OpenAPI description.
  */
 export function validate<T extends ZodType, K extends Target>(target: K, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const handler = zValidator(target, schema, (result) => {
     if (!result.success) throw errors.validation(fieldErrors(result.error.issues));
   });
+  return withDoc(handler, { kind: "input", target, schema });
 }
