@@ -3,9 +3,17 @@
  * routes (openapi_document.ts) on first request, so it always describes what is served.
  */
 import { Hono } from "hono";
+import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { type DocumentInfo, openApiDocument } from "./openapi_document.ts";
+
+/** The top of an OpenAPI document (the rest is described by the OpenAPI specification). */
+const openApiShape = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
 
 /** The description's route; `app` answers the app it describes (complete by then). */
 export function openApiRoutes(app: () => Hono<AppEnv>, info: DocumentInfo) {
@@ -15,7 +23,7 @@ export function openApiRoutes(app: () => Hono<AppEnv>, info: DocumentInfo) {
     documented({
       summary: "This OpenAPI 3.1 description",
       tags: ["service"],
-      responses: { 200: { description: "The OpenAPI document" } },
+      responses: { 200: { description: "The OpenAPI document", schema: openApiShape } },
     }, (c) => {
       body ??= JSON.stringify(openApiDocument(app() as never, info));
       c.set("publicCache", true);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { isApiPath } from "../../src/routes/openapi_document.ts";
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
+import { checkAgainstDocument } from "../support/openapi_check.ts";
 
 async function documentOf(t: TestApp) {
   const res = await request(t.app, "GET", "/openapi.json");
@@ -92,6 +93,44 @@ Deno.test("with OPENAPI_ENABLED=false the document is 404 like an unknown route"
     const res = await request(t.app, "GET", "/openapi.json");
     assert.equal(res.status, 404);
     assert.equal((await res.json()).code, "not_found");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("answers are checked against the document: an unlisted status, another content type or a body off its schema is refused", async () => {
+  const t = await buildTestApp();
+  try {
+    const ok = await request(t.app, "GET", "/health");
+    assert.equal(ok.status, 200, "a documented answer passes the check");
+    const json = { "content-type": "application/json" };
+    const cases: Array<[Response, RegExp]> = [
+      [new Response("{}", { status: 418, headers: json }), /does not list/],
+      [new Response("ok", { status: 200, headers: { "content-type": "text/plain" } }), /as text/],
+      [
+        new Response(JSON.stringify({ status: "fine", version: "1", database: "ok" }), {
+          status: 200,
+          headers: json,
+        }),
+        /does not match/,
+      ],
+      [
+        new Response(
+          JSON.stringify({ type: "x", title: "x", status: 500, detail: "x", code: "nope" }),
+          {
+            status: 500,
+            headers: { "content-type": "application/problem+json" },
+          },
+        ),
+        /does not match/,
+      ],
+    ];
+    for (const [response, error] of cases) {
+      await assert.rejects(
+        checkAgainstDocument(t.app as never, "GET", "/health", response),
+        error,
+      );
+    }
   } finally {
     await t.close();
   }

@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../../src/platform/password_hasher.ts";
 import { type Clock, ManualClock } from "../../src/platform/clock.ts";
 import { memoryCounterStore } from "../../src/platform/counter_store_memory.ts";
 import { createLogger, memorySink } from "../../src/platform/logger.ts";
+import { checkAgainstDocument } from "./openapi_check.ts";
 import { createAlerter } from "../../src/services/alerts.ts";
 import { VERSION } from "../../src/version.ts";
 import { spawnServer } from "./spawned_server.ts";
@@ -79,8 +80,11 @@ export async function buildTestApp(
   };
 }
 
-/** Sends a JSON request to an in-process app, as from the given client address. */
-export function request(
+/**
+ * Sends a JSON request to an in-process app, as from the given client address; the answer is
+ * checked against the app's OpenAPI document (openapi_check.ts) before the test sees it.
+ */
+export async function request(
   app: TestApp["app"],
   method: string,
   path: string,
@@ -92,11 +96,11 @@ export function request(
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  return Promise.resolve(
-    app.request(`http://localhost${path}`, { method, headers, body }, {
-      remoteAddr: { hostname: options.ip ?? "127.0.0.1" },
-    }),
-  );
+  const response = await app.request(`http://localhost${path}`, { method, headers, body }, {
+    remoteAddr: { hostname: options.ip ?? "127.0.0.1" },
+  });
+  await checkAgainstDocument(app as never, method, path, response.clone());
+  return response;
 }
 
 export const DENO = Deno.execPath();
