@@ -1,9 +1,31 @@
 /**
- * The JSON shape of an API key in responses; never its secret or hash.
+ * The JSON shape of an API key in responses; never its secret or hash. Its zod schema describes
+ * that shape for the OpenAPI description (the owner's routes and, extended with `user_id`, the
+ * admin's).
  */
 import type { Selectable } from "kysely";
+import * as z from "zod";
 import type { ApiKeysTable } from "../db/schema.ts";
+import { API_KEY_SCOPES } from "../services/api_keys.ts";
 import { iso } from "../services/user_view.ts";
+
+const moment = z.iso.datetime({ offset: true });
+
+/** An API key as {@linkcode apiKeyView} shows it. */
+export const apiKeySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  /** The key's first characters, to recognise it; not enough to use it. */
+  prefix: z.string(),
+  scopes: z.array(z.enum(API_KEY_SCOPES)),
+  /** The key's own limit; null means the operator's default. */
+  rate_limit_per_minute: z.number().int().nullable(),
+  created_at: moment,
+  // Keys always expire (API_KEY_MAX_LIFETIME_DAYS).
+  expires_at: moment,
+  last_used_at: moment.nullable(),
+  revoked_at: moment.nullable(),
+}).strict();
 
 /** The JSON shape of an API key; never the secret or its hash. */
 export function apiKeyView(row: Selectable<ApiKeysTable>) {
