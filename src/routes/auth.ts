@@ -5,13 +5,23 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
+import type { ZodType } from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
 import { errors, problem } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
+import { documented, type InputTarget, type OperationDoc } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
 import { validate } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
+import {
+  loginBodySchema,
+  loginOrMfaSchema,
+  messageSchema,
+  tokenPairSchema,
+  userBodySchema,
+  userSchema,
+} from "./response_schemas.ts";
 import { authPasskeyRoutes } from "./auth_passkey.ts";
 import { authOAuthRoutes } from "./auth_oauth.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
@@ -41,6 +51,29 @@ export function setDeviceCookie(c: Context<AppEnv>, deviceToken: string): void {
   });
 }
 
+/**
+ * The context of a handler behind `validate(target, schema)` for each entry of `S`. Hono cannot
+ * infer it through `documented(doc, handler)` (a generic wrapper hides the handler from the
+ * route's overloads), so documented handlers name it.
+ */
+export type Validated<S extends { [K in InputTarget]?: ZodType }> = Context<AppEnv, string, {
+  in: { [K in keyof S]: S[K] extends ZodType ? z.input<S[K]> : never };
+  out: { [K in keyof S]: S[K] extends ZodType ? z.output<S[K]> : never };
+}>;
+
+/** The cookies a completed login sets, as the description names them. */
+export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) and, with " +
+  "REFRESH_TOKEN_COOKIE on, the refresh token (`__Host-citadel_refresh`); HttpOnly, Secure";
+/** The problems of every route behind the per-IP auth limiter. */
+export const LIMITED = ["rate_limited", "guard_unavailable"] as const;
+/** What a step of a login can be refused with besides the limiter's problems. */
+const FACTOR_PROBLEMS = [
+  "invalid_mfa_code",
+  "invalid_passkey",
+  "too_many_attempts",
+  "passkeys_unavailable",
+] as const;
+
 const email = z.string().trim().max(320);
 const registerBody = z.object({
   email: email.pipe(z.email("must be a valid email address")),
@@ -69,6 +102,26 @@ const reauthenticateBody = z.union([
   }).strict(),
   z.object({ passkey_response: authenticationResponse }).strict(),
 ], { error: "send password (and code or recovery_code), or passkey_response" });
+
+/** The answer of a step-up: a new access token for the same session. */
+const accessTokenSchema = tokenPairSchema.omit({ refresh_token: true }).strict();
+/** The answer of a refresh: the new pair and the user. */
+const refreshedSchema = tokenPairSchema.extend({ user: userSchema }).strict();
+
+/** The description of logout and logout-all. */
+function logoutDoc(summary: string): OperationDoc {
+  return {
+    summary,
+    tags: ["auth"],
+    responses: {
+      204: {
+        description: "Signed out",
+        headers: { "Set-Cookie": "With REFRESH_TOKEN_COOKIE on, clears the refresh cookie" },
+      },
+    },
+    errors: ["csrf_rejected"],
+  };
+}
 
 /** Extra pieces the auth routes call into; wired by createApp. */
 export interface AuthRouteOptions {
@@ -122,40 +175,111 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
   };
 
   return new Hono<AppEnv>()
-    .post("/register", limiter, validate("json", registerBody), async (c) => {
-      const registered = await services.accounts.register(c.req.valid("json"), auditContext(c));
-      // EMAIL_VERIFICATION=required: the same answer whether or not the address had an account.
-      if ("accepted" in registered) return c.json(REGISTRATION_ACCEPTED, 202);
-      return c.json({ user: userView(registered.user) }, 201);
-    })
-    .post("/login", limiter, validate("json", loginBody), async (c) => {
-      const body = c.req.valid("json");
-      const result = await services.login.password(body.email, body.password, {
-        ip: c.get("clientIp"),
-        userAgent: c.req.header("user-agent"),
-        deviceToken: body.device_token ?? getCookie(c, DEVICE_COOKIE),
-      }, auditContext(c));
-      // MFA on: the challenge of the second step, and no token.
-      if ("mfa_required" in result) return c.json(result);
-      return loggedIn(c, result);
-    })
-    .post("/mfa", limiter, validate("json", mfaBody), async (c) => {
-      const { mfa_token: token, ...given } = c.req.valid("json");
-      const factor = "passkey_response" in given
-        ? { passkey_response: given.passkey_response, origin: requestOrigin(c) }
-        : given;
-      const result = await services.mfaLogin.complete(token, factor, {
-        ip: c.get("clientIp"),
-        userAgent: c.req.header("user-agent"),
-      }, auditContext(c));
-      return loggedIn(c, result);
-    })
+    .post(
+      "/register",
+      limiter,
+      validate("json", registerBody),
+      documented({
+        summary: "Create an account with an email and a password",
+        description: "With EMAIL_VERIFICATION=required the answer is 202 whether or not the " +
+          "address already has an account (no enumeration); the link in the message finishes.",
+        tags: ["auth"],
+        responses: {
+          201: { description: "The account was created", schema: userBodySchema },
+          202: {
+            description: "EMAIL_VERIFICATION=required: a message went to the address",
+            schema: messageSchema,
+          },
+        },
+        errors: [...LIMITED, "registration_disabled", "email_taken", "csrf_rejected"],
+      }, async (c: Validated<{ json: typeof registerBody }>) => {
+        const registered = await services.accounts.register(c.req.valid("json"), auditContext(c));
+        // EMAIL_VERIFICATION=required: the same answer whether or not the address had an account.
+        if ("accepted" in registered) return c.json(REGISTRATION_ACCEPTED, 202);
+        return c.json({ user: userView(registered.user) }, 201);
+      }),
+    )
+    .post(
+      "/login",
+      limiter,
+      validate("json", loginBody),
+      documented({
+        summary: "Sign in with an email and a password",
+        description: "Answers the session, or (with a second factor on the account) the " +
+          "`mfa_token` challenge of POST /api/v1/auth/mfa and no token. A blocked email or " +
+          "client gets 429 too_many_attempts even with the right password; the device " +
+          "credential (body or cookie) lets its owner past a spent per-account budget.",
+        tags: ["auth"],
+        responses: {
+          200: {
+            description: "Signed in, or the second step's challenge",
+            schema: loginOrMfaSchema,
+            headers: { "Set-Cookie": LOGIN_COOKIES + " (when signed in)" },
+          },
+        },
+        errors: [
+          ...LIMITED,
+          "invalid_credentials",
+          "email_not_verified",
+          "too_many_attempts",
+          "csrf_rejected",
+        ],
+      }, async (c: Validated<{ json: typeof loginBody }>) => {
+        const body = c.req.valid("json");
+        const result = await services.login.password(body.email, body.password, {
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+          deviceToken: body.device_token ?? getCookie(c, DEVICE_COOKIE),
+        }, auditContext(c));
+        // MFA on: the challenge of the second step, and no token.
+        if ("mfa_required" in result) return c.json(result);
+        return loggedIn(c, result);
+      }),
+    )
+    .post(
+      "/mfa",
+      limiter,
+      validate("json", mfaBody),
+      documented({
+        summary: "Complete a login with its second factor",
+        description: "The `mfa_token` of the password step (five minutes, five attempts) with " +
+          "a TOTP code, a one-time recovery code or a passkey assertion; ten failures of an " +
+          "account in fifteen minutes block it (429).",
+        tags: ["auth"],
+        responses: {
+          200: {
+            description: "Signed in",
+            schema: loginBodySchema,
+            headers: { "Set-Cookie": LOGIN_COOKIES },
+          },
+        },
+        errors: [...LIMITED, ...FACTOR_PROBLEMS, "invalid_mfa_token", "csrf_rejected"],
+      }, async (c: Validated<{ json: typeof mfaBody }>) => {
+        const { mfa_token: token, ...given } = c.req.valid("json");
+        const factor = "passkey_response" in given
+          ? { passkey_response: given.passkey_response, origin: requestOrigin(c) }
+          : given;
+        const result = await services.mfaLogin.complete(token, factor, {
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+        }, auditContext(c));
+        return loggedIn(c, result);
+      }),
+    )
     .post(
       "/reauthenticate",
       limiter,
       ...sessionCaller,
       validate("json", reauthenticateBody),
-      async (c) => {
+      documented({
+        summary: "Step up: prove again who you are, for a fresh access token",
+        description: "The password (and a TOTP or recovery code when MFA is on), or a passkey " +
+          "assertion for the options of POST /api/v1/auth/reauthenticate/options. The session " +
+          "gets a new `auth_time`, which routes that need a recent sign-in read.",
+        tags: ["auth"],
+        responses: { 200: { description: "A fresh access token", schema: accessTokenSchema } },
+        errors: [...LIMITED, ...FACTOR_PROBLEMS, "invalid_credentials"],
+      }, async (c: Validated<{ json: typeof reauthenticateBody }>) => {
         const principal = c.get("principal")!;
         const body = c.req.valid("json");
         const input = "passkey_response" in body
@@ -176,45 +300,70 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
           auditContext(c),
         );
         return c.json(answer);
-      },
+      }),
     )
-    .post("/refresh", limiter, validate("json", refreshBody), async (c) => {
-      let presented = c.req.valid("json").refresh_token;
-      if (!presented && config.refresh.cookie) {
-        presented = getCookie(c, REFRESH_COOKIE);
-        if (presented) options.checkCsrf?.(c);
-      }
-      if (!presented) {
-        throw errors.validation([{ field: "refresh_token", message: "is required" }]);
-      }
-      const result = await sessions.rotate(presented, async (trx, reuse) => {
-        await services.audit(trx, {
-          ...auditContext(c),
-          action: "auth.refresh.reused",
-          outcome: "denied",
-          targetType: "user",
-          targetId: reuse.userId,
-          details: { session_id: reuse.sessionId, sessions_revoked: 1 },
+    .post(
+      "/refresh",
+      limiter,
+      validate("json", refreshBody),
+      documented({
+        summary: "Rotate a refresh token for a new token pair",
+        description: "The refresh token in the body or, with REFRESH_TOKEN_COOKIE on, its " +
+          "cookie (then only from an allowed origin). A token used twice revokes its session.",
+        tags: ["auth"],
+        security: [{}, { refreshCookie: [] }],
+        responses: {
+          200: {
+            description: "The new token pair and the user",
+            schema: refreshedSchema,
+            headers: { "Set-Cookie": "With REFRESH_TOKEN_COOKIE on, the new refresh token" },
+          },
+        },
+        errors: [
+          ...LIMITED,
+          "invalid_refresh_token",
+          "refresh_token_expired",
+          "refresh_token_reused",
+          "csrf_rejected",
+        ],
+      }, async (c: Validated<{ json: typeof refreshBody }>) => {
+        let presented = c.req.valid("json").refresh_token;
+        if (!presented && config.refresh.cookie) {
+          presented = getCookie(c, REFRESH_COOKIE);
+          if (presented) options.checkCsrf?.(c);
+        }
+        if (!presented) {
+          throw errors.validation([{ field: "refresh_token", message: "is required" }]);
+        }
+        const result = await sessions.rotate(presented, async (trx, reuse) => {
+          await services.audit(trx, {
+            ...auditContext(c),
+            action: "auth.refresh.reused",
+            outcome: "denied",
+            targetType: "user",
+            targetId: reuse.userId,
+            details: { session_id: reuse.sessionId, sessions_revoked: 1 },
+          });
         });
-      });
-      if ("expired" in result) {
-        throw problem("refresh_token_expired", {
-          detail: "The session has expired; log in again",
-        });
-      }
-      if ("reused" in result) {
-        deps.alerts.alert("refresh_token_reused", {
-          user_id: result.userId,
-          session_id: result.sessionId,
-          ip: c.get("clientIp"),
-        });
-        if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
-        throw problem("refresh_token_reused", {
-          detail: "This refresh token was already used; the session has been revoked",
-        });
-      }
-      return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
-    })
+        if ("expired" in result) {
+          throw problem("refresh_token_expired", {
+            detail: "The session has expired; log in again",
+          });
+        }
+        if ("reused" in result) {
+          deps.alerts.alert("refresh_token_reused", {
+            user_id: result.userId,
+            session_id: result.sessionId,
+            ip: c.get("clientIp"),
+          });
+          if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
+          throw problem("refresh_token_reused", {
+            detail: "This refresh token was already used; the session has been revoked",
+          });
+        }
+        return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
+      }),
+    )
     .route("/", authPasskeyRoutes(services, { limiter, sessionCaller, loggedIn }))
     .route(
       "/oauth",
@@ -225,6 +374,14 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
         console: config.consoleEnabled,
       }),
     )
-    .post("/logout", ...sessionCaller, (c) => logout(c, false))
-    .post("/logout-all", ...sessionCaller, (c) => logout(c, true));
+    .post(
+      "/logout",
+      ...sessionCaller,
+      documented(logoutDoc("End this session"), (c) => logout(c, false)),
+    )
+    .post(
+      "/logout-all",
+      ...sessionCaller,
+      documented(logoutDoc("End every session of the account"), (c) => logout(c, true)),
+    );
 }
