@@ -119,7 +119,8 @@ function logoutDoc(summary: string): OperationDoc {
         headers: { "Set-Cookie": "With REFRESH_TOKEN_COOKIE on, clears the refresh cookie" },
       },
     },
-    errors: ["csrf_rejected"],
+    // The per-principal limit fails closed (503) without its store; an API key is refused.
+    errors: ["csrf_rejected", "guard_unavailable", "invalid_api_key"],
   };
 }
 
@@ -278,7 +279,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
           "gets a new `auth_time`, which routes that need a recent sign-in read.",
         tags: ["auth"],
         responses: { 200: { description: "A fresh access token", schema: accessTokenSchema } },
-        errors: [...LIMITED, ...FACTOR_PROBLEMS, "invalid_credentials"],
+        errors: [...LIMITED, ...FACTOR_PROBLEMS, "invalid_credentials", "invalid_api_key"],
       }, async (c: Validated<{ json: typeof reauthenticateBody }>) => {
         const principal = c.get("principal")!;
         const body = c.req.valid("json");
