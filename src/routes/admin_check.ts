@@ -6,23 +6,38 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";
+import { documented } from "../lib/route_docs.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
+// The schema `citadel check --json` is tested against (zod only): the route answers that document.
+import { CheckReportSchema } from "../tools/check/report_schema.ts";
 
 /** `/api/v1/admin/check`. */
 export function adminCheckRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>().get("/", requireAdmin("admin:read"), async (c) => {
-    if (!deps.checkReport) {
-      throw problem("check_unavailable", {
-        detail: "This deployment cannot run the audit itself: run `citadel check` on the host",
-      });
-    }
-    try {
-      return c.json(await deps.checkReport());
-    } catch (cause) {
-      throw problem("check_unavailable", {
-        detail: "The audit could not run now: run `citadel check` on the host",
-        cause,
-      });
-    }
-  });
+  return new Hono<AppEnv>().get(
+    "/",
+    requireAdmin("admin:read"),
+    documented({
+      summary: "Audit the running deployment as `citadel check` does",
+      description: "The report of `citadel check --json`, reused for a minute. A deployment " +
+        "that cannot run the audit itself (an edge entry) answers 503 check_unavailable.",
+      tags: ["admin"],
+      responses: { 200: { description: "The check report", schema: CheckReportSchema } },
+      // not_found: ADMIN_ALLOWED_IPS answers the admin routes from elsewhere as unknown routes.
+      errors: ["not_found", "check_unavailable"],
+    }, async (c) => {
+      if (!deps.checkReport) {
+        throw problem("check_unavailable", {
+          detail: "This deployment cannot run the audit itself: run `citadel check` on the host",
+        });
+      }
+      try {
+        return c.json(await deps.checkReport());
+      } catch (cause) {
+        throw problem("check_unavailable", {
+          detail: "The audit could not run now: run `citadel check` on the host",
+          cause,
+        });
+      }
+    }),
+  );
 }
