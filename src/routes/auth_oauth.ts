@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
+import { documented } from "../lib/route_docs.ts";
 import { validate } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import {
@@ -17,8 +18,10 @@ import {
   OAUTH_FLOW_TTL_MS,
 } from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
+import { LIMITED, LOGIN_COOKIES, type Validated } from "./auth.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
+import { loginOrMfaSchema } from "./response_schemas.ts";
 
 const providerParam = z.object({ provider: z.string().max(32) });
 // Any redirect_to that is not an entry (missing, empty, too long) is the service's 400
@@ -44,6 +47,10 @@ const exchangeBody = z.object({
     .optional(),
 }).strict();
 
+const providersSchema = z.object({
+  providers: z.array(z.object({ name: z.string(), display_name: z.string() }).strict()),
+}).strict();
+
 /** What auth.ts lends these routes. */
 export interface OAuthRouteOptions {
   /** The per-IP limits of register, login and refresh. */
@@ -64,13 +71,38 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
     `${base(c)}/api/v1/auth/oauth/${provider}/callback`;
 
   return new Hono<AppEnv>()
-    .get("/providers", (c) => c.json({ providers: oauthFlows.list() }))
+    .get(
+      "/providers",
+      documented({
+        summary: "The enabled sign-in providers, for their buttons",
+        tags: ["auth"],
+        responses: { 200: { description: "The providers", schema: providersSchema } },
+      }, (c: Context<AppEnv>) => c.json({ providers: oauthFlows.list() })),
+    )
     .get(
       "/:provider/start",
       options.limiter,
       validate("param", providerParam),
       validate("query", startQuery),
-      async (c) => {
+      documented({
+        summary: "Start a sign-in with a provider: a redirect to it",
+        description: "`redirect_to` must be exactly an entry of OAUTH_REDIRECT_URLS (or the " +
+          "console's return page). The flow cookie binds the flow to this browser; the " +
+          "callback sends the browser back to `redirect_to` with a one-time `code` (or an " +
+          "`error`) in the fragment. With `code_challenge` (S256) the exchange needs the " +
+          "verifier; `prompt=login` asks the provider for a new sign-in.",
+        tags: ["auth"],
+        responses: {
+          302: {
+            description: "To the provider's authorization endpoint",
+            headers: {
+              Location: "The provider's authorization URL",
+              "Set-Cookie": "The flow cookie that binds the sign-in to this browser",
+            },
+          },
+        },
+        errors: [...LIMITED, "not_found", "invalid_redirect", "provider_unavailable"],
+      }, async (c: Validated<{ param: typeof providerParam; query: typeof startQuery }>) => {
         const { provider } = c.req.valid("param");
         const query = c.req.valid("query");
         const started = await oauthFlows.start(provider, {
@@ -90,25 +122,67 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
         });
         c.header("cache-control", "no-store");
         return c.redirect(started.location, 302);
-      },
+      }),
     )
-    .get("/:provider/callback", options.limiter, validate("param", providerParam), async (c) => {
-      const { provider } = c.req.valid("param");
-      const location = await oauthFlows.callback(provider, {
-        url: new URL(c.req.url),
-        browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
-        callbackUrl: callbackUrl(c, provider),
-      }, auditContext(c));
-      c.header("cache-control", "no-store");
-      // The fragment stays in the browser: no Referer or server log carries the code.
-      c.header("referrer-policy", "no-referrer");
-      return c.redirect(location, 302);
-    })
+    .get(
+      "/:provider/callback",
+      options.limiter,
+      validate("param", providerParam),
+      documented({
+        summary: "Where the provider sends the browser back",
+        description: "Redirects to the flow's `redirect_to` with `code` (for POST " +
+          "/api/v1/auth/oauth/exchange), or `error` (and `link_code` for link_required) in " +
+          "the fragment. A missing, unknown, used, expired or other browser's `state` is 400 " +
+          "invalid_state: there is no trusted place to send the browser.",
+        tags: ["auth"],
+        responses: {
+          302: {
+            description: "Back to the flow's redirect_to",
+            headers: { Location: "`redirect_to` with the outcome in the fragment" },
+          },
+        },
+        errors: [...LIMITED, "not_found", "invalid_state"],
+      }, async (c: Validated<{ param: typeof providerParam }>) => {
+        const { provider } = c.req.valid("param");
+        const location = await oauthFlows.callback(provider, {
+          url: new URL(c.req.url),
+          browserSecret: getCookie(c, OAUTH_FLOW_COOKIE),
+          callbackUrl: callbackUrl(c, provider),
+        }, auditContext(c));
+        c.header("cache-control", "no-store");
+        // The fragment stays in the browser: no Referer or server log carries the code.
+        c.header("referrer-policy", "no-referrer");
+        return c.redirect(location, 302);
+      }),
+    )
     .post(
       "/exchange",
       options.limiter,
       validate("json", exchangeBody),
-      async (c) => {
+      documented({
+        summary: "Exchange a provider sign-in's one-time code for the login answer",
+        description: "The code of the callback's fragment (once, briefly): the session, or the " +
+          "second step's challenge when the account has a second factor. Sent with the flow " +
+          "cookie, the code must come from the browser its flow ran in; a code whose start " +
+          "carried `code_challenge` needs its `code_verifier`. A new address creates an account.",
+        tags: ["auth"],
+        responses: {
+          200: {
+            description: "Signed in, or the second step's challenge",
+            schema: loginOrMfaSchema,
+            headers: { "Set-Cookie": LOGIN_COOKIES + " (when signed in)" },
+          },
+        },
+        errors: [
+          ...LIMITED,
+          "invalid_oauth_code",
+          "registration_disabled",
+          "email_taken",
+          "invalid_credentials",
+          "email_not_verified",
+          "csrf_rejected",
+        ],
+      }, async (c: Validated<{ json: typeof exchangeBody }>) => {
         const body = c.req.valid("json");
         const result = await oauthIdentities.exchange(
           body.code,
@@ -121,6 +195,6 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
         );
         if ("mfa_required" in result) return c.json(result);
         return await options.loggedIn(c, result);
-      },
+      }),
     );
 }
