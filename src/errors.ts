@@ -128,6 +128,12 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The one problem answered with another status than {@linkcode PROBLEM_STATUS} gives its code:
+ * an email link's token that is unknown, expired or used (see `errors.invalidLinkToken`).
+ */
+export const LINK_TOKEN_PROBLEM = { code: "invalid_token", status: 400 } as const;
+
 /** Raises the problem `code`, answered with the status {@linkcode PROBLEM_STATUS} gives it. */
 export function problem(code: ProblemCode, options: AppErrorOptions = {}): AppError {
   return new AppError(PROBLEM_STATUS[code], code, options);
@@ -195,7 +201,7 @@ export const errors = {
    * the request's content did, so it is a 400 (the email issue's contract).
    */
   invalidLinkToken: () =>
-    new AppError(400, "invalid_token", {
+    new AppError(LINK_TOKEN_PROBLEM.status, LINK_TOKEN_PROBLEM.code, {
       detail: "The link is unknown, expired or already used; ask for a new one",
     }),
 };

@@ -29,8 +29,12 @@ export interface OperationDoc {
   tags: string[];
   /** Success (and redirect) responses by status. */
   responses: Record<number, ResponseDoc>;
-  /** The problem codes the operation itself can answer (the guard's and validator's are added). */
-  errors?: readonly string[];
+  /**
+   * The problem codes the operation itself can answer (the guard's and validator's are added),
+   * each under the status PROBLEM_STATUS gives it, or `{code, status}` for one answered with
+   * another status (an email link's `invalid_token` is a 400).
+   */
+  errors?: ReadonlyArray<string | { code: string; status: number }>;
   /** Credentials other than the guard's (the refresh cookie, the OAuth flow cookie). */
   security?: Array<Record<string, string[]>>;
 }

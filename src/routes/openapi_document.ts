@@ -108,11 +108,15 @@ function response(doc: ResponseDoc): Json {
   return out;
 }
 
+/** A problem code, or one with the status it is answered with. */
+type ProblemEntry = string | { code: string; status: number };
+
 /** The problem responses of a set of codes, one per status, each code listed in its enum. */
-function problemResponses(codes: Iterable<string>): Record<string, Json> {
+function problemResponses(codes: Iterable<ProblemEntry>): Record<string, Json> {
   const byStatus = new Map<number, Set<string>>();
-  for (const code of codes) {
-    const status = PROBLEM_STATUS[code as ProblemCode];
+  for (const entry of codes) {
+    const code = typeof entry === "string" ? entry : entry.code;
+    const status = typeof entry === "string" ? PROBLEM_STATUS[code as ProblemCode] : entry.status;
     if (status === undefined) throw new Error(`Unknown problem code ${code}`);
     (byStatus.get(status) ?? byStatus.set(status, new Set()).get(status)!).add(code);
   }
@@ -139,7 +143,7 @@ function problemResponses(codes: Iterable<string>): Record<string, Json> {
 /** One operation. */
 function operation(method: string, path: string, parts: RouteParts): Json {
   const doc = parts.operation;
-  const codes = new Set<string>([...(doc?.errors ?? []), "internal_error"]);
+  const codes = new Set<ProblemEntry>([...(doc?.errors ?? []), "internal_error"]);
   const op: Json = {
     operationId: `${method.toLowerCase()}${
       path.replace(/[{}]/g, "").split(/[/_.-]/).filter(Boolean)
