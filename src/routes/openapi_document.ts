@@ -43,7 +43,13 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
 
 /** The problems the one guard answers for a rule. */
 function guardProblems(access: AccessDoc): ProblemCode[] {
-  const codes: ProblemCode[] = ["unauthorized", "invalid_token", "insufficient_scope"];
+  // authenticate() answers a bad token or key before the rule is read.
+  const codes: ProblemCode[] = [
+    "unauthorized",
+    "invalid_token",
+    "invalid_api_key",
+    "insufficient_scope",
+  ];
   if (access.sessionOnly) codes.push("session_required");
   if (access.admin || access.superAdmin) codes.push("forbidden", "mfa_enrollment_required");
   if (access.fresh) codes.push("reauthentication_required");
