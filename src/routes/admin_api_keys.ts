@@ -33,7 +33,10 @@ const keyPageSchema = z.object({
 type Id = z.output<typeof idParam>;
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
 type Valid<Out extends object> = Context<AppEnv, string, { out: Out }>;
-// ADMIN_ALLOWED_IPS answers every admin route from elsewhere as an unknown route: 404 not_found.
+// What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
+// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
+// (401 invalid_api_key) before the guard's rule.
+const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
 const tags = ["admin"];
 
 /** `/api/v1/admin/api-keys`: every key, an admin's rate limit for one, and revocation. */
@@ -58,7 +61,7 @@ export function adminApiKeyRoutes(services: Services) {
             schema: keyPageSchema,
           },
         },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c: Valid<{ query: z.output<typeof listQuery> }>) => {
         const q = c.req.valid("query");
         const rows = await apiKeys.listAll({
@@ -87,7 +90,7 @@ export function adminApiKeyRoutes(services: Services) {
             schema: z.object({ api_key: adminKeySchema }).strict(),
           },
         },
-        errors: ["not_found", "forbidden"],
+        errors: [...BEFORE_ROUTE, "forbidden"],
       }, async (c: Valid<{ param: Id; json: z.output<typeof patchBody> }>) => {
         const row = await apiKeys.findForAdmin(c.get("principal")!.role, c.req.valid("param").id);
         const updated = await apiKeys.setRateLimit(
@@ -107,7 +110,7 @@ export function adminApiKeyRoutes(services: Services) {
         description: "Only a super admin revokes a super admin's keys.",
         tags,
         responses: { 204: { description: "The key is revoked" } },
-        errors: ["not_found", "forbidden"],
+        errors: [...BEFORE_ROUTE, "forbidden"],
       }, async (c: Valid<{ param: Id }>) => {
         const row = await apiKeys.findForAdmin(c.get("principal")!.role, c.req.valid("param").id);
         await apiKeys.revoke(row.id, auditContext(c), "admin");

@@ -11,6 +11,11 @@ import { requireAdmin } from "../middleware/authenticate.ts";
 // The schema `citadel check --json` is tested against (zod only): the route answers that document.
 import { CheckReportSchema } from "../tools/check/report_schema.ts";
 
+// What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
+// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
+// (401 invalid_api_key) before the guard's rule.
+const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
+
 /** `/api/v1/admin/check`. */
 export function adminCheckRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get(
@@ -22,8 +27,7 @@ export function adminCheckRoutes(deps: AppDeps) {
         "that cannot run the audit itself (an edge entry) answers 503 check_unavailable.",
       tags: ["admin"],
       responses: { 200: { description: "The check report", schema: CheckReportSchema } },
-      // not_found: ADMIN_ALLOWED_IPS answers the admin routes from elsewhere as unknown routes.
-      errors: ["not_found", "check_unavailable"],
+      errors: [...BEFORE_ROUTE, "check_unavailable"],
     }, async (c) => {
       if (!deps.checkReport) {
         throw problem("check_unavailable", {

@@ -42,7 +42,10 @@ const rotationSchema = z.union([
 ]);
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
 type Valid<Out extends object> = Context<AppEnv, string, { out: Out }>;
-// ADMIN_ALLOWED_IPS answers every admin route from elsewhere as an unknown route: 404 not_found.
+// What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
+// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
+// (401 invalid_api_key) before the guard's rule.
+const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
 const tags = ["admin"];
 const HS256 = "With JWT_ALGORITHM=HS256 the key is JWT_SECRET_KEY, which only the " +
   "configuration rotates: 409 keys_in_configuration.";
@@ -60,7 +63,7 @@ export function adminKeyRoutes(services: Services) {
           "secrets.",
         tags,
         responses: { 200: { description: "The algorithm and its keys", schema: keyListSchema } },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c) => {
         return c.json({ algorithm: keyAdmin.algorithm, keys: await keyAdmin.list() });
       }),
@@ -76,7 +79,7 @@ export function adminKeyRoutes(services: Services) {
           `unless \`force\`. ${HS256}`,
         tags,
         responses: { 200: { description: "What the rotation did", schema: rotationSchema } },
-        errors: ["not_found", "keys_in_configuration", "rotation_too_early"],
+        errors: [...BEFORE_ROUTE, "keys_in_configuration", "rotation_too_early"],
       }, async (c: Valid<{ json: z.output<typeof rotateBody> }>) => {
         const { force } = c.req.valid("json");
         return c.json(await keyAdmin.rotate({ force }, auditContext(c)));
@@ -97,7 +100,7 @@ export function adminKeyRoutes(services: Services) {
             schema: z.object({ key: signingKeySchema }).strict(),
           },
         },
-        errors: ["not_found", "key_not_found", "keys_in_configuration"],
+        errors: [...BEFORE_ROUTE, "key_not_found", "keys_in_configuration"],
       }, async (c: Valid<{ param: z.output<typeof kidParam> }>) => {
         const key = await keyAdmin.retire(c.req.valid("param").kid, auditContext(c));
         return c.json({ key });

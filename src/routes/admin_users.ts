@@ -59,7 +59,10 @@ const revokedSchema = z.object({
   api_keys_revoked: z.number().int(),
 }).strict();
 
-// ADMIN_ALLOWED_IPS answers every admin route from elsewhere as an unknown route: 404 not_found.
+// What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
+// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
+// (401 invalid_api_key) before the guard's rule.
+const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
 const tags = ["admin"];
 
 const encoder = new TextEncoder();
@@ -95,7 +98,7 @@ export function adminUserRoutes(services: Services) {
             schema: userPageSchema,
           },
         },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c: Valid<{ query: z.output<typeof listQuery> }>) => {
         const q = c.req.valid("query");
         const rows = await accountAdmin.list({
@@ -117,7 +120,7 @@ export function adminUserRoutes(services: Services) {
         summary: "Read one account",
         tags,
         responses: { 200: { description: "The account", schema: userBodySchema } },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c: Valid<{ param: Id }>) => {
         return c.json({ user: userView(await accountAdmin.get(c.req.valid("param").id)) });
       }),
@@ -132,7 +135,7 @@ export function adminUserRoutes(services: Services) {
         responses: {
           200: { description: "The account's active sessions", schema: sessionsSchema },
         },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c: Valid<{ param: Id }>) => {
         const user = await accountAdmin.get(c.req.valid("param").id);
         const rows = await services.accounts.activeSessions(user.id);
@@ -147,7 +150,7 @@ export function adminUserRoutes(services: Services) {
         summary: "List an account's passkeys, suspended ones included",
         tags,
         responses: { 200: { description: "The account's passkeys", schema: passkeysSchema } },
-        errors: ["not_found"],
+        errors: BEFORE_ROUTE,
       }, async (c: Valid<{ param: Id }>) => {
         const user = await accountAdmin.get(c.req.valid("param").id);
         return c.json({ passkeys: await services.passkeys.listForAdmin(user.id) });
@@ -163,7 +166,7 @@ export function adminUserRoutes(services: Services) {
           "account must keep a way to sign in (409 last_sign_in_method).",
         tags,
         responses: { 204: { description: "The passkey is removed and the sessions ended" } },
-        errors: ["not_found", "forbidden", "passkey_not_found", "last_sign_in_method"],
+        errors: [...BEFORE_ROUTE, "forbidden", "passkey_not_found", "last_sign_in_method"],
       }, async (c: Valid<{ param: z.output<typeof passkeyParam> }>) => {
         const { id, passkeyId } = c.req.valid("param");
         const role = c.get("principal")!.role;
@@ -185,7 +188,7 @@ export function adminUserRoutes(services: Services) {
           "active super admin stays. Disabling or changing the role ends every session.",
         tags,
         responses: { 200: { description: "The updated account", schema: userBodySchema } },
-        errors: ["not_found", "forbidden", "last_super_admin"],
+        errors: [...BEFORE_ROUTE, "forbidden", "last_super_admin"],
       }, async (c: Valid<{ param: Id; json: z.output<typeof patchBody> }>) => {
         const updated = await accountAdmin.update(
           c.get("principal")!.role,
@@ -205,7 +208,7 @@ export function adminUserRoutes(services: Services) {
         description: "Only a super admin deletes a super admin; never the last active one.",
         tags,
         responses: { 204: { description: "The account is deleted" } },
-        errors: ["not_found", "forbidden", "last_super_admin"],
+        errors: [...BEFORE_ROUTE, "forbidden", "last_super_admin"],
       }, async (c: Valid<{ param: Id }>) => {
         await accountAdmin.remove(
           c.get("principal")!.role,
@@ -229,7 +232,7 @@ export function adminUserRoutes(services: Services) {
             schema: revokedSchema,
           },
         },
-        errors: ["not_found", "forbidden"],
+        errors: [...BEFORE_ROUTE, "forbidden"],
       }, async (c: Valid<{ param: Id; json: z.output<typeof revokeBody> }>) => {
         const target = await accountAdmin.assertMayActOn(
           c.get("principal")!.role,
@@ -257,7 +260,7 @@ export function adminUserRoutes(services: Services) {
           "every session of the account.",
         tags,
         responses: { 204: { description: "The second factors are removed" } },
-        errors: ["not_found", "forbidden"],
+        errors: [...BEFORE_ROUTE, "forbidden"],
       }, async (c: Valid<{ param: Id }>) => {
         const target = await accountAdmin.assertMayActOn(
           c.get("principal")!.role,

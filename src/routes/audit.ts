@@ -92,7 +92,10 @@ const verificationSchema = z.object({
     .nullable(),
 }).strict();
 const NO_STORE = { "Cache-Control": "no-store: the log grows; a copy is never reused" };
-// ADMIN_ALLOWED_IPS answers every admin route from elsewhere as an unknown route: 404 not_found.
+// What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
+// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
+// (401 invalid_api_key) before the guard's rule.
+const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
 const tags = ["audit"];
 
 /**
@@ -131,7 +134,7 @@ export function auditRoutes(deps: { db: Db; clock: Clock; config: AuditSigningSe
           headers: NO_STORE,
         },
       },
-      errors: ["not_found"],
+      errors: BEFORE_ROUTE,
     }, async (c) => {
       const result = await verification();
       c.header("cache-control", "no-store");
@@ -157,7 +160,7 @@ export function auditRoutes(deps: { db: Db; clock: Clock; config: AuditSigningSe
           headers: NO_STORE,
         },
       },
-      errors: ["not_found"],
+      errors: BEFORE_ROUTE,
     }, async (c: Context<AppEnv, string, { out: { query: z.output<typeof querySchema> } }>) => {
       const q = c.req.valid("query");
       const rows = await listAuditEvents(deps.db, {
