@@ -169,9 +169,12 @@ function operation(method: string, path: string, parts: RouteParts): Json {
         content: { "application/json": { schema: jsonSchema(input.schema, "input") } },
       };
       codes.add("validation_failed");
-      for (const code of BODY_PROBLEMS) codes.add(code);
     }
     if (input.target !== "json") codes.add("validation_failed");
+  }
+  // The JSON body parser runs before any route on every method that may carry a body.
+  if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
+    for (const code of BODY_PROBLEMS) codes.add(code);
   }
   if (op.parameters.length === 0) delete op.parameters;
   if (parts.access) {
