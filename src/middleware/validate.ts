@@ -2,7 +2,10 @@
  * Request validation with zod: the `validate` middleware and the 422 `validation_failed` field
  * list it answers with.
  */
+import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
+import type * as z from "zod";
+import type { AppEnv } from "../app_types.ts";
 import type { ZodType } from "zod";
 import { errors, type FieldError } from "../errors.ts";
 import { type InputTarget, withDoc } from "../lib/route_docs.ts";
@@ -40,3 +43,13 @@ export function validate<T extends ZodType, K extends Target>(target: K, schema:
   });
   return withDoc(handler, { kind: "input", target, schema });
 }
+
+/**
+ * The context of a handler behind `validate(target, schema)` for each entry of `S`. Hono cannot
+ * infer it through `documented(doc, handler)` (a generic wrapper hides the handler from the
+ * route's overloads), so documented handlers name it.
+ */
+export type Validated<S extends { [K in Target]?: ZodType }> = Context<AppEnv, string, {
+  in: { [K in keyof S]: S[K] extends ZodType ? z.input<S[K]> : never };
+  out: { [K in keyof S]: S[K] extends ZodType ? z.output<S[K]> : never };
+}>;

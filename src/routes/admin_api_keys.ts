@@ -2,12 +2,12 @@
  * Routes of `/api/v1/admin/api-keys`: every key for admins, one key's own rate limit, and
  * revocation.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
@@ -30,9 +30,8 @@ const keyPageSchema = z.object({
   api_keys: z.array(adminKeySchema),
   next_cursor: z.string().nullable(),
 }).strict();
-type Id = z.output<typeof idParam>;
+type Id = typeof idParam;
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
-type Valid<Out extends object> = Context<AppEnv, string, { out: Out }>;
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
 // unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
 // (401 invalid_api_key) before the guard's rule.
@@ -62,7 +61,7 @@ export function adminApiKeyRoutes(services: Services) {
           },
         },
         errors: BEFORE_ROUTE,
-      }, async (c: Valid<{ query: z.output<typeof listQuery> }>) => {
+      }, async (c: Validated<{ query: typeof listQuery }>) => {
         const q = c.req.valid("query");
         const rows = await apiKeys.listAll({
           userId: q.user_id,
@@ -91,7 +90,7 @@ export function adminApiKeyRoutes(services: Services) {
           },
         },
         errors: [...BEFORE_ROUTE, "forbidden"],
-      }, async (c: Valid<{ param: Id; json: z.output<typeof patchBody> }>) => {
+      }, async (c: Validated<{ param: Id; json: typeof patchBody }>) => {
         const row = await apiKeys.findForAdmin(c.get("principal")!.role, c.req.valid("param").id);
         const updated = await apiKeys.setRateLimit(
           row.id,
@@ -111,7 +110,7 @@ export function adminApiKeyRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The key is revoked" } },
         errors: [...BEFORE_ROUTE, "forbidden"],
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         const row = await apiKeys.findForAdmin(c.get("principal")!.role, c.req.valid("param").id);
         await apiKeys.revoke(row.id, auditContext(c), "admin");
         return c.body(null, 204);

@@ -2,12 +2,12 @@
  * Routes of `/api/v1/admin/keys`: the access-token signing keys, their rotation and
  * retirement. Super admins only: a signing key is the power to mint any token.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { requireSuperAdmin } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 
@@ -41,7 +41,6 @@ const rotationSchema = z.union([
   }).strict(),
 ]);
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
-type Valid<Out extends object> = Context<AppEnv, string, { out: Out }>;
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
 // unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
 // (401 invalid_api_key) before the guard's rule.
@@ -80,7 +79,7 @@ export function adminKeyRoutes(services: Services) {
         tags,
         responses: { 200: { description: "What the rotation did", schema: rotationSchema } },
         errors: [...BEFORE_ROUTE, "keys_in_configuration", "rotation_too_early"],
-      }, async (c: Valid<{ json: z.output<typeof rotateBody> }>) => {
+      }, async (c: Validated<{ json: typeof rotateBody }>) => {
         const { force } = c.req.valid("json");
         return c.json(await keyAdmin.rotate({ force }, auditContext(c)));
       }),
@@ -101,7 +100,7 @@ export function adminKeyRoutes(services: Services) {
           },
         },
         errors: [...BEFORE_ROUTE, "key_not_found", "keys_in_configuration"],
-      }, async (c: Valid<{ param: z.output<typeof kidParam> }>) => {
+      }, async (c: Validated<{ param: typeof kidParam }>) => {
         const key = await keyAdmin.retire(c.req.valid("param").kid, auditContext(c));
         return c.json({ key });
       }),

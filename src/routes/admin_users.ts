@@ -2,14 +2,14 @@
  * Routes of `/api/v1/admin/users`: list, read, change and delete accounts, and revoke their
  * sessions.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import type { User } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { documented } from "../lib/route_docs.ts";
 import { requireAdmin, requireSuperAdmin } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import { pageOf } from "./page.ts";
 import { auditContext } from "./audit_context.ts";
 import type { Services } from "../services/container.ts";
@@ -27,9 +27,8 @@ const listQuery = z.object({
 });
 const idParam = z.object({ id: z.uuid("must be a user id") });
 const passkeyParam = idParam.extend({ passkeyId: z.uuid("must be a passkey id") });
-type Id = z.output<typeof idParam>;
+type Id = typeof idParam;
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
-type Valid<Out extends object> = Context<AppEnv, string, { out: Out }>;
 const patchBody = z.object({
   status: z.enum(["active", "disabled"]).optional(),
   role: z.enum(ROLES).optional(),
@@ -99,7 +98,7 @@ export function adminUserRoutes(services: Services) {
           },
         },
         errors: BEFORE_ROUTE,
-      }, async (c: Valid<{ query: z.output<typeof listQuery> }>) => {
+      }, async (c: Validated<{ query: typeof listQuery }>) => {
         const q = c.req.valid("query");
         const rows = await accountAdmin.list({
           status: q.status,
@@ -121,7 +120,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The account", schema: userBodySchema } },
         errors: BEFORE_ROUTE,
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         return c.json({ user: userView(await accountAdmin.get(c.req.valid("param").id)) });
       }),
     )
@@ -136,7 +135,7 @@ export function adminUserRoutes(services: Services) {
           200: { description: "The account's active sessions", schema: sessionsSchema },
         },
         errors: BEFORE_ROUTE,
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         const user = await accountAdmin.get(c.req.valid("param").id);
         const rows = await services.accounts.activeSessions(user.id);
         return c.json({ sessions: rows.map(sessionView) });
@@ -151,7 +150,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The account's passkeys", schema: passkeysSchema } },
         errors: BEFORE_ROUTE,
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         const user = await accountAdmin.get(c.req.valid("param").id);
         return c.json({ passkeys: await services.passkeys.listForAdmin(user.id) });
       }),
@@ -167,7 +166,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The passkey is removed and the sessions ended" } },
         errors: [...BEFORE_ROUTE, "forbidden", "passkey_not_found", "last_sign_in_method"],
-      }, async (c: Valid<{ param: z.output<typeof passkeyParam> }>) => {
+      }, async (c: Validated<{ param: typeof passkeyParam }>) => {
         const { id, passkeyId } = c.req.valid("param");
         const role = c.get("principal")!.role;
         const target = await accountAdmin.assertMayActOn(role, id);
@@ -189,7 +188,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The updated account", schema: userBodySchema } },
         errors: [...BEFORE_ROUTE, "forbidden", "last_super_admin"],
-      }, async (c: Valid<{ param: Id; json: z.output<typeof patchBody> }>) => {
+      }, async (c: Validated<{ param: Id; json: typeof patchBody }>) => {
         const updated = await accountAdmin.update(
           c.get("principal")!.role,
           c.req.valid("param").id,
@@ -209,7 +208,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The account is deleted" } },
         errors: [...BEFORE_ROUTE, "forbidden", "last_super_admin"],
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         await accountAdmin.remove(
           c.get("principal")!.role,
           c.req.valid("param").id,
@@ -233,7 +232,7 @@ export function adminUserRoutes(services: Services) {
           },
         },
         errors: [...BEFORE_ROUTE, "forbidden"],
-      }, async (c: Valid<{ param: Id; json: z.output<typeof revokeBody> }>) => {
+      }, async (c: Validated<{ param: Id; json: typeof revokeBody }>) => {
         const target = await accountAdmin.assertMayActOn(
           c.get("principal")!.role,
           c.req.valid("param").id,
@@ -261,7 +260,7 @@ export function adminUserRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The second factors are removed" } },
         errors: [...BEFORE_ROUTE, "forbidden"],
-      }, async (c: Valid<{ param: Id }>) => {
+      }, async (c: Validated<{ param: Id }>) => {
         const target = await accountAdmin.assertMayActOn(
           c.get("principal")!.role,
           c.req.valid("param").id,

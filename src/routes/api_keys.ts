@@ -1,11 +1,11 @@
 /**
  * Routes of `/api/v1/api-keys`: the caller creates, lists, revokes and rotates their own keys.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
 import { assertFreshAuthentication, requireScope } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import { documented } from "../lib/route_docs.ts";
 import { auditContext } from "./audit_context.ts";
 import { API_KEY_SCOPES } from "../services/api_keys.ts";
@@ -18,8 +18,7 @@ const idParam = z.object({ id: z.string().max(64) });
  * The context of a handler with the inputs `validate` checked, named by hand: wrapped in
  * documented(), the handler no longer gets them from Hono's inference.
  */
-type Validated<Out extends object> = Context<AppEnv, string, { out: Out }>;
-type IdParam = { param: z.output<typeof idParam> };
+type IdParam = { param: typeof idParam };
 
 /** A key with its secret: the one answer that ever shows it. */
 const keyWithSecretSchema = z.object({
@@ -51,8 +50,8 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
   const rotateBody = z.object({
     overlap_hours: z.number().int().min(0).max(8760).default(config.apiKeys.rotationOverlapHours),
   });
-  type CreateBody = { json: z.output<typeof createBody> };
-  type RotateBody = { json: z.output<typeof rotateBody> };
+  type CreateBody = { json: typeof createBody };
+  type RotateBody = { json: typeof rotateBody };
 
   return new Hono<AppEnv>()
     .post(

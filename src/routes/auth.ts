@@ -5,13 +5,12 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
-import type { ZodType } from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
 import { errors, problem } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
-import { documented, type InputTarget, type OperationDoc } from "../lib/route_docs.ts";
+import { documented, type OperationDoc } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import {
@@ -50,16 +49,6 @@ export function setDeviceCookie(c: Context<AppEnv>, deviceToken: string): void {
     maxAge: DEVICE_TOKEN_TTL_DAYS * 86_400,
   });
 }
-
-/**
- * The context of a handler behind `validate(target, schema)` for each entry of `S`. Hono cannot
- * infer it through `documented(doc, handler)` (a generic wrapper hides the handler from the
- * route's overloads), so documented handlers name it.
- */
-export type Validated<S extends { [K in InputTarget]?: ZodType }> = Context<AppEnv, string, {
-  in: { [K in keyof S]: S[K] extends ZodType ? z.input<S[K]> : never };
-  out: { [K in keyof S]: S[K] extends ZodType ? z.output<S[K]> : never };
-}>;
 
 /** The cookies a completed login sets, as the description names them. */
 export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) and, with " +

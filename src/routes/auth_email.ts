@@ -6,14 +6,15 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
+import { LINK_TOKEN_PROBLEM } from "../errors.ts";
 import { documented, type OperationDoc } from "../lib/route_docs.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { userView } from "../services/user_view.ts";
-import { LIMITED, setDeviceCookie, type Validated } from "./auth.ts";
+import { LIMITED, setDeviceCookie } from "./auth.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
-import { messageSchema } from "./response_schemas.ts";
+import { messageSchema, userBodySchema } from "./response_schemas.ts";
 
 /** The 202 of every `.../request`, whether or not an account uses the address. */
 export const REQUEST_ACCEPTED = {
@@ -27,6 +28,11 @@ const tokenField = z.string().trim().min(1, "is required").max(256);
 const tokenBody = z.object({ token: tokenField }).strict();
 const resetBody = z.object({ token: tokenField, new_password: passwordField }).strict();
 
+/** The problems of every email route: the limiter's, and email off. */
+const EMAIL_PROBLEMS = [...LIMITED, "email_not_configured"] as const;
+/** The problems of the routes that spend a link's token. */
+const LINK_PROBLEMS = [...EMAIL_PROBLEMS, LINK_TOKEN_PROBLEM];
+
 /** The description of an `.../request` route. */
 function requestDoc(summary: string): OperationDoc {
   return {
@@ -37,13 +43,11 @@ function requestDoc(summary: string): OperationDoc {
     responses: {
       202: { description: "A message is on its way if an account uses it", schema: messageSchema },
     },
-    errors: [...LIMITED, "email_not_configured"],
+    errors: EMAIL_PROBLEMS,
   };
 }
 
-// The routes that spend a link's token are not described yet: they answer 400 invalid_token
-// (errors.invalidLinkToken, the email issue's contract), and the document files every code
-// under its one PROBLEM_STATUS (invalid_token: 401), so their description would be wrong.
+const unlockedSchema = z.object({ device_token: z.string() }).strict();
 
 /** `/api/v1/auth/...` email routes; `limiter` is the per-IP limit of the auth routes. */
 export function authEmailRoutes(services: Services, limiter: MiddlewareHandler<AppEnv>) {
@@ -60,10 +64,20 @@ export function authEmailRoutes(services: Services, limiter: MiddlewareHandler<A
         },
       ),
     )
-    .post("/verify-email", limiter, validate("json", tokenBody), async (c) => {
-      const user = await services.verification.verify(c.req.valid("json").token, auditContext(c));
-      return c.json({ user: userView(user) });
-    })
+    .post(
+      "/verify-email",
+      limiter,
+      validate("json", tokenBody),
+      documented({
+        summary: "Verify an address with the token of its link",
+        tags: ["auth"],
+        responses: { 200: { description: "The address is verified", schema: userBodySchema } },
+        errors: LINK_PROBLEMS,
+      }, async (c: Validated<{ json: typeof tokenBody }>) => {
+        const user = await services.verification.verify(c.req.valid("json").token, auditContext(c));
+        return c.json({ user: userView(user) });
+      }),
+    )
     .post(
       "/password-reset/request",
       limiter,
@@ -76,21 +90,64 @@ export function authEmailRoutes(services: Services, limiter: MiddlewareHandler<A
         },
       ),
     )
-    .post("/password-reset", limiter, validate("json", resetBody), async (c) => {
-      const body = c.req.valid("json");
-      await services.passwordReset.reset(body.token, body.new_password, auditContext(c));
-      return c.body(null, 204);
-    })
-    .post("/confirm-email-change", limiter, validate("json", tokenBody), async (c) => {
-      const user = await services.emailChange.confirm(c.req.valid("json").token, auditContext(c));
-      return c.json({ user: userView(user) });
-    })
-    .post("/unlock", limiter, validate("json", tokenBody), async (c) => {
-      const { deviceToken } = await services.unlock.unlock(
-        c.req.valid("json").token,
-        auditContext(c),
-      );
-      setDeviceCookie(c, deviceToken);
-      return c.json({ device_token: deviceToken });
-    });
+    .post(
+      "/password-reset",
+      limiter,
+      validate("json", resetBody),
+      documented({
+        summary: "Set a new password with the token of a reset link",
+        description: "Ends every session, and removes what was set up on the account before " +
+          "its address was proven (second factor, passkeys, API keys, provider identities). A " +
+          "refused password (422) leaves the link usable.",
+        tags: ["auth"],
+        responses: { 204: { description: "The password is set" } },
+        errors: LINK_PROBLEMS,
+      }, async (c: Validated<{ json: typeof resetBody }>) => {
+        const body = c.req.valid("json");
+        await services.passwordReset.reset(body.token, body.new_password, auditContext(c));
+        return c.body(null, 204);
+      }),
+    )
+    .post(
+      "/confirm-email-change",
+      limiter,
+      validate("json", tokenBody),
+      documented({
+        summary: "Confirm a new address with the token of its link",
+        tags: ["auth"],
+        responses: {
+          200: { description: "The account has its new address", schema: userBodySchema },
+        },
+        errors: [...LINK_PROBLEMS, "email_taken"],
+      }, async (c: Validated<{ json: typeof tokenBody }>) => {
+        const user = await services.emailChange.confirm(c.req.valid("json").token, auditContext(c));
+        return c.json({ user: userView(user) });
+      }),
+    )
+    .post(
+      "/unlock",
+      limiter,
+      validate("json", tokenBody),
+      documented({
+        summary: "Get past a locked account's login limit with the token of an unlock link",
+        description: "Answers a device credential: logins that present it (body or cookie) " +
+          "are not refused by the account's spent budget.",
+        tags: ["auth"],
+        responses: {
+          200: {
+            description: "The device credential",
+            schema: unlockedSchema,
+            headers: { "Set-Cookie": "The device credential (`__Host-citadel_device`)" },
+          },
+        },
+        errors: LINK_PROBLEMS,
+      }, async (c: Validated<{ json: typeof tokenBody }>) => {
+        const { deviceToken } = await services.unlock.unlock(
+          c.req.valid("json").token,
+          auditContext(c),
+        );
+        setDeviceCookie(c, deviceToken);
+        return c.json({ device_token: deviceToken });
+      }),
+    );
 }

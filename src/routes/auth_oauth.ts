@@ -10,7 +10,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import {
   CONSOLE_OAUTH_RETURN_PATH,
@@ -18,7 +18,7 @@ import {
   OAUTH_FLOW_TTL_MS,
 } from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
-import { LIMITED, LOGIN_COOKIES, type Validated } from "./auth.ts";
+import { LIMITED, LOGIN_COOKIES } from "./auth.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
 import { loginOrMfaSchema } from "./response_schemas.ts";

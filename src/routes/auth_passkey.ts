@@ -10,12 +10,12 @@ import { getCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE } from "../services/device_tokens.ts";
 import type { LoginResult } from "../services/login.ts";
 import { auditContext } from "./audit_context.ts";
-import { LIMITED, LOGIN_COOKIES, type Validated } from "./auth.ts";
+import { LIMITED, LOGIN_COOKIES } from "./auth.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import { loginBodySchema } from "./response_schemas.ts";
 

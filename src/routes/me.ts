@@ -1,14 +1,14 @@
 /**
  * Routes of `/api/v1/me`: the caller's profile, password and email changes, and sessions.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import type { User } from "../db/schema.ts";
 import { errors } from "../errors.ts";
 import { documented } from "../lib/route_docs.ts";
 import { authorize, requireScope } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import type { Services } from "../services/container.ts";
@@ -36,7 +36,6 @@ const JSON_CONTENT = { "content-type": "application/json" };
  * The context of a handler with the inputs `validate` checked, named by hand: wrapped in
  * documented(), the handler no longer gets them from Hono's inference.
  */
-type Validated<Out extends object> = Context<AppEnv, string, { out: Out }>;
 
 const meSchema = z.object({
   user: userSchema,
@@ -104,7 +103,7 @@ export function meRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The updated account", schema: userBodySchema } },
         errors: AUTH,
-      }, async (c: Validated<{ json: z.output<typeof patchBody> }>) => {
+      }, async (c: Validated<{ json: typeof patchBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const updated = await accounts.updateProfile(user, c.req.valid("json").name);
         return c.json({ user: userView(updated) });
@@ -122,7 +121,7 @@ export function meRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The password is changed" } },
         errors: [...AUTH, ...PASSWORD_CHECK],
-      }, async (c: Validated<{ json: z.output<typeof passwordBody> }>) => {
+      }, async (c: Validated<{ json: typeof passwordBody }>) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
         const body = c.req.valid("json");
@@ -150,7 +149,7 @@ export function meRoutes(services: Services) {
           202: { description: "The confirmation link is on its way", schema: messageSchema },
         },
         errors: [...AUTH, "email_taken", "email_not_configured", ...PASSWORD_CHECK],
-      }, async (c: Validated<{ json: z.output<typeof emailBody> }>) => {
+      }, async (c: Validated<{ json: typeof emailBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const body = c.req.valid("json");
         await services.emailChange.request(
@@ -187,7 +186,7 @@ export function meRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The session has ended" } },
         errors: [...AUTH, "not_found"],
-      }, async (c: Validated<{ param: z.output<typeof sessionParam> }>) => {
+      }, async (c: Validated<{ param: typeof sessionParam }>) => {
         const principal = c.get("principal")!;
         const revoked = await services.sessionEnds.revoke(
           { userId: principal.userId, sessionId: c.req.valid("param").id },

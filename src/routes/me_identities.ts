@@ -3,12 +3,12 @@
  * Listing takes an API key with `me:read`; linking takes a session (the proof that the account's
  * owner is present is the sign-in that made it), unlinking a fresh one.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { getCookie } from "hono/cookie";
@@ -21,7 +21,6 @@ const linkBody = z.object({ link_code: z.string().min(1, "is required").max(128)
  * The context of a handler with the inputs `validate` checked, named by hand: wrapped in
  * documented(), the handler no longer gets them from Hono's inference.
  */
-type Validated<Out extends object> = Context<AppEnv, string, { out: Out }>;
 
 const moment = z.iso.datetime({ offset: true });
 /** A linked identity as services/oauth_identities.ts shows it (never the provider's tokens). */
@@ -74,7 +73,7 @@ export function meIdentityRoutes(services: Services) {
         responses: { 200: { description: "The linked identity", schema: identitySchema } },
         // The flow cookie makes it a cookie-carrying write: the CSRF guard judges its origin.
         errors: [...AUTH, "invalid_oauth_code", "identity_taken", "csrf_rejected"],
-      }, async (c: Validated<{ json: z.output<typeof linkBody> }>) => {
+      }, async (c: Validated<{ json: typeof linkBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const linked = await oauthIdentities.link(
           user,
@@ -96,7 +95,7 @@ export function meIdentityRoutes(services: Services) {
         tags,
         responses: { 204: { description: "The identity is unlinked" } },
         errors: [...AUTH, "identity_not_found", "last_sign_in_method"],
-      }, async (c: Validated<{ param: z.output<typeof idParam> }>) => {
+      }, async (c: Validated<{ param: typeof idParam }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         await oauthIdentities.unlink(user, c.req.valid("param").id, auditContext(c));
         return c.body(null, 204);

@@ -2,12 +2,12 @@
  * Routes of `/api/v1/me/mfa`: TOTP enrolment and confirmation, turning MFA off, and new
  * recovery codes. Sessions only, and only shortly after the user proved who they are.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import type { FactorMethod } from "../services/mfa.ts";
 import { auditContext } from "./audit_context.ts";
@@ -25,8 +25,7 @@ const codeBody = z.object({ code }).strict();
  * The context of a handler with the inputs `validate` checked, named by hand: wrapped in
  * documented(), the handler no longer gets them from Hono's inference.
  */
-type Validated<Out extends object> = Context<AppEnv, string, { out: Out }>;
-type FactorBody = { json: z.infer<typeof factorBody> };
+type FactorBody = { json: typeof factorBody };
 
 const enrolmentSchema = z.object({
   secret: z.string().describe("The TOTP seed, base32"),
@@ -100,7 +99,7 @@ export function meMfaRoutes(services: Services) {
         tags,
         responses: { 200: { description: "MFA is on", schema: recoveryCodesSchema } },
         errors: [...AUTH, "mfa_already_enabled", "mfa_enrollment_not_started", "invalid_mfa_code"],
-      }, async (c: Validated<{ json: z.infer<typeof codeBody> }>) => {
+      }, async (c: Validated<{ json: typeof codeBody }>) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
         const answer = await mfa.confirm(

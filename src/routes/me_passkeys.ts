@@ -3,12 +3,12 @@
  * asked for in a fresh session (the challenge is bound to that session); removing one also
  * needs a fresh sign-in. Listing takes an API key with `me:read`; every change takes a session.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app_types.ts";
 import { documented } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
-import { validate } from "../middleware/validate.ts";
+import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { registrationResponse, requestOrigin } from "./passkey_fields.ts";
@@ -25,8 +25,7 @@ const renameBody = z.object({ name }).strict();
  * The context of a handler with the inputs `validate` checked, named by hand: wrapped in
  * documented(), the handler no longer gets them from Hono's inference.
  */
-type Validated<Out extends object> = Context<AppEnv, string, { out: Out }>;
-type IdParam = { param: z.output<typeof idParam> };
+type IdParam = { param: typeof idParam };
 
 const moment = z.iso.datetime({ offset: true });
 /** A passkey as services/passkeys.ts `passkeyView` shows it (never its key or counter). */
@@ -124,7 +123,7 @@ export function mePasskeyRoutes(services: Services) {
           "passkey_already_registered",
           "passkey_limit_reached",
         ],
-      }, async (c: Validated<{ json: z.output<typeof registerBody> }>) => {
+      }, async (c: Validated<{ json: typeof registerBody }>) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
         const created = await passkeys.register(
@@ -147,7 +146,7 @@ export function mePasskeyRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The renamed passkey", schema: passkeySchema } },
         errors: [...AUTH, "passkey_not_found"],
-      }, async (c: Validated<IdParam & { json: z.output<typeof renameBody> }>) => {
+      }, async (c: Validated<IdParam & { json: typeof renameBody }>) => {
         const { id } = c.req.valid("param");
         const userId = c.get("principal")!.userId;
         return c.json(await passkeys.rename(userId, id, c.req.valid("json").name));

@@ -149,7 +149,14 @@ function problemResponses(codes: Iterable<ProblemEntry>): Record<string, Json> {
 /** One operation. */
 function operation(method: string, path: string, parts: RouteParts): Json {
   const doc = parts.operation;
-  const codes = new Set<ProblemEntry>([...(doc?.errors ?? []), "internal_error"]);
+  // What the app's own middleware can answer on any route, before it: a Host outside
+  // ALLOWED_HOSTS, a client the 404 guard blocked, an unexpected failure.
+  const codes = new Set<ProblemEntry>([
+    ...(doc?.errors ?? []),
+    "invalid_host",
+    "client_blocked",
+    "internal_error",
+  ]);
   const op: Json = {
     operationId: `${method.toLowerCase()}${
       path.replace(/[{}]/g, "").split(/[/_.-]/).filter(Boolean)
@@ -172,9 +179,11 @@ function operation(method: string, path: string, parts: RouteParts): Json {
     }
     if (input.target !== "json") codes.add("validation_failed");
   }
-  // The JSON body parser runs before any route on every method that may carry a body.
+  // The JSON body parser runs before any route on every method that may carry a body, and
+  // the CSRF guard refuses such a request that carries a cookie from a foreign origin.
   if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
     for (const code of BODY_PROBLEMS) codes.add(code);
+    codes.add("csrf_rejected");
   }
   if (op.parameters.length === 0) delete op.parameters;
   if (parts.access) {
@@ -182,7 +191,9 @@ function operation(method: string, path: string, parts: RouteParts): Json {
     op.security = sessionOnly ? [{ bearer: [] }] : [{ bearer: [] }, { apiKey: [scope] }];
     op["x-required-scope"] = scope;
     for (const code of guardProblems(parts.access)) codes.add(code);
+    // The per-principal limit, and its store out of reach.
     codes.add("rate_limited");
+    codes.add("guard_unavailable");
   } else {
     op.security = doc?.security ?? [];
   }

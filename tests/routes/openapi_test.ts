@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { docOf } from "../../src/lib/route_docs.ts";
 import { isApiPath } from "../../src/routes/openapi_document.ts";
 import { buildTestApp, request, type TestApp } from "../support/helpers.ts";
 import { checkAgainstDocument } from "../support/openapi_check.ts";
@@ -53,6 +54,14 @@ Deno.test("every API route the app serves is in the document with its method, an
       assert.doesNotMatch(path, /^\/(account|admin|console)(\/|$)/, path);
     }
     assert.ok(doc.paths["/api/v1/auth/oauth/{provider}/start"]?.get, "social sign-in is in");
+
+    // Every operation has its own words and responses (documented()), so every answer the
+    // route tests receive is checked against the document.
+    const documentedRoutes = new Set(
+      t.app.routes.filter((r) => docOf(r.handler)?.kind === "operation")
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
+    assert.deepEqual([...served].filter((r) => !documentedRoutes.has(r)), [], "not documented()");
   } finally {
     await t.close();
   }
