@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { buildReport, formatReport } from "../tools/check/report.ts";
-import type { CheckReport } from "../tools/check/report_schema.ts";
+import type { CheckReport } from "../lib/check_report_schema.ts";
 import { runChecks } from "../tools/check/registry.ts";
 import type { Severity } from "../tools/check/types.ts";
 import { VERSION } from "../version.ts";

@@ -5,6 +5,7 @@
  * the API says so (503 `check_unavailable`), and so does the page.
  * @module
  */
+import { SEVERITIES } from "../lib/check_report_schema.ts";
 import type { Context } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { failurePage, ProblemNotice, problemOf, statusOf, When } from "./admin_parts.tsx";
@@ -38,8 +39,6 @@ interface CheckReport {
     tests: Array<{ name: string; result: string; modifier: number; pass: boolean }>;
   } | null;
 }
-
-const SEVERITIES = ["critical", "high", "medium", "low", "info"];
 
 function Findings(props: { findings: Finding[] }) {
   if (props.findings.length === 0) return <p>No findings.</p>;

@@ -8,8 +8,8 @@ import type { AppDeps, AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";
 import { documented } from "../lib/route_docs.ts";
 import { requireAdmin } from "../middleware/authenticate.ts";
-// The schema `citadel check --json` is tested against (zod only): the route answers that document.
-import { CheckReportSchema } from "../tools/check/report_schema.ts";
+// The schema of `citadel check --json`: the route answers that document.
+import { CheckReportSchema } from "../lib/check_report_schema.ts";
 
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
 // unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key

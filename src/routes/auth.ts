@@ -23,6 +23,7 @@ import {
 } from "./response_schemas.ts";
 import { authPasskeyRoutes } from "./auth_passkey.ts";
 import { authOAuthRoutes } from "./auth_oauth.ts";
+import { LIMITED, LOGIN_COOKIES } from "./auth_docs.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
@@ -50,11 +51,6 @@ export function setDeviceCookie(c: Context<AppEnv>, deviceToken: string): void {
   });
 }
 
-/** The cookies a completed login sets, as the description names them. */
-export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) and, with " +
-  "REFRESH_TOKEN_COOKIE on, the refresh token (`__Host-citadel_refresh`); HttpOnly, Secure";
-/** The problems of every route behind the per-IP auth limiter. */
-export const LIMITED = ["rate_limited", "guard_unavailable"] as const;
 /** What a step of a login can be refused with besides the limiter's problems. */
 const FACTOR_PROBLEMS = [
   "invalid_mfa_code",

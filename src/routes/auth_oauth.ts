@@ -18,7 +18,7 @@ import {
   OAUTH_FLOW_TTL_MS,
 } from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
-import { LIMITED, LOGIN_COOKIES } from "./auth.ts";
+import { LIMITED, LOGIN_COOKIES } from "./auth_docs.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
 import { loginOrMfaSchema } from "./response_schemas.ts";

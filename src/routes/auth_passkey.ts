@@ -15,7 +15,7 @@ import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE } from "../services/device_tokens.ts";
 import type { LoginResult } from "../services/login.ts";
 import { auditContext } from "./audit_context.ts";
-import { LIMITED, LOGIN_COOKIES } from "./auth.ts";
+import { LIMITED, LOGIN_COOKIES } from "./auth_docs.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import { loginBodySchema } from "./response_schemas.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CheckReportSchema } from "../../src/tools/check/report_schema.ts";
+import { CheckReportSchema } from "../../src/lib/check_report_schema.ts";
 import {
   type Deployment,
   type DeploymentOptions,

@@ -1,7 +1,7 @@
 /**
  * The `citadel check` report: the `--json` document and the text for people.
  */
-import type { CheckReport } from "./report_schema.ts";
+import type { CheckReport } from "../../lib/check_report_schema.ts";
 import { atOrAbove, type CheckContext, type Finding, SEVERITIES, type Severity } from "./types.ts";
 
 /** Options of {@linkcode buildReport}. */

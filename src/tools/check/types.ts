@@ -5,9 +5,9 @@
 import type { Config, ConfigProblem } from "../../config.ts";
 import type { Db } from "../../db/schema.ts";
 import type { LiveFacts } from "./live_probe.ts";
+import { SEVERITIES } from "../../lib/check_report_schema.ts";
 
-/** How bad a finding is, worst first. */
-export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
+export { SEVERITIES };
 export type Severity = typeof SEVERITIES[number];
 
 /** True when `severity` is at or above (as bad as or worse than) `level`. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HOSTILE_ORIGIN } from "../../../src/tools/check/live_probe.ts";
-import { CheckReportSchema } from "../../../src/tools/check/report_schema.ts";
+import { CheckReportSchema } from "../../../src/lib/check_report_schema.ts";
 import { startServer, tempDir, TEST_ENV } from "../../support/helpers.ts";
 import { generateCertificate } from "../../support/tls_cert.ts";
 import { hardenedDeployment, significant } from "../../support/check_deployment.ts";

@@ -1,8 +1,11 @@
 /**
- * The zod schema of the `citadel check --json` document.
+ * The zod schema of the `citadel check --json` document, which `GET /api/v1/admin/check` also
+ * answers (so it lives below both the CLI's tools and the routes), and the severities it names.
  */
 import * as z from "zod";
-import { SEVERITIES } from "./types.ts";
+
+/** How bad a finding is, worst first. */
+export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
 
 /** A severity name. */
 export const SeveritySchema = z.enum(SEVERITIES);
