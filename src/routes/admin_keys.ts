@@ -10,11 +10,11 @@ import { requireSuperAdmin } from "../middleware/authenticate.ts";
 import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
+import { moment } from "./response_schemas.ts";
 
 const rotateBody = z.object({ force: z.boolean().default(false) }).strict();
 const kidParam = z.object({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a key id") });
 
-const moment = z.iso.datetime({ offset: true });
 /** A key as services/signing_keys.ts `signingKeyView` shows it: no key material. */
 const signingKeySchema = z.object({
   kid: z.string(),

@@ -16,7 +16,12 @@ import type { Services } from "../services/container.ts";
 import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
 import { isAdminRole, ROLES } from "../services/roles.ts";
 import { sessionView, userView } from "../services/user_view.ts";
-import { sessionSchema, userBodySchema, userSchema } from "./response_schemas.ts";
+import {
+  adminPasskeySchema,
+  sessionSchema,
+  userBodySchema,
+  userSchema,
+} from "./response_schemas.ts";
 
 const listQuery = z.object({
   status: z.enum(["active", "disabled"]).optional(),
@@ -36,22 +41,11 @@ const patchBody = z.object({
 
 const revokeBody = z.object({ revoke_api_keys: z.boolean().default(false) });
 
-const moment = z.iso.datetime({ offset: true });
 const userPageSchema = z.object({
   users: z.array(userSchema),
   next_cursor: z.string().nullable(),
 }).strict();
 const sessionsSchema = z.object({ sessions: z.array(sessionSchema) }).strict();
-/** A passkey as services/passkeys.ts `listForAdmin` shows it (the suspension included). */
-const adminPasskeySchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  created_at: moment,
-  last_used_at: moment.nullable(),
-  backed_up: z.boolean(),
-  transports: z.array(z.string()),
-  suspended_at: moment.nullable(),
-}).strict();
 const passkeysSchema = z.object({ passkeys: z.array(adminPasskeySchema) }).strict();
 const revokedSchema = z.object({
   revoked: z.number().int(),

@@ -8,8 +8,7 @@ import * as z from "zod";
 import type { ApiKeysTable } from "../db/schema.ts";
 import { API_KEY_SCOPES } from "../services/api_keys.ts";
 import { iso } from "../services/user_view.ts";
-
-const moment = z.iso.datetime({ offset: true });
+import { moment } from "./response_schemas.ts";
 
 /** An API key as {@linkcode apiKeyView} shows it. */
 export const apiKeySchema = z.object({

@@ -16,6 +16,7 @@ import { fromBase64Url, toBase64Url } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
 import { auditSigningSecrets, type AuditSigningSettings } from "../services/audit_checkpoint.ts";
 import { type AuditVerification, verifyAuditChain } from "../services/audit_verify.ts";
+import { moment } from "./response_schemas.ts";
 
 /** How long one walk of the chain answers the verification route (the walk reads every row). */
 const VERIFY_REUSE_MS = 60_000;
@@ -60,7 +61,6 @@ const querySchema = z.object({
     .max(100).default(50),
 });
 
-const moment = z.iso.datetime({ offset: true });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 /** An event as services/audit_query.ts `auditEventJson` shows it. */
 const auditEventSchema = z.object({

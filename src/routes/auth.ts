@@ -15,7 +15,6 @@ import { auditContext } from "./audit_context.ts";
 import { passwordField } from "./password_field.ts";
 import {
   loginBodySchema,
-  loginOrMfaSchema,
   messageSchema,
   tokenPairSchema,
   userBodySchema,
@@ -23,7 +22,7 @@ import {
 } from "./response_schemas.ts";
 import { authPasskeyRoutes } from "./auth_passkey.ts";
 import { authOAuthRoutes } from "./auth_oauth.ts";
-import { LIMITED, LOGIN_COOKIES } from "./auth_docs.ts";
+import { LIMITED, LOGIN_COOKIES, LOGIN_OR_MFA } from "./auth_docs.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
@@ -196,13 +195,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
           "client gets 429 too_many_attempts even with the right password; the device " +
           "credential (body or cookie) lets its owner past a spent per-account budget.",
         tags: ["auth"],
-        responses: {
-          200: {
-            description: "Signed in, or the second step's challenge",
-            schema: loginOrMfaSchema,
-            headers: { "Set-Cookie": LOGIN_COOKIES + " (when signed in)" },
-          },
-        },
+        responses: LOGIN_OR_MFA,
         errors: [
           ...LIMITED,
           "invalid_credentials",

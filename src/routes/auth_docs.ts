@@ -3,6 +3,8 @@
  * mounts, which therefore cannot import it from auth.ts without a cycle).
  * @module
  */
+import type { ResponseDoc } from "../lib/route_docs.ts";
+import { loginOrMfaSchema } from "./response_schemas.ts";
 
 /** The cookies a completed login sets, as the description names them. */
 export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) and, with " +
@@ -10,3 +12,12 @@ export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) an
 
 /** The problems of every route behind the per-IP auth limiter. */
 export const LIMITED = ["rate_limited", "guard_unavailable"] as const;
+
+/** The answer of a first factor (password, provider): the session, or the second step's challenge. */
+export const LOGIN_OR_MFA: Record<number, ResponseDoc> = {
+  200: {
+    description: "Signed in, or the second step's challenge",
+    schema: loginOrMfaSchema,
+    headers: { "Set-Cookie": LOGIN_COOKIES + " (when signed in)" },
+  },
+};

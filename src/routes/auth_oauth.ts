@@ -18,10 +18,9 @@ import {
   OAUTH_FLOW_TTL_MS,
 } from "../services/oauth_flows.ts";
 import type { LoginResult } from "../services/login.ts";
-import { LIMITED, LOGIN_COOKIES } from "./auth_docs.ts";
+import { LIMITED, LOGIN_OR_MFA } from "./auth_docs.ts";
 import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
-import { loginOrMfaSchema } from "./response_schemas.ts";
 
 const providerParam = z.object({ provider: z.string().max(32) });
 // Any redirect_to that is not an entry (missing, empty, too long) is the service's 400
@@ -166,13 +165,7 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
           "cookie, the code must come from the browser its flow ran in; a code whose start " +
           "carried `code_challenge` needs its `code_verifier`. A new address creates an account.",
         tags: ["auth"],
-        responses: {
-          200: {
-            description: "Signed in, or the second step's challenge",
-            schema: loginOrMfaSchema,
-            headers: { "Set-Cookie": LOGIN_COOKIES + " (when signed in)" },
-          },
-        },
+        responses: LOGIN_OR_MFA,
         errors: [
           ...LIMITED,
           "invalid_oauth_code",

@@ -13,6 +13,7 @@ import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { getCookie } from "hono/cookie";
 import { OAUTH_FLOW_COOKIE } from "../services/oauth_flows.ts";
+import { moment } from "./response_schemas.ts";
 
 const idParam = z.object({ id: z.uuid("must be an identity id") });
 const linkBody = z.object({ link_code: z.string().min(1, "is required").max(128) }).strict();
@@ -22,7 +23,6 @@ const linkBody = z.object({ link_code: z.string().min(1, "is required").max(128)
  * documented(), the handler no longer gets them from Hono's inference.
  */
 
-const moment = z.iso.datetime({ offset: true });
 /** A linked identity as services/oauth_identities.ts shows it (never the provider's tokens). */
 const identitySchema = z.object({
   id: z.uuid(),

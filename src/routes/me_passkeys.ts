@@ -12,6 +12,7 @@ import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { registrationResponse, requestOrigin } from "./passkey_fields.ts";
+import { moment, passkeySchema } from "./response_schemas.ts";
 
 // Control and format characters (newlines, bidi overrides) could disguise a name in lists and
 // confirmation dialogs.
@@ -27,16 +28,6 @@ const renameBody = z.object({ name }).strict();
  */
 type IdParam = { param: typeof idParam };
 
-const moment = z.iso.datetime({ offset: true });
-/** A passkey as services/passkeys.ts `passkeyView` shows it (never its key or counter). */
-const passkeySchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  created_at: moment,
-  last_used_at: moment.nullable(),
-  backed_up: z.boolean(),
-  transports: z.array(z.string()),
-}).strict();
 const passkeyListSchema = z.object({ passkeys: z.array(passkeySchema) }).strict();
 /** WebAuthn's PublicKeyCredentialCreationOptionsJSON, as @simplewebauthn/server writes it. */
 const creationOptionsSchema = z.object({

@@ -7,8 +7,8 @@
  */
 import * as z from "zod";
 
-/** An ISO-8601 timestamp, or null where the moment has not come. */
-const moment = z.iso.datetime({ offset: true });
+/** An ISO-8601 timestamp (nullable where the moment may not have come). */
+export const moment = z.iso.datetime({ offset: true });
 
 /** A user as `userView` shows it (never the password hash). */
 export const userSchema = z.object({
@@ -62,6 +62,20 @@ export const mfaRequiredSchema = z.object({
 
 /** A login's answer: the session, or the second step it waits for. */
 export const loginOrMfaSchema = z.union([loginBodySchema, mfaRequiredSchema]);
+
+/** A passkey as services/passkeys.ts `passkeyView` shows it (never its key or counter). */
+export const passkeySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  created_at: moment,
+  last_used_at: moment.nullable(),
+  backed_up: z.boolean(),
+  transports: z.array(z.string()),
+}).strict();
+
+/** A passkey as an administrator sees it (`listForAdmin`): with its suspension. */
+export const adminPasskeySchema = passkeySchema.extend({ suspended_at: moment.nullable() })
+  .strict();
 
 /** A short confirmation (`{message}`) of an accepted request. */
 export const messageSchema = z.object({ message: z.string() }).strict();
