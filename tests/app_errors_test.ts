@@ -164,3 +164,27 @@ Deno.test("an unexpected error becomes a generic 500 that leaks nothing and is l
   const logged = sink.lines.map((l) => JSON.parse(l)).find((l) => l.msg === "unhandled error");
   assert.equal(logged.request_id, body.request_id);
 });
+
+Deno.test("an empty body sent as application/json reads as {}: a route needing fields answers 422 naming each, one with only optional fields works", async () => {
+  const t = await buildTestApp();
+  try {
+    const json = { "content-type": "application/json" };
+    const login = await request(t.app, "POST", "/api/v1/auth/login", { body: "", headers: json });
+    assert.equal(login.status, 422);
+    const body = await login.json();
+    assert.equal(body.code, "validation_failed");
+    assert.deepEqual(body.errors.map((e: { field: string }) => e.field).sort(), [
+      "email",
+      "password",
+    ]);
+    // No refresh token in the body nor a cookie: the route's own 422, not a parse error.
+    const refresh = await request(t.app, "POST", "/api/v1/auth/refresh", {
+      body: "",
+      headers: json,
+    });
+    assert.equal(refresh.status, 422);
+    assert.equal((await refresh.json()).errors[0].field, "refresh_token");
+  } finally {
+    await t.close();
+  }
+});

@@ -80,11 +80,13 @@ export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
   return async function jsonBodyHandler(c, next) {
     if (!BODY_METHODS.has(c.req.method)) return next();
     const bytes = await readLimited(c.req.raw, options.maxBytes);
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0].trim();
     if (bytes.byteLength === 0) {
-      cacheText(c.req.bodyCache, "");
+      // An empty body labelled JSON reads as `{}`: a route that needs fields answers 422 with
+      // each one, a route without a body (or with only optional fields) just works.
+      cacheText(c.req.bodyCache, JSON_TYPE.test(mediaType) ? "{}" : "");
       return next();
     }
-    const mediaType = (c.req.header("content-type") ?? "").split(";")[0].trim();
     if (!JSON_TYPE.test(mediaType)) {
       throw problem("unsupported_media_type", {
         detail: "Send the body as application/json",
