@@ -33,9 +33,8 @@ const keyPageSchema = z.object({
 type Id = typeof idParam;
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
-// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
-// (401 invalid_api_key) before the guard's rule.
-const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
+// unknown route (404 not_found).
+const BEFORE_ROUTE = ["not_found"];
 const tags = ["admin"];
 
 /** `/api/v1/admin/api-keys`: every key, an admin's rate limit for one, and revocation. */

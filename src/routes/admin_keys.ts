@@ -42,9 +42,8 @@ const rotationSchema = z.union([
 ]);
 /** A handler's context with its validated inputs, which `documented()` hides from inference. */
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
-// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
-// (401 invalid_api_key) before the guard's rule.
-const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
+// unknown route (404 not_found).
+const BEFORE_ROUTE = ["not_found"];
 const tags = ["admin"];
 const HS256 = "With JWT_ALGORITHM=HS256 the key is JWT_SECRET_KEY, which only the " +
   "configuration rotates: 409 keys_in_configuration.";

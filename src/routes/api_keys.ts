@@ -27,8 +27,6 @@ const keyWithSecretSchema = z.object({
 }).strict();
 const keyListSchema = z.object({ api_keys: z.array(apiKeySchema) }).strict();
 const tags = ["api-keys"];
-// authenticate() resolves an API key before any route's rule: a bad one is 401 on each route.
-const AUTH = ["invalid_api_key"] as const;
 // Granting or renewing admin powers is a sensitive operation: a session needs a recent sign-in.
 const ADMIN_STEP_UP = "A key with an `admin:` scope needs a recent sign-in (step-up) when a " +
   "session asks: 403 `reauthentication_required` otherwise.";
@@ -69,7 +67,6 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
           201: { description: "The new key, with its secret", schema: keyWithSecretSchema },
         },
         errors: [
-          ...AUTH,
           "insufficient_scope",
           "reauthentication_required",
           "api_key_limit_reached",
@@ -101,7 +98,6 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
         description: "Active keys, and those revoked in the last 30 days (with `revoked_at`).",
         tags,
         responses: { 200: { description: "The caller's keys", schema: keyListSchema } },
-        errors: AUTH,
       }, async (c) => {
         const rows = await apiKeys.listOwn(c.get("principal")!.userId);
         return c.json({ api_keys: rows.map(apiKeyView) });
@@ -115,7 +111,7 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
         summary: "Revoke one of the caller's API keys",
         tags,
         responses: { 204: { description: "The key is revoked" } },
-        errors: [...AUTH, "not_found"],
+        errors: ["not_found"],
       }, async (c: Validated<IdParam>) => {
         const row = await apiKeys.findOwn(c.get("principal")!.userId, c.req.valid("param").id);
         await apiKeys.revoke(row.id, auditContext(c), "owner");
@@ -136,7 +132,7 @@ export function apiKeyRoutes(deps: AppDeps, services: Services) {
         responses: {
           200: { description: "The key, with its new secret", schema: keyWithSecretSchema },
         },
-        errors: [...AUTH, "not_found", "insufficient_scope", "reauthentication_required"],
+        errors: ["not_found", "insufficient_scope", "reauthentication_required"],
       }, async (c: Validated<IdParam & RotateBody>) => {
         const principal = c.get("principal")!;
         const row = await apiKeys.findOwn(principal.userId, c.req.valid("param").id);

@@ -93,9 +93,8 @@ const verificationSchema = z.object({
 }).strict();
 const NO_STORE = { "Cache-Control": "no-store: the log grows; a copy is never reused" };
 // What answers before the route: ADMIN_ALLOWED_IPS hides the admin routes from elsewhere as an
-// unknown route (404 not_found), and authenticate() refuses an unknown or revoked API key
-// (401 invalid_api_key) before the guard's rule.
-const BEFORE_ROUTE = ["not_found", "invalid_api_key"];
+// unknown route (404 not_found).
+const BEFORE_ROUTE = ["not_found"];
 const tags = ["audit"];
 
 /**

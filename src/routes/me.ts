@@ -46,8 +46,6 @@ const sessionsSchema = z.object({
   sessions: z.array(sessionSchema.extend({ current: z.boolean() }).strict()),
 }).strict();
 const tags = ["me"];
-// authenticate() resolves an API key before any route's rule: a bad one is 401 on each route.
-const AUTH = ["invalid_api_key"] as const;
 // Checking a password runs under the login guard: a refused attempt is 429, a store down 503.
 const PASSWORD_CHECK = ["too_many_attempts", "guard_unavailable"] as const;
 
@@ -87,7 +85,6 @@ export function meRoutes(services: Services) {
         description: "The MFA state is repeated at the top level.",
         tags,
         responses: { 200: { description: "The caller's account", schema: meSchema } },
-        errors: AUTH,
       }, async (c) => {
         // Reads for GET come from the per-process user cache; writes read the row fresh.
         const user = await accounts.current(c.get("principal")!.userId, { cached: true });
@@ -102,7 +99,6 @@ export function meRoutes(services: Services) {
         summary: "Change the caller's display name",
         tags,
         responses: { 200: { description: "The updated account", schema: userBodySchema } },
-        errors: AUTH,
       }, async (c: Validated<{ json: typeof patchBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const updated = await accounts.updateProfile(user, c.req.valid("json").name);
@@ -120,7 +116,7 @@ export function meRoutes(services: Services) {
           "ends; with `revoke_api_keys` every API key too.",
         tags,
         responses: { 204: { description: "The password is changed" } },
-        errors: [...AUTH, ...PASSWORD_CHECK],
+        errors: [...PASSWORD_CHECK],
       }, async (c: Validated<{ json: typeof passwordBody }>) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
@@ -148,7 +144,7 @@ export function meRoutes(services: Services) {
         responses: {
           202: { description: "The confirmation link is on its way", schema: messageSchema },
         },
-        errors: [...AUTH, "email_taken", "email_not_configured", ...PASSWORD_CHECK],
+        errors: ["email_taken", "email_not_configured", ...PASSWORD_CHECK],
       }, async (c: Validated<{ json: typeof emailBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const body = c.req.valid("json");
@@ -168,7 +164,6 @@ export function meRoutes(services: Services) {
         description: "`current` marks the session of the access token used.",
         tags,
         responses: { 200: { description: "The active sessions", schema: sessionsSchema } },
-        errors: AUTH,
       }, async (c) => {
         const principal = c.get("principal")!;
         const rows = await accounts.activeSessions(principal.userId);
@@ -185,7 +180,7 @@ export function meRoutes(services: Services) {
         summary: "End one of the caller's sessions",
         tags,
         responses: { 204: { description: "The session has ended" } },
-        errors: [...AUTH, "not_found"],
+        errors: ["not_found"],
       }, async (c: Validated<{ param: typeof sessionParam }>) => {
         const principal = c.get("principal")!;
         const revoked = await services.sessionEnds.revoke(

@@ -35,8 +35,6 @@ const identitySchema = z.object({
 }).strict();
 const identityListSchema = z.object({ identities: z.array(identitySchema) }).strict();
 const tags = ["me"];
-// authenticate() resolves an API key before any route's rule: a bad one is 401 on each route.
-const AUTH = ["invalid_api_key"] as const;
 
 /** `/api/v1/me/identities`: list, link (with a link code), unlink. */
 export function meIdentityRoutes(services: Services) {
@@ -54,7 +52,6 @@ export function meIdentityRoutes(services: Services) {
         responses: {
           200: { description: "The linked identities", schema: identityListSchema },
         },
-        errors: AUTH,
       }, async (c) => {
         return c.json({ identities: await oauthIdentities.list(c.get("principal")!.userId) });
       }),
@@ -72,7 +69,7 @@ export function meIdentityRoutes(services: Services) {
         tags,
         responses: { 200: { description: "The linked identity", schema: identitySchema } },
         // The flow cookie makes it a cookie-carrying write: the CSRF guard judges its origin.
-        errors: [...AUTH, "invalid_oauth_code", "identity_taken", "csrf_rejected"],
+        errors: ["invalid_oauth_code", "identity_taken", "csrf_rejected"],
       }, async (c: Validated<{ json: typeof linkBody }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         const linked = await oauthIdentities.link(
@@ -94,7 +91,7 @@ export function meIdentityRoutes(services: Services) {
           "an account with no password and no passkey is 409 `last_sign_in_method`.",
         tags,
         responses: { 204: { description: "The identity is unlinked" } },
-        errors: [...AUTH, "identity_not_found", "last_sign_in_method"],
+        errors: ["identity_not_found", "last_sign_in_method"],
       }, async (c: Validated<{ param: typeof idParam }>) => {
         const user = await accounts.current(c.get("principal")!.userId);
         await oauthIdentities.unlink(user, c.req.valid("param").id, auditContext(c));

@@ -35,8 +35,6 @@ const recoveryCodesSchema = z.object({
   recovery_codes: z.array(z.string()).describe("Shown only in this answer"),
 }).strict();
 const tags = ["me"];
-// authenticate() resolves an API key before any route's rule: a bad one is 401 on each route.
-const AUTH = ["invalid_api_key"] as const;
 /** What checking the caller's current factor can answer, under the same limits as a login's. */
 const FACTOR_CHECK = [
   "mfa_not_enabled",
@@ -82,7 +80,7 @@ export function meMfaRoutes(services: Services) {
         description: "A new seed, pending until POST /me/mfa/totp/verify confirms it with a code.",
         tags,
         responses: { 200: { description: "The seed to enter in an app", schema: enrolmentSchema } },
-        errors: [...AUTH, "mfa_already_enabled", "mfa_unavailable"],
+        errors: ["mfa_already_enabled", "mfa_unavailable"],
       }, async (c) => {
         const user = await accounts.current(c.get("principal")!.userId);
         return c.json(await mfa.enrol(user));
@@ -98,7 +96,7 @@ export function meMfaRoutes(services: Services) {
           "counts as signed in with the second factor.",
         tags,
         responses: { 200: { description: "MFA is on", schema: recoveryCodesSchema } },
-        errors: [...AUTH, "mfa_already_enabled", "mfa_enrollment_not_started", "invalid_mfa_code"],
+        errors: ["mfa_already_enabled", "mfa_enrollment_not_started", "invalid_mfa_code"],
       }, async (c: Validated<{ json: typeof codeBody }>) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
@@ -120,7 +118,7 @@ export function meMfaRoutes(services: Services) {
         description: "Every other session of the user ends.",
         tags,
         responses: { 204: { description: "MFA is off" } },
-        errors: [...AUTH, ...FACTOR_CHECK],
+        errors: [...FACTOR_CHECK],
       }, async (c: Validated<FactorBody>) => {
         const { user, method } = await verified(c, c.req.valid("json"), "disable");
         await mfa.disable(user, method, c.get("principal")!.sessionId, auditContext(c));
@@ -136,7 +134,7 @@ export function meMfaRoutes(services: Services) {
         description: "The old set stops working; the new one is shown only here.",
         tags,
         responses: { 200: { description: "The new recovery codes", schema: recoveryCodesSchema } },
-        errors: [...AUTH, ...FACTOR_CHECK],
+        errors: [...FACTOR_CHECK],
       }, async (c: Validated<FactorBody>) => {
         const { user } = await verified(c, c.req.valid("json"), "regenerate");
         return c.json(await mfa.regenerate(user, auditContext(c)));

@@ -56,8 +56,6 @@ const creationOptionsSchema = z.object({
   hints: z.array(z.string()),
 }).strict();
 const tags = ["me"];
-// authenticate() resolves an API key before any route's rule: a bad one is 401 on each route.
-const AUTH = ["invalid_api_key"] as const;
 
 /** `/api/v1/me/passkeys`: options, register, list, rename, remove. */
 export function mePasskeyRoutes(services: Services) {
@@ -73,7 +71,6 @@ export function mePasskeyRoutes(services: Services) {
         summary: "The caller's passkeys, oldest first",
         tags,
         responses: { 200: { description: "The caller's passkeys", schema: passkeyListSchema } },
-        errors: AUTH,
       }, async (c) => {
         return c.json({ passkeys: await passkeys.list(c.get("principal")!.userId) });
       }),
@@ -89,7 +86,7 @@ export function mePasskeyRoutes(services: Services) {
         responses: {
           200: { description: "The registration options", schema: creationOptionsSchema },
         },
-        errors: [...AUTH, "passkeys_unavailable", "passkey_limit_reached"],
+        errors: ["passkeys_unavailable", "passkey_limit_reached"],
       }, async (c) => {
         const principal = c.get("principal")!;
         const user = await accounts.current(principal.userId);
@@ -108,7 +105,6 @@ export function mePasskeyRoutes(services: Services) {
         tags,
         responses: { 201: { description: "The new passkey", schema: passkeySchema } },
         errors: [
-          ...AUTH,
           "passkeys_unavailable",
           "passkey_registration_failed",
           "passkey_already_registered",
@@ -136,7 +132,7 @@ export function mePasskeyRoutes(services: Services) {
         summary: "Rename one of the caller's passkeys",
         tags,
         responses: { 200: { description: "The renamed passkey", schema: passkeySchema } },
-        errors: [...AUTH, "passkey_not_found"],
+        errors: ["passkey_not_found"],
       }, async (c: Validated<IdParam & { json: typeof renameBody }>) => {
         const { id } = c.req.valid("param");
         const userId = c.get("principal")!.userId;
@@ -154,7 +150,7 @@ export function mePasskeyRoutes(services: Services) {
           "identity is 409 `last_sign_in_method`.",
         tags,
         responses: { 204: { description: "The passkey is removed" } },
-        errors: [...AUTH, "passkey_not_found", "last_sign_in_method"],
+        errors: ["passkey_not_found", "last_sign_in_method"],
       }, async (c: Validated<IdParam>) => {
         const { id } = c.req.valid("param");
         const principal = c.get("principal")!;
