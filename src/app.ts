@@ -31,6 +31,7 @@ import { meMfaRoutes } from "./routes/me_mfa.ts";
 import { mePasskeyRoutes } from "./routes/me_passkeys.ts";
 import { meIdentityRoutes } from "./routes/me_identities.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
+import { apiReferenceRoutes } from "./routes/api_reference.ts";
 import { VERSION } from "./version.ts";
 import { createServices } from "./services/container.ts";
 
@@ -164,6 +165,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
       "/",
       openApiRoutes(() => app, { version: VERSION, publicUrl: config.email.publicUrl }),
     );
+    app.route("/", apiReferenceRoutes());
   }
 
   app.onError(errorHandler(logger));

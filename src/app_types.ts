@@ -42,10 +42,11 @@ export interface AppVariables {
   /** Set by a route whose answer is public and may be cached (the JWKS); see secureHeaders. */
   publicCache?: boolean;
   /**
-   * The Content-Security-Policy of an HTML page of the console (with its per-response nonce),
-   * which replaces the API's `default-src 'none'`; see secureHeaders.
+   * The policies of an HTML page (a console page, the API reference): its
+   * Content-Security-Policy (with its per-response nonce), which replaces the API's
+   * `default-src 'none'`, and its Permissions-Policy; see secureHeaders.
    */
-  pagePolicy?: string;
+  pagePolicy?: { contentSecurityPolicy: string; permissionsPolicy: string };
   /** The console's session (cookie), when a console page is asked for by a signed-in user. */
   consoleSession?: ConsoleSession;
   /** The nonce of a console page's script and stylesheet. */

@@ -201,7 +201,8 @@ export const SETTINGS = {
   openApiEnabled: setting(
     "OPENAPI_ENABLED",
     bool(true),
-    "serves the OpenAPI 3.1 description at `/openapi.json`; `false` answers it with 404",
+    "serves the OpenAPI 3.1 description at `/openapi.json` and the API reference page at " +
+      "`/docs`; `false` answers both with 404",
   ),
   webauthn: {
     rpId: setting(

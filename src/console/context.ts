@@ -9,6 +9,7 @@ import type { AppEnv } from "../app_types.ts";
 import { problem } from "../errors.ts";
 import { constantTimeEqual, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import { isTrustedOrigin } from "../middleware/csrf.ts";
+import { PAGE_PERMISSIONS_POLICY } from "../middleware/secure_headers.ts";
 import type { Services } from "../services/container.ts";
 import { anonymousSecret, sessionCookie } from "./cookies.ts";
 
@@ -34,7 +35,11 @@ export function consoleContext(services: Services): MiddlewareHandler<AppEnv> {
   return async function consoleContextHandler(c, next) {
     const nonce = randomToken(16);
     c.set("nonce", nonce);
-    c.set("pagePolicy", pagePolicy(nonce));
+    // Console pages run passkey ceremonies: WebAuthn for this origin, the rest denied.
+    c.set("pagePolicy", {
+      contentSecurityPolicy: pagePolicy(nonce),
+      permissionsPolicy: PAGE_PERMISSIONS_POLICY,
+    });
     const token = sessionCookie(c);
     const session = token ? await services.consoleSessions.resolve(token) : undefined;
     if (session) c.set("consoleSession", session);

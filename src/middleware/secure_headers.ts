@@ -140,14 +140,13 @@ export function secureHeaders(options: SecureHeadersOptions = {}): MiddlewareHan
       ? (c.get("secure") ? securePublic : plainPublic)
       : (c.get("secure") ? secure : plain);
     const page = c.get("pagePolicy");
-    // A console page: its own policy (a nonce per response), validated where it is built, and
-    // WebAuthn allowed for this origin.
+    // A page: its own policies (a nonce per response), validated where they are built.
     if (page !== undefined) {
       pairs = pairs.map(([name, value]) =>
         name === "content-security-policy"
-          ? [name, page]
+          ? [name, page.contentSecurityPolicy]
           : name === "permissions-policy"
-          ? [name, PAGE_PERMISSIONS_POLICY]
+          ? [name, page.permissionsPolicy]
           : [name, value]
       );
     }

@@ -12,7 +12,7 @@ import { validate, type Validated } from "../middleware/validate.ts";
 import type { Services } from "../services/container.ts";
 import { auditContext } from "./audit_context.ts";
 import { registrationResponse, requestOrigin } from "./passkey_fields.ts";
-import { moment, passkeySchema } from "./response_schemas.ts";
+import { passkeySchema } from "./response_schemas.ts";
 
 // Control and format characters (newlines, bidi overrides) could disguise a name in lists and
 // confirmation dialogs.

@@ -29,15 +29,28 @@ export interface DocumentInfo {
 
 /** Whether a path is part of the API (the console's pages and assets are HTML, not API). */
 export function isApiPath(path: string): boolean {
-  return !/^\/(account|admin|console)(\/|$)/.test(path) && !path.endsWith("*");
+  return !/^\/(account|admin|console|docs)(\/|$)/.test(path) && !path.endsWith("*");
 }
 
 /** `/users/:id` -> `/users/{id}`. */
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
 
+/**
+ * zod's string checks that JSON Schema names no format for (`"format": "starts_with"` makes
+ * validators and generators warn); the `pattern` zod writes beside them says the same.
+ */
+const PATTERN_FORMATS = new Set(["starts_with", "ends_with", "includes", "lowercase", "uppercase"]);
+
 /** A zod schema as JSON Schema (2020-12, what OpenAPI 3.1 uses), for requests or responses. */
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+    override({ jsonSchema }) {
+      const format = jsonSchema.format;
+      if (format && PATTERN_FORMATS.has(format) && jsonSchema.pattern) delete jsonSchema.format;
+    },
+  }) as Json;
   return rest;
 }
 
@@ -207,6 +220,27 @@ function operation(method: string, path: string, parts: RouteParts): Json {
   return op;
 }
 
+/** The document's tags, in the order a reader meets them (the reference page follows it). */
+export const TAGS = [
+  {
+    name: "auth",
+    description: "Sign-up and sign-in (password, second factor, passkey, provider), tokens, " +
+      "email links",
+  },
+  {
+    name: "me",
+    description: "The signed-in user's own account: profile, password, sessions, second " +
+      "factor, passkeys, linked providers",
+  },
+  { name: "api-keys", description: "The caller's own API keys" },
+  {
+    name: "admin",
+    description: "Users, API keys, signing keys and the deployment check, for administrators",
+  },
+  { name: "audit", description: "The tamper-evident audit log" },
+  { name: "service", description: "Health, the public signing keys and this description" },
+] as const;
+
 /** The whole OpenAPI 3.1 document of `app`'s API routes. */
 export function openApiDocument(app: Hono<never>, info: DocumentInfo): Json {
   const routes = new Map<string, { method: string; path: string; handlers: object[] }>();
@@ -236,6 +270,7 @@ export function openApiDocument(app: Hono<never>, info: DocumentInfo): Json {
         "(RFC 9457) with a stable `code`.",
     },
     ...(info.publicUrl ? { servers: [{ url: info.publicUrl.replace(/\/$/, "") }] } : {}),
+    tags: TAGS,
     paths,
     components: {
       securitySchemes: {

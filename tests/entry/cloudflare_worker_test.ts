@@ -43,6 +43,23 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
       assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
     });
 
+    await t.step(
+      "the bundle fits Workers' 3 MB (compressed) limit and serves the API reference",
+      async () => {
+        const worker = await Deno.readFile(`${dist.path}/worker.js`);
+        const compressed = await new Response(
+          new Blob([worker]).stream().pipeThrough(new CompressionStream("gzip")),
+        ).arrayBuffer();
+        assert.ok(compressed.byteLength < 3_000_000, `${compressed.byteLength} bytes gzipped`);
+        const page = await fetch(`${server.url}/docs`);
+        assert.equal(page.status, 200);
+        const script = /<script src="(\/docs\/scalar-[^"]+)"/.exec(await page.text())![1];
+        const scalar = await fetch(`${server.url}${script}`);
+        assert.equal(scalar.status, 200);
+        assert.ok((await scalar.text()).includes("createApiReference"), "Scalar's script");
+      },
+    );
+
     await t.step("register, login and /me work, with argon2id running in WebAssembly", async () => {
       const registered = await post(`${server.url}/api/v1/auth/register`, credentials);
       assert.equal(registered.status, 201, await registered.clone().text());
