@@ -1,12 +1,12 @@
 /**
- * Routes of `/api/v1/auth`: register, login (and its MFA step), reauthenticate, refresh, logout
- * and logout-all, with the refresh and device cookies.
+ * Routes of `/api/v1/auth`: register, login (and its MFA step), reauthenticate, logout and
+ * logout-all, with the refresh and device cookies; it mounts refresh (auth_refresh.ts), passkey
+ * sign-in (auth_passkey.ts) and provider sign-in (auth_oauth.ts).
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import type { AppDeps, AppEnv } from "../app_types.ts";
-import { errors, problem } from "../errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { documented, type OperationDoc } from "../lib/route_docs.ts";
 import { authorize } from "../middleware/authenticate.ts";
@@ -18,11 +18,11 @@ import {
   messageSchema,
   tokenPairSchema,
   userBodySchema,
-  userSchema,
 } from "./response_schemas.ts";
 import { authPasskeyRoutes } from "./auth_passkey.ts";
 import { authOAuthRoutes } from "./auth_oauth.ts";
-import { LIMITED, LOGIN_COOKIES, LOGIN_OR_MFA } from "./auth_docs.ts";
+import { LIMITED, LOGIN_COOKIES, LOGIN_OR_MFA, REFRESH_COOKIE } from "./auth_docs.ts";
+import { authRefreshRoutes } from "./auth_refresh.ts";
 import { authenticationResponse, requestOrigin } from "./passkey_fields.ts";
 import type { Services } from "../services/container.ts";
 import { DEVICE_COOKIE, DEVICE_TOKEN_TTL_DAYS } from "../services/device_tokens.ts";
@@ -30,9 +30,7 @@ import type { LoginResult } from "../services/login.ts";
 import type { TokenPair } from "../services/sessions.ts";
 import { userView } from "../services/user_view.ts";
 
-/** Name of the refresh cookie; `__Host-` pins it to this host, path / and Secure. */
-export const REFRESH_COOKIE = "__Host-citadel_refresh";
-export { DEVICE_COOKIE };
+export { DEVICE_COOKIE, REFRESH_COOKIE };
 
 /** The 202 of a registration under EMAIL_VERIFICATION=required, for new and known addresses. */
 const REGISTRATION_ACCEPTED = {
@@ -69,7 +67,6 @@ const loginBody = z.object({
   password: passwordField,
   device_token: z.string().max(200).optional(),
 });
-const refreshBody = z.object({ refresh_token: z.string().min(16).max(512).optional() });
 const mfaCode = z.string().trim().max(16);
 const recoveryCode = z.string().trim().max(64);
 const mfaToken = z.string().min(1).max(128);
@@ -89,8 +86,6 @@ const reauthenticateBody = z.union([
 
 /** The answer of a step-up: a new access token for the same session. */
 const accessTokenSchema = tokenPairSchema.omit({ refresh_token: true }).strict();
-/** The answer of a refresh: the new pair and the user. */
-const refreshedSchema = tokenPairSchema.extend({ user: userSchema }).strict();
 
 /** The description of logout and logout-all. */
 function logoutDoc(summary: string): OperationDoc {
@@ -123,7 +118,6 @@ export interface AuthRouteOptions {
 /** `/api/v1/auth/*`: register, login, refresh, logout, logout-all. */
 export function authRoutes(deps: AppDeps, services: Services, options: AuthRouteOptions) {
   const { config } = deps;
-  const { sessions } = services;
   const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
   const limiter = options.limiter ?? passThrough;
   // Logout ends sessions, so only a session token may call it; an API key is refused.
@@ -133,7 +127,7 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
     authorize({ scope: "me:write", sessionOnly: true }),
   ] as const;
 
-  const respondWithTokens = (c: Parameters<MiddlewareHandler<AppEnv>>[0], tokens: TokenPair) => {
+  const respondWithTokens = (c: Context<AppEnv>, tokens: TokenPair) => {
     if (!config.refresh.cookie) return tokens;
     setCookie(c, REFRESH_COOKIE, tokens.refresh_token, {
       httpOnly: true,
@@ -281,66 +275,12 @@ export function authRoutes(deps: AppDeps, services: Services, options: AuthRoute
         return c.json(answer);
       }),
     )
-    .post(
-      "/refresh",
-      limiter,
-      validate("json", refreshBody),
-      documented({
-        summary: "Rotate a refresh token for a new token pair",
-        description: "The refresh token in the body or, with REFRESH_TOKEN_COOKIE on, its " +
-          "cookie (then only from an allowed origin). A token used twice revokes its session.",
-        tags: ["auth"],
-        security: [{}, { refreshCookie: [] }],
-        responses: {
-          200: {
-            description: "The new token pair and the user",
-            schema: refreshedSchema,
-            headers: { "Set-Cookie": "With REFRESH_TOKEN_COOKIE on, the new refresh token" },
-          },
-        },
-        errors: [
-          ...LIMITED,
-          "invalid_refresh_token",
-          "refresh_token_expired",
-          "refresh_token_reused",
-          "csrf_rejected",
-        ],
-      }, async (c: Validated<{ json: typeof refreshBody }>) => {
-        let presented = c.req.valid("json").refresh_token;
-        if (!presented && config.refresh.cookie) {
-          presented = getCookie(c, REFRESH_COOKIE);
-          if (presented) options.checkCsrf?.(c);
-        }
-        if (!presented) {
-          throw errors.validation([{ field: "refresh_token", message: "is required" }]);
-        }
-        const result = await sessions.rotate(presented, async (trx, reuse) => {
-          await services.audit(trx, {
-            ...auditContext(c),
-            action: "auth.refresh.reused",
-            outcome: "denied",
-            targetType: "user",
-            targetId: reuse.userId,
-            details: { session_id: reuse.sessionId, sessions_revoked: 1 },
-          });
-        });
-        if ("expired" in result) {
-          throw problem("refresh_token_expired", {
-            detail: "The session has expired; log in again",
-          });
-        }
-        if ("reused" in result) {
-          deps.alerts.alert("refresh_token_reused", {
-            user_id: result.userId,
-            session_id: result.sessionId,
-            ip: c.get("clientIp"),
-          });
-          if (config.refresh.cookie) deleteCookie(c, REFRESH_COOKIE, { path: "/", secure: true });
-          throw problem("refresh_token_reused", {
-            detail: "This refresh token was already used; the session has been revoked",
-          });
-        }
-        return c.json({ ...respondWithTokens(c, result.tokens), user: userView(result.user) });
+    .route(
+      "/",
+      authRefreshRoutes(deps, services, {
+        limiter,
+        respondWithTokens,
+        checkCsrf: options.checkCsrf,
       }),
     )
     .route("/", authPasskeyRoutes(services, { limiter, sessionCaller, loggedIn }))

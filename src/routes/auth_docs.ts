@@ -1,10 +1,13 @@
 /**
- * What the descriptions of the `/api/v1/auth` routes share (auth.ts and the route files it
+ * What the `/api/v1/auth` routes and their descriptions share (auth.ts and the route files it
  * mounts, which therefore cannot import it from auth.ts without a cycle).
  * @module
  */
 import type { ResponseDoc } from "../lib/route_docs.ts";
 import { loginOrMfaSchema } from "./response_schemas.ts";
+
+/** Name of the refresh cookie; `__Host-` pins it to this host, path / and Secure. */
+export const REFRESH_COOKIE = "__Host-citadel_refresh";
 
 /** The cookies a completed login sets, as the description names them. */
 export const LOGIN_COOKIES = "The device credential (`__Host-citadel_device`) and, with " +
