@@ -23,6 +23,16 @@ import { auditContext } from "./audit_context.ts";
 import { requestOrigin } from "./passkey_fields.ts";
 
 const providerParam = z.object({ provider: z.string().max(32) });
+/**
+ * The provider's answer (RFC 6749 4.1.2, OpenID Connect): described and bounded here; the
+ * flow reads it from the whole URL, which oauth4webapi checks (others, like `iss`, pass).
+ */
+const callbackQuery = z.looseObject({
+  code: z.string().max(2048).optional().describe("The provider's authorization code"),
+  state: z.string().max(512).optional().describe("The state the start sent"),
+  error: z.string().max(256).optional().describe("The provider's refusal, instead of a code"),
+  error_description: z.string().max(2048).optional(),
+});
 // Any redirect_to that is not an entry (missing, empty, too long) is the service's 400
 // invalid_redirect, one answer for every wrong target.
 const startQuery = z.object({
@@ -127,6 +137,7 @@ export function authOAuthRoutes(services: Services, options: OAuthRouteOptions) 
       "/:provider/callback",
       options.limiter,
       validate("param", providerParam),
+      validate("query", callbackQuery),
       documented({
         summary: "Where the provider sends the browser back",
         description: "Redirects to the flow's `redirect_to` with `code` (for POST " +

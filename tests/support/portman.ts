@@ -8,7 +8,6 @@
 import { runTool } from "./scanners.ts";
 import { prepareCollection } from "./portman_collection.ts";
 import { FUZZ_VARIATION } from "./portman_config.ts";
-import { EXTRA_FORMATS } from "./portman_document_check.ts";
 
 /** The versions .ci/run installs. */
 export const INSTALL_HINT = "npm install -g @apideck/portman@1.33.0 newman@6.2.2 tslib@2.8.1";
@@ -73,8 +72,6 @@ export async function runPortman(
     "portman-config.json",
     "--output",
     "collection.json",
-    "--extraUnknownFormats",
-    ...EXTRA_FORMATS,
   ], { cwd: dir, timeoutMs: 120_000 });
   if (portman.code !== 0) {
     throw new Error(`portman failed (exit ${portman.code}):\n${portman.stdout}\n${portman.stderr}`);

@@ -12,14 +12,8 @@ import { operationsOf } from "./portman_config.ts";
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
 
-/**
- * A format zod writes (`z.string().startsWith()`) that ajv 6, in Postman's sandbox, does not
- * know and would refuse to compile; its `pattern` still checks the value. Portman's own schema
- * tests get it with `--extraUnknownFormats`.
- */
-export const EXTRA_FORMATS = ["starts_with"];
-/** The formats ajv 6 may ignore: Portman's own list plus the extra ones. */
-const UNKNOWN_FORMATS = ["int32", "int64", "float", "double", ...EXTRA_FORMATS];
+/** The formats ajv 6, in Postman's sandbox, may ignore: Portman's own list. */
+const UNKNOWN_FORMATS = ["int32", "int64", "float", "double"];
 
 /** The script's logic; `citadel` (the operations' responses and the schemas) precedes it. */
 const CHECK = `
