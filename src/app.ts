@@ -32,6 +32,10 @@ import { mePasskeyRoutes } from "./routes/me_passkeys.ts";
 import { meIdentityRoutes } from "./routes/me_identities.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { apiReferenceRoutes } from "./routes/api_reference.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { httpMetrics } from "./middleware/http_metrics.ts";
+import { Metrics } from "./platform/metrics.ts";
+import { runtimeName } from "./platform/runtime_name.ts";
 import { VERSION } from "./version.ts";
 import { createServices } from "./services/container.ts";
 
@@ -48,6 +52,7 @@ const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admi
 
 /**
  * Builds the Hono app. The middleware order is defined here and only here:
+ * 0. HTTP metrics (METRICS_ENABLED), outermost so the duration covers everything below;
  * 1. request context (request id, client IP, HTTPS flag) and access log;
  * 2. security headers, set on every response that passes back through, errors included;
  * 3. host validation, then CORS (preflights end here);
@@ -61,9 +66,11 @@ const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admi
  */
 export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<AppEnv> {
   const { config, logger, clock, counters } = deps;
+  const metrics = deps.metrics ?? new Metrics({ version: VERSION, runtime: runtimeName() });
   const app = new Hono<AppEnv>();
-  const services = createServices(deps);
+  const services = createServices({ ...deps, metrics });
 
+  if (config.metrics.enabled) app.use(httpMetrics(metrics));
   app.use(requestContext({
     logger,
     trustedProxies: config.trustedProxies,
@@ -166,6 +173,18 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
       openApiRoutes(() => app, { version: VERSION, publicUrl: config.email.publicUrl }),
     );
     app.route("/", apiReferenceRoutes());
+  }
+
+  if (config.metrics.enabled) {
+    app.route(
+      "/",
+      metricsRoutes({
+        snapshot: () => deps.metricsSnapshot?.() ?? metrics.snapshot(),
+        allowedIps: config.metrics.allowedIps,
+        token: config.metrics.token,
+        unknown: unknownRoute(guard.onNotFound),
+      }),
+    );
   }
 
   app.onError(errorHandler(logger));

@@ -7,6 +7,8 @@ import type { Db } from "./db/schema.ts";
 import type { Clock } from "./platform/clock.ts";
 import type { CounterStore } from "./platform/counter_store.ts";
 import type { Logger } from "./platform/logger.ts";
+import type { MetricSnapshot } from "./lib/metrics_registry.ts";
+import type { Metrics } from "./platform/metrics.ts";
 import type { PasswordHasher } from "./platform/password_hasher.ts";
 import type { Alerter } from "./services/alerts.ts";
 import type { Principal } from "./services/principal.ts";
@@ -26,6 +28,13 @@ export interface AppDeps {
   /** Security alerts: logged at WARN and, when configured, sent to a signed webhook. */
   alerts: Alerter;
   version: string;
+  /** The Prometheus instruments; createApp makes its own when none is given. */
+  metrics?: Metrics;
+  /**
+   * Every worker's metrics merged, for `GET /metrics` under `serve --workers N` (set by the
+   * worker); otherwise the scrape reads this isolate's own.
+   */
+  metricsSnapshot?: () => Promise<MetricSnapshot[]>;
   /**
    * `citadel check`'s report of the running deployment (its JSON form), for
    * `GET /api/v1/admin/check`; set by `citadel serve`, absent elsewhere.

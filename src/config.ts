@@ -69,24 +69,22 @@ function consistencyProblems(config: Config): ConfigProblem[] {
       fix: "Set REDIS_URL=redis://[user:password@]host:6379[/db]",
     });
   }
-  for (const entry of config.adminAllowedIps) {
-    const problem = trustedProxyProblem(entry);
-    if (problem) {
-      problems.push({
-        variable: "ADMIN_ALLOWED_IPS",
-        problem,
-        fix: "List the administrators' addresses or CIDR ranges, e.g. ADMIN_ALLOWED_IPS=10.0.0.0/8",
-      });
-    }
-  }
-  for (const entry of config.trustedProxies) {
-    const problem = trustedProxyProblem(entry);
-    if (problem) {
-      problems.push({
-        variable: "TRUSTED_PROXIES",
-        problem,
-        fix: "List proxy addresses or CIDR ranges, e.g. TRUSTED_PROXIES=10.0.0.0/8,::1",
-      });
+  // Address ranges: CIDRs, `loopback`, `private` (the syntax of TRUSTED_PROXIES).
+  const ranges: Array<[string, readonly string[], string]> = [
+    ["ADMIN_ALLOWED_IPS", config.adminAllowedIps, "the administrators' addresses"],
+    ["METRICS_ALLOWED_IPS", config.metrics.allowedIps, "the scrapers' addresses"],
+    ["TRUSTED_PROXIES", config.trustedProxies, "proxy addresses"],
+  ];
+  for (const [variable, entries, what] of ranges) {
+    for (const entry of entries) {
+      const problem = trustedProxyProblem(entry);
+      if (problem) {
+        problems.push({
+          variable,
+          problem,
+          fix: `List ${what} or CIDR ranges, e.g. ${variable}=10.0.0.0/8,::1`,
+        });
+      }
     }
   }
   for (const origin of config.corsOrigins) {

@@ -247,6 +247,35 @@ export const SETTINGS = {
         "(required then); otherwise they are dropped once the user is known",
     ),
   },
+  metrics: {
+    enabled: setting(
+      "METRICS_ENABLED",
+      bool(true),
+      "serves Prometheus metrics at `/metrics` (to `METRICS_ALLOWED_IPS` or `METRICS_TOKEN`) and " +
+        "records them per request; `false` answers `/metrics` with 404",
+    ),
+    allowedIps: setting(
+      "METRICS_ALLOWED_IPS",
+      list,
+      "comma list of CIDRs (or `loopback`, `private`) that may scrape `/metrics`; others get " +
+        "404 like an unknown route unless they send `METRICS_TOKEN`",
+      { unsetMeans: "`loopback`", finish: (ips: string[]) => ips.length > 0 ? ips : ["loopback"] },
+    ),
+    token: setting(
+      "METRICS_TOKEN",
+      optionalText.refine(
+        (v) => v === undefined || v.length >= 32,
+        "must be 32 characters or more (e.g. `openssl rand -base64 32`)",
+      ),
+      "a Bearer token (32 characters or more) that may scrape `/metrics` from any address",
+    ),
+    resourceLogInterval: setting(
+      "RESOURCE_LOG_INTERVAL",
+      int(300, 0, 86_400),
+      "seconds between resource log lines (RSS, heap, event-loop lag p99, open sessions, " +
+        "outbox depth); `0` turns them off",
+    ),
+  },
   adminAllowedIps: setting(
     "ADMIN_ALLOWED_IPS",
     list,

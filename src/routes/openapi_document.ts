@@ -292,6 +292,11 @@ export function openApiDocument(app: Hono<never>, info: DocumentInfo): Json {
           name: "__Host-citadel_refresh",
           description: "The refresh token's cookie (with REFRESH_TOKEN_COOKIE on).",
         },
+        metricsToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "METRICS_TOKEN, for GET /metrics from outside METRICS_ALLOWED_IPS.",
+        },
       },
       schemas: { Problem: PROBLEM_SCHEMA },
     },

@@ -30,6 +30,7 @@ import { createSessionEnds } from "./session_ends.ts";
 import { createSessionService, type SessionSettings } from "./sessions.ts";
 import { createUserCache } from "./user_cache.ts";
 import { createConsoleSessions } from "./console_sessions.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import type { Logger } from "../platform/logger.ts";
 import { createAccountUnlock } from "./account_unlock.ts";
 import { createEmailChange } from "./email_change.ts";
@@ -80,6 +81,8 @@ export interface ServicesDeps {
   alerts: Alerter;
   /** Where failures off the request's own path are logged (an unlock link not queued). */
   logger?: Logger;
+  /** The Prometheus instruments the services record into (logins, audit events). */
+  metrics?: Metrics;
 }
 
 /** The services built once per app from its deps. */
