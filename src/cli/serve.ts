@@ -8,6 +8,8 @@ import { recordAudit } from "../services/audit.ts";
 import { serverStartedDetails, SYSTEM_ACTOR } from "../services/audit_events.ts";
 import { cleanupExpired } from "../services/cleanup.ts";
 import { VERSION } from "../version.ts";
+import { Metrics } from "../platform/metrics.ts";
+import { runtimeName } from "../platform/runtime_name.ts";
 import { bootstrapForServe, prepareSigningKeys } from "./bootstrap.ts";
 import { holdServingLock } from "../server/database_lock.ts";
 import { runCheck } from "./check.ts";
@@ -105,8 +107,9 @@ export async function serve(args: string[]): Promise<number> {
 
   const checkReport = recentCheckReport();
   deps.checkReport = checkReport;
+  const metrics = deps.metrics ??= new Metrics({ version: VERSION, runtime: runtimeName() });
   const server = relay
-    ? await startWorkers(config, plan.count, relay, checkReport)
+    ? await startWorkers(config, plan.count, relay, checkReport, () => metrics.snapshot())
     : await listen(config, createApp(deps), {
       onListen: ({ url, port }) => logger.info("listening", { url, port }),
     });

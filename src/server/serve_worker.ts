@@ -6,6 +6,9 @@
 import { createApp } from "../app.ts";
 import type { Config } from "../config.ts";
 import { createLogger, type LogSink } from "../platform/logger.ts";
+import { Metrics } from "../platform/metrics.ts";
+import { runtimeName } from "../platform/runtime_name.ts";
+import { VERSION } from "../version.ts";
 import { listen, type Listener } from "./listen.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 import { warmUpInBackground } from "./warm_up.ts";
@@ -18,27 +21,25 @@ const scope = self as unknown as {
 };
 
 let runtime: Runtime | undefined;
-const checkRequests = new Map<
-  number,
-  (answer: { report?: Record<string, unknown>; error?: string }) => void
->();
-let nextCheckRequest = 0;
+/** Questions to the supervisor waiting for its answer, by request number. */
+const asked = new Map<number, (answer: { value?: unknown; error?: string }) => void>();
+let nextRequest = 0;
 
-/** `citadel check` runs in the supervisor (a worker does not audit the host): ask it. */
-function askSupervisorForCheck(): Promise<Record<string, unknown>> {
-  const request = ++nextCheckRequest;
+/** Asks the supervisor (`check`, `metrics`) and waits for its answer, at most `timeoutMs`. */
+function askSupervisor<T>(type: "check" | "metrics", timeoutMs: number): Promise<T> {
+  const request = ++nextRequest;
   return new Promise((resolve, reject) => {
     // A supervisor that is stopping may never answer.
     const timer = setTimeout(() => {
-      checkRequests.get(request)?.({ error: "the supervisor did not answer" });
-      checkRequests.delete(request);
-    }, 30_000);
-    checkRequests.set(request, ({ report, error }) => {
+      asked.get(request)?.({ error: "the supervisor did not answer" });
+    }, timeoutMs);
+    asked.set(request, ({ value, error }) => {
       clearTimeout(timer);
-      if (report) resolve(report);
+      asked.delete(request);
+      if (value !== undefined) resolve(value as T);
       else reject(new Error(error));
     });
-    scope.postMessage({ type: "check", request });
+    scope.postMessage({ type, request });
   });
 }
 
@@ -62,7 +63,11 @@ async function start(id: number, config: Config, port: number, workers: number) 
   // The workers share the CPUs for hashing, as one process would.
   const hashThreads = Math.ceil((navigator.hardwareConcurrency || 1) / workers);
   runtime = await openRuntime(config, { migrate: false, logger, hashThreads });
-  runtime.deps.checkReport = askSupervisorForCheck;
+  // `citadel check` runs in the supervisor (a worker does not audit the host), and a scrape
+  // answers every isolate's metrics, merged there.
+  runtime.deps.checkReport = () => askSupervisor("check", 30_000);
+  runtime.deps.metrics ??= new Metrics({ version: VERSION, runtime: runtimeName() });
+  runtime.deps.metricsSnapshot = () => askSupervisor("metrics", 5_000);
   listener = await listen(config, createApp(runtime.deps), {
     port,
     reusePort: true,
@@ -84,8 +89,18 @@ async function stop(graceMs: number): Promise<void> {
 scope.onmessage = (event) => {
   const message = event.data;
   if (message.type === "check-report") {
-    checkRequests.get(message.request)?.(message);
-    checkRequests.delete(message.request);
+    asked.get(message.request)?.({ value: message.report, error: message.error });
+    return;
+  }
+  if (message.type === "metrics-report") {
+    asked.get(message.request)?.({ value: message.snapshot });
+    return;
+  }
+  if (message.type === "metrics-collect") {
+    const own = runtime?.deps.metrics?.snapshot() ?? Promise.resolve([]);
+    void own.then((snapshot) =>
+      scope.postMessage({ type: "metrics-snapshot", request: message.request, snapshot })
+    );
     return;
   }
   if (message.type === "start") {

@@ -5,7 +5,9 @@
 import type { Config } from "../config.ts";
 import { EXIT_USAGE, ExitError } from "../lib/exit_error.ts";
 import type { Listener } from "./listen.ts";
+import type { MetricSnapshot } from "../lib/metrics_registry.ts";
 import type { LogRelay } from "./log_relay.ts";
+import { createMetricsGatherer, type MetricsGatherer } from "./worker_metrics.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 /** How many isolates `serve` runs, with the configuration they run with. */
@@ -84,10 +86,14 @@ interface Pool {
   relay: LogRelay;
   /** Runs `citadel check` for a worker's `GET /api/v1/admin/check`. */
   checkReport?: () => Promise<Record<string, unknown>>;
+  /** Every worker's metrics and the supervisor's, for a worker's `GET /metrics`. */
+  metrics: MetricsGatherer;
+  /** The workers started so far. */
+  slots: Slot[];
 }
 
 function spawn(id: number, port: number, pool: Pool): Promise<{ slot: Slot; port: number }> {
-  const { config, workers, relay, checkReport } = pool;
+  const { config, workers, relay, checkReport, metrics } = pool;
   const worker = new Worker(new URL("./serve_worker.ts", import.meta.url).href, {
     type: "module",
     name: `citadel-worker-${id}`,
@@ -112,7 +118,15 @@ function spawn(id: number, port: number, pool: Pool): Promise<{ slot: Slot; port
         resolve({ slot: { id, worker, stopped }, port: message.port });
       } else if (message.type === "failed") fail(message.message);
       else if (message.type === "stopped") markStopped();
-      else if (message.type === "check") {
+      else if (message.type === "metrics-snapshot") {
+        metrics.answered(message.request, message.snapshot);
+      } else if (message.type === "metrics") {
+        void metrics.gather(pool.slots.map((slot) => slot.worker)).then((snapshot) =>
+          worker.postMessage(
+            { type: "metrics-report", request: message.request, snapshot } satisfies ToWorker,
+          )
+        );
+      } else if (message.type === "check") {
         // The audit runs here, in the supervisor, which may read the host like the CLI.
         const answer = (reply: Omit<Extract<ToWorker, { type: "check-report" }>, "type">) =>
           worker.postMessage({ type: "check-report", ...reply } satisfies ToWorker);
@@ -147,6 +161,7 @@ export async function startWorkers(
   count: number,
   relay: LogRelay,
   checkReport?: () => Promise<Record<string, unknown>>,
+  ownMetrics?: () => Promise<MetricSnapshot[]>,
 ): Promise<Listener> {
   const slots: Slot[] = [];
   const stopAll = async (graceMs: number) => {
@@ -157,7 +172,8 @@ export async function startWorkers(
   };
   try {
     // A fixed port lets all start at once; PORT=0 needs the first one's pick.
-    const pool = { config, workers: count, relay, checkReport };
+    const metrics = createMetricsGatherer(ownMetrics);
+    const pool = { config, workers: count, relay, checkReport, metrics, slots };
     const firstStarting = spawn(1, config.port, pool);
     const port = config.port || (await firstStarting).port;
     const started = await Promise.allSettled([

@@ -146,6 +146,25 @@ Deno.test("serve --workers 2 runs two isolates on one port and both answer", asy
   assert.ok(server.output.some((l) => l.includes('"msg":"stopped"')));
 });
 
+Deno.test("one scrape of /metrics through either worker counts the requests of both", async () => {
+  await withTwoWorkers(async (a, b) => {
+    const healthChecks = async (client: PinnedClient) => {
+      const res = await client.call("GET", "/metrics");
+      assert.equal(res.status, 200);
+      const line =
+        /^citadel_http_requests_total\{route="\/health",method="GET",status="200"\} (\d+)$/m
+          .exec(await res.text());
+      return Number(line?.[1] ?? 0);
+    };
+    const before = await healthChecks(a);
+    for (const [client, times] of [[a, 7], [b, 5]] as const) {
+      for (let i = 0; i < times; i++) await (await client.call("GET", "/health")).arrayBuffer();
+    }
+    assert.equal(await healthChecks(b), before + 12, "worker 2's scrape has worker 1's 7 too");
+    assert.equal(await healthChecks(a), before + 12, "worker 1's scrape has worker 2's 5 too");
+  });
+});
+
 Deno.test("a logout through one worker is refused by the other within 1 s", async () => {
   await withTwoWorkers(async (a, b, email) => {
     const credentials = { email, password: STRONG_PASSWORD };
