@@ -151,6 +151,18 @@ export const PRODUCTION_RULES: readonly ProductionRule[] = [
     violatedBy: (config) => config.corsOrigins.includes("*"),
   },
   {
+    id: "metrics-not-public",
+    variable: "METRICS_ALLOWED_IPS",
+    message: "must not allow every address when APP_ENV=production (the metrics describe " +
+      "traffic, failures and load to anyone)",
+    fix: "List the scrapers' addresses, e.g. METRICS_ALLOWED_IPS=10.0.0.5/32, or use " +
+      "METRICS_TOKEN from anywhere",
+    severity: "high",
+    violatedBy: (config) =>
+      config.metrics.enabled &&
+      config.metrics.allowedIps.some((range) => /^(0\.0\.0\.0|::)\/0$/.test(range)),
+  },
+  {
     id: "allowed-hosts-required",
     variable: "ALLOWED_HOSTS",
     message: "is required when APP_ENV=production",

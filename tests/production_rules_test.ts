@@ -20,6 +20,7 @@ const BREAKS: Record<string, Record<string, string>> = {
   "jwt-secret-length": { JWT_SECRET_KEY: freshSecret(16) },
   "debug-off": { DEBUG: "true" },
   "cors-no-wildcard": { CORS_ORIGINS: "*" },
+  "metrics-not-public": { METRICS_ALLOWED_IPS: "10.0.0.0/8,0.0.0.0/0" },
   "allowed-hosts-required": { ALLOWED_HOSTS: "" },
   "plain-http-explicit": { TRUSTED_PROXIES: "" },
   "encryption-key-for-signing-keys": { JWT_ALGORITHM: "EdDSA" },
