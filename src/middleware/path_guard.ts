@@ -35,7 +35,11 @@ export interface PathGuardOptions {
   logger: Logger;
   /** Config.pathGuard: thresholds, window and block duration (validated by the config). */
   limits: Config["pathGuard"];
-  /** Paths a blocked client may still reach, matched exactly (default `/health`). */
+  /**
+   * Paths a blocked client may still reach, matched exactly (default the health routes:
+   * `/health` and the probes `/health/live` and `/health/ready`, which a blocked load
+   * balancer or kubelet address must never fail).
+   */
   exemptPaths?: readonly string[];
   /**
    * How long a "not blocked" answer of a shared store is reused, so a database or
@@ -53,6 +57,7 @@ export interface PathGuard {
   onNotFound(c: Context<AppEnv>): Promise<void>;
 }
 
+const HEALTH_PATHS = ["/health", "/health/live", "/health/ready"];
 const MINUTE = 60_000;
 const CACHE_LIMIT = 10_000;
 const UNAVAILABLE_LOG_INTERVAL = MINUTE;
@@ -73,7 +78,7 @@ export function pathGuard(options: PathGuardOptions): PathGuard {
   const { sensitiveHits, notFoundHits } = options.limits;
   const windowMs = options.limits.windowMinutes * MINUTE;
   const blockMs = options.limits.blockMinutes * MINUTE;
-  const exempt = new Set(options.exemptPaths ?? ["/health"]);
+  const exempt = new Set(options.exemptPaths ?? HEALTH_PATHS);
   const cacheMs = options.blockCacheMs ?? (counters.kind === "memory" ? 0 : 1000);
   const knownBlocks = new Map<string, number>();
   const knownClear = new Map<string, number>();

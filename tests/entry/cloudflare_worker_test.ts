@@ -43,6 +43,18 @@ Deno.test("the bundled Worker in Miniflare with a local D1", async (t) => {
       assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
     });
 
+    await t.step("GET /health/live and /health/ready answer on D1 (counters in D1)", async () => {
+      const live = await fetch(`${server.url}/health/live`);
+      assert.equal(live.status, 200);
+      assert.deepEqual(await live.json(), { status: "ok" });
+      const ready = await fetch(`${server.url}/health/ready`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), {
+        status: "ready",
+        checks: { database: "ok", migrations: "ok", counters: "ok" },
+      });
+    });
+
     await t.step(
       "the bundle fits Workers' 3 MB (compressed) limit and serves the API reference",
       async () => {

@@ -44,6 +44,8 @@ export function plans(f: Fixtures): Record<string, Plan> {
   return {
     "GET::/.well-known/jwks.json": { status: 200 },
     "GET::/health": { status: 200 },
+    "GET::/health/live": { status: 200 },
+    "GET::/health/ready": { status: 200 },
     "GET::/openapi.json": { status: 200 },
 
     [`GET::${admin}/api-keys`]: {
