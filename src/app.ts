@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     limits: config.pathGuard,
     blockCacheMs: counters.kind === "memory" ? 0 : 1000,
     onBlock: async (event) => {
+      metrics.guardBlocks.inc([event.reason]);
       await services.audit(deps.db, {
         actorType: "anonymous",
         ip: event.ip,
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     clock,
     settings: config.rateLimit,
     explain,
+    metrics,
   });
   const authenticated = authenticate({
     jwt: services.jwt,
@@ -142,6 +144,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
     clock,
     settings: config.rateLimit,
     explain,
+    metrics,
   });
 
   app.route("/", healthRoutes(deps));

@@ -8,6 +8,7 @@ import type { AppEnv } from "../app_types.ts";
 import type { Config } from "../config.ts";
 import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { type CounterStore, CounterStoreUnavailable } from "../platform/counter_store.ts";
 import { clientKey } from "../lib/client_ip.ts";
 import { guardUnavailable } from "../services/login_guard.ts";
@@ -29,6 +30,8 @@ export interface RateLimitBaseOptions {
    * (development: a person trying citadel learns why and what to change).
    */
   explain?: boolean;
+  /** Counts each 429, labelled with the limiter (`auth` or `api`). */
+  metrics?: Pick<Metrics, "rateLimited">;
 }
 
 /** Options of {@linkcode authRateLimit}; `config.rateLimit` (validated there) fits `settings`. */
@@ -58,6 +61,8 @@ interface Policy {
 
 interface PolicySpec {
   name: string;
+  /** The limiter this policy belongs to, as its 429s are counted: `auth` or `api`. */
+  limiter: "auth" | "api";
   /** What the limit counts and the setting that raises it, e.g. `per minute per client address (RATE_LIMIT_AUTH_PER_MINUTE)`. */
   explanation: string;
   windowSeconds: number;
@@ -114,6 +119,7 @@ function createPolicy(spec: PolicySpec, base: RateLimitBaseOptions): Policy {
     requestPropertyName: infoKey,
     requestStorePropertyName: `${infoKey}.store`,
     handler(c) {
+      base.metrics?.rateLimited.inc([spec.limiter]);
       const info = infoOf(c, infoKey);
       const seconds = Math.max(1, secondsUntil(info.resetTime, clock.now()));
       throw problem("rate_limited", {
@@ -183,6 +189,7 @@ export function authRateLimit(options: AuthRateLimitOptions): MiddlewareHandler<
   const policies = windows.map(([name, windowSeconds, limit]) =>
     createPolicy({
       name,
+      limiter: "auth",
       explanation:
         `per ${name} per client address on register, login, its MFA step, reauthenticate and refresh ` +
         `(RATE_LIMIT_AUTH_PER_${setting[name]})`,
@@ -252,6 +259,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   };
   const general = createPolicy({
     name: "api",
+    limiter: "api",
     explanation: "per minute per user, sessions and API keys together " +
       "(RATE_LIMIT_API_PER_MINUTE)",
     windowSeconds: 60,
@@ -262,6 +270,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
   }, options);
   const keyPolicy = createPolicy({
     name: "key",
+    limiter: "api",
     explanation: "per minute for this API key (its rate_limit_per_minute, at most " +
       "API_KEY_RATE_LIMIT_PER_MINUTE unless an admin raised it)",
     windowSeconds: 60,
@@ -278,6 +287,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): MiddlewareHandler<Ap
       path,
       createPolicy({
         name: "route",
+        limiter: "api",
         explanation: `per minute per user on ${path} (RATE_LIMIT_ROUTES)`,
         windowSeconds: 60,
         limit,

@@ -19,8 +19,12 @@ export type LoginOutcome =
   | "mfa_required"
   | "mfa_failed";
 
-/** How an API key presented as a credential was answered. */
-export type ApiKeyOutcome = "success" | "invalid" | "ip_denied" | "unavailable";
+/**
+ * How an API key presented as a credential was answered: accepted, refused 401 (malformed,
+ * unknown, revoked, expired, its owner disabled: one answer, so one outcome), or not decided
+ * (the database failed). Keys have no address restriction, so there is no `ip_denied`.
+ */
+export type ApiKeyOutcome = "success" | "invalid" | "unavailable";
 
 /** The instruments of one isolate. */
 export class Metrics {

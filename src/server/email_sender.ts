@@ -25,7 +25,7 @@ export interface RunningSender {
 export async function buildEmailSender(
   deps: AppDeps,
 ): Promise<{ sender: OutboxSender; transport: MailTransport } | undefined> {
-  const { config, db, clock, logger } = deps;
+  const { config, db, clock, logger, metrics } = deps;
   const transport = await transportFor(config.email, {
     production: config.appEnv === "production",
     mailDir: `${dataDirectory(config)}/mail`,
@@ -36,13 +36,14 @@ export async function buildEmailSender(
     clock,
     transport,
     logger,
-    audit: (executor, event) => recordAudit(executor, event, { clock }),
+    audit: (executor, event) => recordAudit(executor, event, { clock, metrics }),
     messageIdDomain: messageIdDomain(config),
     cipher: await outboxCipher(createPepper({
       hashPepper: config.hashPepper,
       jwtSecret: config.jwt.secret!,
       previousJwtSecret: config.jwt.previousSecret,
     })),
+    metrics,
   });
   return { sender, transport };
 }

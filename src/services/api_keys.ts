@@ -6,8 +6,9 @@ import type { SecurityNotices } from "./security_notices.ts";
 import type { Principal } from "./principal.ts";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable, Db } from "../db/schema.ts";
-import { errors, problem } from "../errors.ts";
+import { AppError, errors, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from "../lib/api_key_format.ts";
 import { mayActOn } from "./roles.ts";
 import { assertMayRotate, grantNewKey, type KeyCaps, type KeyRequest } from "./api_key_grants.ts";
@@ -44,6 +45,8 @@ export interface ApiKeyDeps {
   audit: Audit;
   /** The "an API key was created" notice to the owner. */
   notices?: SecurityNotices;
+  /** API keys presented as credentials, by outcome. */
+  metrics?: Pick<Metrics, "apiKeyAuthentications">;
 }
 
 /** What a verified key stands for, cached briefly per process. */
@@ -154,41 +157,58 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       .where("id", "=", apiKeyId).execute().catch(() => touched.delete(apiKeyId));
   }
 
+  /**
+   * Verifies a presented key and returns its principal. Malformed keys and bad checksums are
+   * refused without touching the database.
+   */
+  async function resolveKey(key: string, ip: string): Promise<Principal> {
+    let hash = hashed.get(key);
+    if (hash === undefined) {
+      if (!isWellFormedApiKey(key)) throw invalidKey();
+      hash = await hashKey(key);
+    }
+    const now = clock.now();
+    let entry = cache.get(hash);
+    if (!entry || now - entry.fetchedAt > CACHE_MS) {
+      entry = await lookup(hash, now);
+      if (!entry && !hashed.has(key)) {
+        // Looked up again even when this request re-hashed nothing: a concurrent first use
+        // of the same legacy key may just have done it.
+        await rehashLegacy(key, hash);
+        entry = await lookup(hash, now);
+      }
+      if (!entry) {
+        cache.delete(hash);
+        hashed.delete(key);
+        throw invalidKey();
+      }
+      cache.set(hash, entry);
+      if (!hashed.has(key)) {
+        if (hashed.size >= HASHED_LIMIT) hashed.delete(hashed.keys().next().value!);
+        hashed.set(key, hash);
+      }
+    }
+    if (entry.validUntil <= now) throw invalidKey();
+    touch(entry.principal.apiKeyId!, ip, now);
+    return entry.principal;
+  }
+
   return {
     /**
-     * Verifies a presented key and returns its principal. Malformed keys and bad
-     * checksums are refused without touching the database.
+     * Verifies a presented key and returns its principal (see `resolveKey`), counting the
+     * outcome: a 401 `invalid_api_key` is `invalid`, any other failure (the database)
+     * `unavailable`.
      */
     async resolve(key: string, ip: string): Promise<Principal> {
-      let hash = hashed.get(key);
-      if (hash === undefined) {
-        if (!isWellFormedApiKey(key)) throw invalidKey();
-        hash = await hashKey(key);
+      try {
+        const principal = await resolveKey(key, ip);
+        deps.metrics?.apiKeyAuthentications.inc(["success"]);
+        return principal;
+      } catch (error) {
+        const invalid = error instanceof AppError && error.code === "invalid_api_key";
+        deps.metrics?.apiKeyAuthentications.inc([invalid ? "invalid" : "unavailable"]);
+        throw error;
       }
-      const now = clock.now();
-      let entry = cache.get(hash);
-      if (!entry || now - entry.fetchedAt > CACHE_MS) {
-        entry = await lookup(hash, now);
-        if (!entry && !hashed.has(key)) {
-          // Looked up again even when this request re-hashed nothing: a concurrent first use
-          // of the same legacy key may just have done it.
-          await rehashLegacy(key, hash);
-          entry = await lookup(hash, now);
-        }
-        if (!entry) {
-          cache.delete(hash);
-          hashed.delete(key);
-          throw invalidKey();
-        }
-        cache.set(hash, entry);
-        if (!hashed.has(key)) {
-          if (hashed.size >= HASHED_LIMIT) hashed.delete(hashed.keys().next().value!);
-          hashed.set(key, hash);
-        }
-      }
-      if (entry.validUntil <= now) throw invalidKey();
-      touch(entry.principal.apiKeyId!, ip, now);
-      return entry.principal;
     },
 
     /**

@@ -5,6 +5,7 @@
 import type { Selectable } from "kysely";
 import type { AuditEventsTable, Db } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { AUDIT_ACTIONS, type AuditEventInput } from "./audit_events.ts";
 import { canonicalJson } from "../lib/canonical_json.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -30,6 +31,12 @@ export type Audit = (executor: Db, event: AuditEventInput) => Promise<unknown>;
 /** Options of {@linkcode recordAudit}. */
 export interface RecordAuditOptions {
   clock: Clock;
+  /**
+   * Counts each appended event by outcome. An event appended in a transaction that later
+   * rolls back (or a D1 transaction run again) stays counted: the counter sees appends, not
+   * commits.
+   */
+  metrics?: Pick<Metrics, "auditEvents">;
 }
 
 /** The fields of a row that its hash covers: everything except the two hashes. */
@@ -142,6 +149,9 @@ export async function recordAudit(
   options: RecordAuditOptions,
 ): Promise<AuditRow> {
   const now = options.clock.now();
-  if (db.isTransaction) return await append(db, event, now);
-  return await db.transaction().execute((trx) => append(trx, event, now));
+  const row = db.isTransaction
+    ? await append(db, event, now)
+    : await db.transaction().execute((trx) => append(trx, event, now));
+  options.metrics?.auditEvents.inc([event.outcome]);
+  return row;
 }

@@ -35,7 +35,7 @@ import type { Logger } from "../platform/logger.ts";
 import { createAccountUnlock } from "./account_unlock.ts";
 import { createEmailChange } from "./email_change.ts";
 import { createEmailTokens } from "./email_tokens.ts";
-import { outboxCipher } from "./email_outbox.ts";
+import { outboxCipher, outboxDepth } from "./email_outbox.ts";
 import { createEmailVerification } from "./email_verification.ts";
 import { createMail, type MailConfig, mailSettings } from "./mail.ts";
 import { createPasswordReset } from "./password_reset.ts";
@@ -81,16 +81,29 @@ export interface ServicesDeps {
   alerts: Alerter;
   /** Where failures off the request's own path are logged (an unlock link not queued). */
   logger?: Logger;
-  /** The Prometheus instruments the services record into (logins, audit events). */
+  /**
+   * The Prometheus instruments the services record into (logins, guard blocks, refresh reuse,
+   * API-key outcomes, audit events) and the outbox depth read at scrape time.
+   */
   metrics?: Metrics;
 }
 
+/**
+ * The Metrics whose outbox depth is already read at scrape time: services may be built more
+ * than once per isolate (start-up, then the app), and one query per scrape is enough.
+ */
+const depthCollected = new WeakSet<Metrics>();
+
 /** The services built once per app from its deps. */
 export function createServices(deps: ServicesDeps) {
-  const { config, db, clock } = deps;
+  const { config, db, clock, metrics } = deps;
   const secret = config.jwt.secret;
   if (!secret) throw new Error("JWT_SECRET_KEY must be resolved before the app is built");
-  const audit: Audit = (executor, event) => recordAudit(executor, event, { clock });
+  const audit: Audit = (executor, event) => recordAudit(executor, event, { clock, metrics });
+  if (metrics && !depthCollected.has(metrics)) {
+    depthCollected.add(metrics);
+    metrics.collect(async () => metrics.emailOutboxDepth.set([], await outboxDepth(db)));
+  }
   const fieldCipher = lazyFieldCipher(config.encryption);
   const signingKeys = createSigningKeys({
     db,
@@ -124,7 +137,7 @@ export function createServices(deps: ServicesDeps) {
     clock,
     accessTtlMs: config.jwt.accessTtlSeconds * 1000,
   });
-  const sessions = createSessionService({ db, clock, config, jwt, pepper, revocations });
+  const sessions = createSessionService({ db, clock, config, jwt, pepper, revocations, metrics });
   const users = createUserCache({ db, clock });
   let sealing: Promise<FieldCipher> | undefined;
   const mail = createMail({
@@ -136,7 +149,7 @@ export function createServices(deps: ServicesDeps) {
   const notices = createSecurityNotices(mail);
   const emailTokens = createEmailTokens({ db, clock, pepper });
   const devices = createDeviceTokens({ pepper, clock });
-  const apiKeys = createApiKeyService({ db, clock, config, pepper, audit, notices });
+  const apiKeys = createApiKeyService({ db, clock, config, pepper, audit, notices, metrics });
   const retentionMs = config.loginGuard.retentionDays * 86_400_000;
   const loginGuard = createLoginGuard({
     counters: deps.counters,
@@ -191,6 +204,7 @@ export function createServices(deps: ServicesDeps) {
     passkeys,
     // Built below; called only once a request completes a login.
     finish: (...args) => login.finish(...args),
+    metrics,
   });
   const login = createLoginService({
     db,
@@ -206,6 +220,7 @@ export function createServices(deps: ServicesDeps) {
     requireVerifiedEmail: mail.settings.verification === "required",
     notices,
     onEmailBudgetSpent: (login, actor) => unlock.offer(login, actor),
+    metrics,
   });
   const unlock = createAccountUnlock({
     db,
@@ -290,6 +305,7 @@ export function createServices(deps: ServicesDeps) {
     finish: (...args) => login.finish(...args),
     challenges: mfaLogin,
     passkeys,
+    metrics,
   });
   const accountAdmin = createAccountAdmin({ db, clock, sessions, audit, users });
   const sessionEnds = createSessionEnds({ db, sessions, apiKeys, audit });

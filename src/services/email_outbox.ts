@@ -8,6 +8,7 @@ import type { Selectable } from "kysely";
 import type { Db, EmailOutboxTable } from "../db/schema.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/logger.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import type { MailTransport, SendResult } from "../platform/mail_transport.ts";
 import { hmac } from "../lib/crypto.ts";
 import { createFieldCipher, type FieldCipher, FieldCryptoError } from "../lib/field_crypto.ts";
@@ -105,6 +106,15 @@ export async function enqueueEmail(
   return id;
 }
 
+/** Messages still to deliver: neither sent nor given up (due now or waiting for a retry). */
+export async function outboxDepth(db: Db): Promise<number> {
+  const { n } = await db.selectFrom("email_outbox")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("sent_at", "is", null).where("failed_at", "is", null)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 /** A due row as the sender reads it. */
 type OutboxRow = Pick<
   Selectable<EmailOutboxTable>,
@@ -122,6 +132,8 @@ export interface OutboxSenderDeps {
   messageIdDomain: string;
   /** Opens the bodies {@linkcode enqueueEmail} sealed; see {@linkcode outboxCipher}. */
   cipher: FieldCipher;
+  /** Counts failed deliveries (every failed attempt, retried or given up). */
+  metrics?: Pick<Metrics, "emailSendFailures">;
 }
 
 /** Delivers the outbox; `runOnce` for tests and the CLI, `start` for a server. */
@@ -206,6 +218,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
 
   /** A failed send: the next attempt scheduled (or given up), logged and audited. */
   async function recordFailure(row: OutboxRow, error: unknown): Promise<void> {
+    deps.metrics?.emailSendFailures.inc();
     const attempts = row.attempts + 1;
     const now = clock.now();
     // A body that does not open (another pepper, a tampered row) will never open: no retries.

@@ -8,6 +8,7 @@ import type { Db, User } from "../db/schema.ts";
 import { findUserByLogin, normalizeEmail } from "../db/users_repo.ts";
 import { AppError, problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import type { PasswordHasher } from "../platform/password_hasher.ts";
 import type { Alerter } from "./alerts.ts";
 import type { AuditActor } from "./audit_events.ts";
@@ -79,6 +80,8 @@ export interface LoginDeps {
   };
   /** Passkeys: a password login asks for a second step when the user has one. */
   passkeys: Pick<Passkeys, "count" | "ownerOf" | "verifyAssertion">;
+  /** Sign-ins by outcome (`success` for every method, here in `finish`) and guard blocks. */
+  metrics?: Pick<Metrics, "logins" | "guardBlocks">;
 }
 
 /** What a step-up presents: the password (and a code with TOTP on), or a passkey alone. */
@@ -107,15 +110,22 @@ const emailNotVerified = () =>
  * in the same 401. Every outcome is audited; a success in the session's transaction.
  */
 export function createLoginService(deps: LoginDeps) {
-  const { db, clock, hasher, sessions, guard, audit, alerts, devices } = deps;
+  const { db, clock, hasher, sessions, guard, audit, alerts, devices, metrics } = deps;
 
-  /** A blocked attempt (login or reauthenticate): audited, alerted, 429 with Retry-After. */
+  /**
+   * A blocked attempt (a sign-in, or a password re-entered by a signed-in user): audited,
+   * alerted, counted (a guard block always, a login outcome for a sign-in), 429 with
+   * Retry-After.
+   */
   const refuseBlocked = async (
     decision: Extract<LoginDecision, { allowed: false }>,
     meta: ClientMeta,
     actor: AuditActor,
-    login?: { userId?: string; name: string },
+    attempt: { signIn: boolean; login?: { userId?: string; name: string } },
   ): Promise<never> => {
+    const { login } = attempt;
+    metrics?.guardBlocks.inc([decision.reason]);
+    if (attempt.signIn) metrics?.logins.inc(["blocked"]);
     const scope = decision.reason === "ip" ? "client" : "account";
     const retryAfter = decision.retryAfterSeconds;
     await audit(db, {
@@ -199,6 +209,7 @@ export function createLoginService(deps: LoginDeps) {
       });
       return { ...session, network };
     });
+    metrics?.logins.inc(["success"]);
     if (started.network.isNew && started.network.hadHistory) {
       alerts.alert("new_network_login", {
         user_id: user.id,
@@ -236,7 +247,10 @@ export function createLoginService(deps: LoginDeps) {
       device,
     });
     if (!decision.allowed) {
-      return await refuseBlocked(decision, meta, actor, { userId: user?.id, name: email });
+      return await refuseBlocked(decision, meta, actor, {
+        signIn: true,
+        login: { userId: user?.id, name: email },
+      });
     }
     const result = user
       ? await verifyPassword(user.password_hash, password, hasher)
@@ -244,6 +258,7 @@ export function createLoginService(deps: LoginDeps) {
     if (!user || !result.ok || user.status !== "active") {
       await guard.failed(decision.ticket);
       const reason = !user ? "unknown_user" : !result.ok ? "wrong_password" : "account_disabled";
+      metrics?.logins.inc(["invalid_credentials"]);
       await audit(db, {
         ...actor,
         action: "auth.login.failed",
@@ -291,8 +306,10 @@ export function createLoginService(deps: LoginDeps) {
       owner ? ACCOUNT_KEY_PREFIX + owner.id : `passkey:${response.id.slice(0, 64)}`,
       { network: networkOf(meta.ip), device },
     );
-    if (!decision.allowed) return await refuseBlocked(decision, meta, actor);
+    if (!decision.allowed) return await refuseBlocked(decision, meta, actor, { signIn: true });
     const refuse = async (reason: string, error: AppError): Promise<never> => {
+      // The passkey's 401 invalid_passkey is this method's wrong credential.
+      metrics?.logins.inc(["invalid_credentials"]);
       await guard.failed(decision.ticket);
       await audit(db, {
         ...actor,
@@ -389,7 +406,7 @@ export function createLoginService(deps: LoginDeps) {
     const decision = await reserve(clientKey(ip), ACCOUNT_KEY_PREFIX + user.id, {
       network: networkOf(ip),
     });
-    if (!decision.allowed) return await refuseBlocked(decision, { ip }, actor);
+    if (!decision.allowed) return await refuseBlocked(decision, { ip }, actor, { signIn: false });
     const result = await verifyPassword(user.password_hash, password, hasher);
     if (!result.ok || user.status !== "active") {
       await guard.failed(decision.ticket);

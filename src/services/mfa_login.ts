@@ -9,6 +9,7 @@ import { AppError, problem } from "../errors.ts";
 import { hex, hmac, randomToken } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { CounterStore } from "../platform/counter_store.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import type { Alerter } from "./alerts.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
@@ -50,6 +51,8 @@ export interface MfaLoginDeps {
   passkeys: Passkeys;
   /** Completes the login once the factor is verified (login.ts `finish`). */
   finish(user: User, meta: ClientMeta, actor: AuditActor, amr: string[]): Promise<LoginResult>;
+  /** Login outcomes: `mfa_required` (a challenge issued) and `mfa_failed` (a wrong factor). */
+  metrics?: Pick<Metrics, "logins">;
 }
 
 const invalidMfaToken = () =>
@@ -183,7 +186,11 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       throw tooManyAttempts(Math.max(1, Math.ceil(((until ?? now + MFA_WINDOW_MS) - now) / 1000)));
     }
     const method = await check(user, input, actor, purpose, boundTo);
-    if (!method) return await failed(user.id, count, input, actor);
+    if (!method) {
+      // Only the second step of a sign-in is a login outcome; step-up and settings are not.
+      if (purpose === "login") deps.metrics?.logins.inc(["mfa_failed"]);
+      return await failed(user.id, count, input, actor);
+    }
     await forget(); // not a failure
     return method;
   }
@@ -212,6 +219,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         used_at: null,
         first_factor: firstFactor === "pwd" ? null : firstFactor,
       }).execute();
+      deps.metrics?.logins.inc(["mfa_required"]);
       return {
         mfa_required: true,
         mfa_token: token,

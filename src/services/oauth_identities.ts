@@ -12,6 +12,7 @@ import type { FieldCipher } from "../lib/field_crypto.ts";
 import type { OAuthProviderConfig } from "../lib/oauth_providers.ts";
 import { constantTimeEqual, toBase64Url } from "../lib/crypto.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { insertRegistered } from "./accounts.ts";
 import type { Audit } from "./audit.ts";
 import type { AuditActor } from "./audit_events.ts";
@@ -43,6 +44,8 @@ export interface OAuthIdentitiesDeps {
   /** The second step for a user with MFA, and whether the user has one. */
   challenges: { issue(user: User, firstFactor: string): Promise<MfaChallenge> };
   passkeys: { count(userId: string): Promise<number> };
+  /** Login outcomes: a disabled account's refusal (success and MFA are counted downstream). */
+  metrics?: Pick<Metrics, "logins">;
 }
 
 /** A linked identity as the API shows it. */
@@ -241,6 +244,7 @@ export function createOAuthIdentities(deps: OAuthIdentitiesDeps) {
       const user = await db.selectFrom("users").selectAll().where("id", "=", identity.user_id)
         .executeTakeFirstOrThrow();
       if (user.status !== "active") {
+        deps.metrics?.logins.inc(["invalid_credentials"]);
         return await refuse(
           "account_disabled",
           problem("invalid_credentials", { detail: "The email or password is incorrect" }),

@@ -5,6 +5,7 @@
 import type { Db, User } from "../db/schema.ts";
 import { problem } from "../errors.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { hex, hmac, randomToken, toBase64Url } from "../lib/crypto.ts";
 import type { JwtService } from "./jwt.ts";
 import type { Pepper } from "./pepper.ts";
@@ -64,6 +65,8 @@ export interface SessionDeps {
   jwt: JwtService;
   pepper: Pepper;
   revocations: RevocationList;
+  /** Counts refresh-token reuse, once its session's revocation has committed. */
+  metrics?: Pick<Metrics, "refreshReuse">;
 }
 
 type Executor = Pick<Db, "selectFrom" | "insertInto" | "updateTable">;
@@ -191,7 +194,7 @@ export function createSessionService(deps: SessionDeps) {
       await jwt.prepare();
       const now = clock.now();
       const currentHash = await hashToken(presented);
-      return await db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         const find = (hash: string) =>
           trx.selectFrom("refresh_tokens")
             .innerJoin("sessions", "sessions.id", "refresh_tokens.session_id")
@@ -274,6 +277,8 @@ export function createSessionService(deps: SessionDeps) {
           .where("id", "=", sessionId).execute();
         return { tokens: await pair(user, sessionId, successor, now, auth), user, sessionId };
       });
+      if ("reused" in result) deps.metrics?.refreshReuse.inc();
+      return result;
     },
 
     /**
@@ -320,3 +325,15 @@ export function createSessionService(deps: SessionDeps) {
 }
 
 export type SessionService = ReturnType<typeof createSessionService>;
+
+/**
+ * Sessions neither revoked nor past their absolute expiry at `now` (an idle one still counts
+ * until its next refresh finds it idle), for the resource log.
+ */
+export async function countOpenSessions(db: Db, now: number): Promise<number> {
+  const { n } = await db.selectFrom("sessions")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("revoked_at", "is", null).where("expires_at", ">", now)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
