@@ -13,6 +13,11 @@ export interface ConnectOptions {
   databaseUrl: string;
   databaseAuthToken?: string;
   databaseEncryptionKey?: string;
+  /**
+   * Called with each statement's duration in milliseconds, failed ones included (Kysely's
+   * `log`): what the query-duration histogram observes. Unset, Kysely times nothing.
+   */
+  onQuery?: (ms: number) => void;
 }
 
 /** An open database: the Kysely instance and the path of its file, when it has one. */
@@ -66,6 +71,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     await client.execute("PRAGMA busy_timeout = 5000");
     await client.execute("PRAGMA synchronous = NORMAL");
   }
-  const db = new Kysely<Database>({ dialect: libsqlDialect(client, { local }) });
+  const { onQuery } = options;
+  const db = new Kysely<Database>({
+    dialect: libsqlDialect(client, { local }),
+    log: onQuery && ((event) => onQuery(event.queryDurationMillis)),
+  });
   return { db, client, filePath };
 }

@@ -11,6 +11,8 @@ import type { Database, Db } from "./schema.ts";
 export interface WebConnectOptions {
   databaseUrl: string;
   databaseAuthToken?: string;
+  /** Called with each statement's duration in milliseconds (see connect.ts). */
+  onQuery?: (ms: number) => void;
 }
 
 /** An open remote database. */
@@ -36,6 +38,10 @@ export function connectWeb(options: WebConnectOptions): WebConnection {
     );
   }
   const client = createClient({ url, authToken: options.databaseAuthToken });
-  const db = new Kysely<Database>({ dialect: libsqlDialect(client, { local: false }) });
+  const { onQuery } = options;
+  const db = new Kysely<Database>({
+    dialect: libsqlDialect(client, { local: false }),
+    log: onQuery && ((event) => onQuery(event.queryDurationMillis)),
+  });
   return { db, client };
 }

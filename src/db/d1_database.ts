@@ -2,7 +2,7 @@
  * Kysely over a Cloudflare D1 binding, with optimistic transactions that are run again when D1
  * refuses their batch at commit.
  */
-import { Kysely, type TransactionBuilder } from "kysely";
+import { Kysely, type LogConfig, type TransactionBuilder } from "kysely";
 import { D1CommitConflict, type D1DatabaseLike, d1Dialect } from "./d1_dialect.ts";
 import type { Database } from "./schema.ts";
 
@@ -12,6 +12,8 @@ export interface D1DatabaseOptions {
   maxAttempts?: number;
   /** Upper bound of the random pause before a retry, times the attempt number. */
   backoffMs?: number;
+  /** Called with each statement's duration in milliseconds (see connect.ts). */
+  onQuery?: (ms: number) => void;
 }
 
 /**
@@ -27,12 +29,23 @@ export function d1Database<DB = Database>(
   binding: D1DatabaseLike,
   options: D1DatabaseOptions = {},
 ): Kysely<DB> {
-  return new OptimisticKysely<DB>(binding, options.maxAttempts ?? 6, options.backoffMs ?? 10);
+  const { onQuery } = options;
+  return new OptimisticKysely<DB>(
+    binding,
+    options.maxAttempts ?? 6,
+    options.backoffMs ?? 10,
+    onQuery && ((event) => onQuery(event.queryDurationMillis)),
+  );
 }
 
 class OptimisticKysely<DB> extends Kysely<DB> {
-  constructor(binding: D1DatabaseLike, readonly attempts: number, readonly backoffMs: number) {
-    super({ dialect: d1Dialect(binding) });
+  constructor(
+    binding: D1DatabaseLike,
+    readonly attempts: number,
+    readonly backoffMs: number,
+    log?: LogConfig,
+  ) {
+    super({ dialect: d1Dialect(binding), log });
   }
 
   override transaction(): TransactionBuilder<DB> {

@@ -28,6 +28,7 @@ import {
   bootstrapFromSecrets,
   edgeConfig,
   edgeDeps,
+  edgeMetrics,
   lazyInit,
   notReadyResponse,
   startedOrLogged,
@@ -60,18 +61,24 @@ function cloudflarePeer(_env: unknown, request: Request): string {
   return request.headers.get("cf-connecting-ip") ?? "127.0.0.1";
 }
 
-function openDatabase(env: WorkerEnv, config: ReturnType<typeof edgeConfig>): Db {
-  if (env.DB) return d1Database(env.DB);
+function openDatabase(
+  env: WorkerEnv,
+  config: ReturnType<typeof edgeConfig>,
+  onQuery: (ms: number) => void,
+): Db {
+  if (env.DB) return d1Database(env.DB, { onQuery });
   return connectWeb({
     databaseUrl: config.databaseUrl,
     databaseAuthToken: config.databaseAuthToken,
+    onQuery,
   })
     .db;
 }
 
 async function start(env: WorkerEnv) {
   const config = edgeConfig(env);
-  const deps = edgeDeps(config, { db: openDatabase(env, config) });
+  const { metrics, onQuery } = edgeMetrics();
+  const deps = edgeDeps(config, { db: openDatabase(env, config, onQuery), metrics });
   const pending = await pendingMigrations(deps.db);
   if (pending.length > 0) {
     throw new Error(

@@ -25,6 +25,7 @@ import {
   bootstrapFromSecrets,
   edgeConfig,
   edgeDeps,
+  edgeMetrics,
   lazyInit,
   notReadyResponse,
   startedOrLogged,
@@ -50,11 +51,13 @@ export function createDeployHandler(options: DeployOptions = {}): DeployHandler 
   const fallbackLog = options.logger ?? createLogger({ sinks: [consoleSink()] });
   const ready = lazyInit(async () => {
     const config = edgeConfig(options.env ?? Deno.env.toObject());
-    const db = options.database
-      ? await options.database(config)
-      : connectWeb({ databaseUrl: config.databaseUrl, databaseAuthToken: config.databaseAuthToken })
-        .db;
-    const deps = edgeDeps(config, { db, clock: options.clock, logger: options.logger });
+    const { metrics, onQuery } = edgeMetrics();
+    const db = options.database ? await options.database(config) : connectWeb({
+      databaseUrl: config.databaseUrl,
+      databaseAuthToken: config.databaseAuthToken,
+      onQuery,
+    }).db;
+    const deps = edgeDeps(config, { db, clock: options.clock, logger: options.logger, metrics });
     if (config.migrateOnStart) await applyMigrations(deps);
     await bootstrapFromSecrets(deps);
     return createApp(deps);

@@ -11,6 +11,8 @@ import { type Clock, systemClock } from "../platform/clock.ts";
 import { databaseCounterStore } from "../platform/counter_store_database.ts";
 import { consoleSink } from "../platform/log_console_sink.ts";
 import { createLogger, type Logger } from "../platform/logger.ts";
+import { Metrics } from "../platform/metrics.ts";
+import { runtimeName } from "../platform/runtime_name.ts";
 import { createAlerter } from "../services/alerts.ts";
 import { bootstrapSuperAdmin } from "../services/bootstrap_admin.ts";
 import { createServices } from "../services/container.ts";
@@ -72,6 +74,17 @@ export interface EdgeDepsOptions {
   db: Db;
   clock?: Clock;
   logger?: Logger;
+  /** The isolate's metrics (see {@linkcode edgeMetrics}); createApp makes its own otherwise. */
+  metrics?: Metrics;
+}
+
+/**
+ * An edge isolate's metrics, made before its database so that every statement is timed: pass
+ * `onQuery` to the connection and `metrics` to {@linkcode edgeDeps}.
+ */
+export function edgeMetrics(): { metrics: Metrics; onQuery: (ms: number) => void } {
+  const metrics = new Metrics({ version: VERSION, runtime: runtimeName() });
+  return { metrics, onQuery: (ms) => metrics.queryDuration.observe([], ms / 1000) };
 }
 
 /**
@@ -97,6 +110,7 @@ export function edgeDeps(config: Config, options: EdgeDepsOptions): AppDeps {
       webhookSecret: config.alerts.webhookSecret,
     }),
     version: VERSION,
+    metrics: options.metrics,
   };
 }
 

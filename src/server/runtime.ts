@@ -11,6 +11,7 @@ import { systemClock } from "../platform/clock.ts";
 import { createCounterStore } from "../platform/counter_store_factory.ts";
 import { openLogFileSink } from "../platform/log_file_sink.ts";
 import { createLogger, type Logger, type LogSink, stdoutSink } from "../platform/logger.ts";
+import type { Metrics } from "../platform/metrics.ts";
 import { createAlerter } from "../services/alerts.ts";
 import { applyMigrations } from "../services/apply_migrations.ts";
 import { VERSION } from "../version.ts";
@@ -27,6 +28,11 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** argon2 hashes computed at once; default: the CPUs this process may use. */
   hashThreads?: number;
+  /**
+   * The serving isolate's metrics: the database's statements are timed into its query
+   * histogram from the first one, and the deps carry it. Commands leave it unset.
+   */
+  metrics?: Metrics;
 }
 
 /** stdout and, with LOG_DIR, the rotating file; plus what opening the file fixed, to log. */
@@ -60,7 +66,10 @@ async function openLogger(config: Config): Promise<Logger> {
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? await openLogger(config);
   const clock = systemClock;
-  const { db } = await connect(config);
+  const { metrics } = options;
+  const { db } = await connect(
+    metrics ? { ...config, onQuery: (ms) => metrics.queryDuration.observe([], ms / 1000) } : config,
+  );
   if (options.migrate) await applyMigrations({ db, clock, logger });
   const alerts = createAlerter({
     logger,
@@ -81,6 +90,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     logger,
     alerts,
     version: VERSION,
+    metrics,
   };
   return {
     deps,
