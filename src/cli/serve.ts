@@ -19,6 +19,7 @@ import { listen } from "../server/listen.ts";
 import { loadConfig } from "./load_config.ts";
 import { openLogRelay } from "../server/log_relay.ts";
 import { redirectServer } from "../server/redirect_server.ts";
+import { startResourceLog } from "../server/resource_log.ts";
 import { openRuntime } from "../server/runtime.ts";
 import { warmUpInBackground } from "../server/warm_up.ts";
 import { planWorkers, startWorkers } from "../server/workers.ts";
@@ -74,9 +75,12 @@ export async function serve(args: string[]): Promise<number> {
   // refuse while it is held. Released when serve returns, or by the OS if the process dies.
   using _lock = await holdServingLock(config.databaseUrl);
   const relay = plan.count > 1 ? await openLogRelay(config) : undefined;
+  // Made before the database, so its statements are timed from the first one.
+  const metrics = new Metrics({ version: VERSION, runtime: runtimeName() });
   const runtime = await openRuntime(config, {
     migrate: config.migrateOnStart,
     logger: relay?.logger,
+    metrics,
   });
   const { deps } = runtime;
   const { logger } = deps;
@@ -95,7 +99,7 @@ export async function serve(args: string[]): Promise<number> {
     action: "server.started",
     outcome: "success",
     details: serverStartedDetails(config, VERSION),
-  }, { clock: deps.clock });
+  }, { clock: deps.clock, metrics });
 
   const cleanupTimer = setInterval(() => {
     cleanupExpired(deps, config).then(
@@ -107,7 +111,6 @@ export async function serve(args: string[]): Promise<number> {
 
   const checkReport = recentCheckReport();
   deps.checkReport = checkReport;
-  const metrics = deps.metrics ??= new Metrics({ version: VERSION, runtime: runtimeName() });
   const server = relay
     ? await startWorkers(config, plan.count, relay, checkReport, () => metrics.snapshot())
     : await listen(config, createApp(deps), {
@@ -116,6 +119,15 @@ export async function serve(args: string[]): Promise<number> {
   // Workers do this in their own isolates.
   if (!relay) warmUpInBackground(deps.hasher, logger);
   const emailSender = await startEmailSender(deps);
+  // With --workers these are the supervisor's: one resource line for the process.
+  const stopLagSampler = metrics.startLagSampler();
+  const resourceLog = startResourceLog({
+    intervalSeconds: config.metrics.resourceLogInterval,
+    db: deps.db,
+    clock: deps.clock,
+    logger,
+    metrics,
+  });
 
   const redirect = config.tls.httpRedirectPort && config.tls.certFile
     ? redirectServer({
@@ -131,6 +143,8 @@ export async function serve(args: string[]): Promise<number> {
   logger.info("shutting down", { signal });
   await Promise.all([server.stop(SHUTDOWN_GRACE_MS), redirect?.shutdown()]);
   await emailSender?.stop();
+  await resourceLog.stop();
+  stopLagSampler();
   clearInterval(cleanupTimer);
   logger.info("stopped");
   await runtime.close();
