@@ -140,6 +140,20 @@ try {
   const eddsa = await startCitadel("citadel (EdDSA)", eddsaOptions);
   servers.push(eddsa);
 
+  // The same HS256 server with METRICS_ENABLED=false, its own database (one server per
+  // database), for the cost of recording every request's metrics.
+  const unmeteredOptions = {
+    ...citadelOptions(1),
+    dir: `${dir}/unmetered`,
+    env: { METRICS_ENABLED: "false" },
+  };
+  await Deno.mkdir(unmeteredOptions.dir);
+  const unmeteredFirst = await startCitadel("citadel (metrics off, first start)", unmeteredOptions);
+  await registerUsers(unmeteredFirst.url, 1);
+  await unmeteredFirst.stop();
+  const unmetered = await startCitadel("citadel (metrics off)", unmeteredOptions);
+  servers.push(unmetered);
+
   const [bareDeno, bareHono, staticMe] = await Promise.all([
     startBaseline("bare Deno.serve", "bare_deno.ts", place),
     startBaseline("bare Hono", "bare_hono.ts", place),
@@ -160,6 +174,14 @@ try {
     ),
     getScenario("GET /health", citadel, "/health", shape, undefined, "database ping"),
     getScenario("GET /api/v1/me (JWT)", citadel, "/api/v1/me", shape, bearerOf(citadel)),
+    getScenario(
+      "GET /api/v1/me (JWT, metrics off)",
+      unmetered,
+      "/api/v1/me",
+      shape,
+      bearerOf(unmetered),
+      "METRICS_ENABLED=false, its own database",
+    ),
     getScenario(
       "GET /api/v1/me (JWT, EdDSA)",
       eddsa,

@@ -33,7 +33,6 @@ import { meIdentityRoutes } from "./routes/me_identities.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
 import { apiReferenceRoutes } from "./routes/api_reference.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { httpMetrics } from "./middleware/http_metrics.ts";
 import { Metrics } from "./platform/metrics.ts";
 import { runtimeName } from "./platform/runtime_name.ts";
 import { VERSION } from "./version.ts";
@@ -52,8 +51,7 @@ const AUTHENTICATED_PATHS = ["/api/v1/me/*", "/api/v1/api-keys/*", "/api/v1/admi
 
 /**
  * Builds the Hono app. The middleware order is defined here and only here:
- * 0. HTTP metrics (METRICS_ENABLED), outermost so the duration covers everything below;
- * 1. request context (request id, client IP, HTTPS flag) and access log;
+ * 1. request context (request id, client IP, HTTPS flag), access log and HTTP metrics;
  * 2. security headers, set on every response that passes back through, errors included;
  * 3. host validation, then CORS (preflights end here);
  * 4. path guard (blocked clients, sensitive paths) before any body is read;
@@ -70,13 +68,13 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Hono<A
   const app = new Hono<AppEnv>();
   const services = createServices({ ...deps, metrics });
 
-  if (config.metrics.enabled) app.use(httpMetrics(metrics));
   app.use(requestContext({
     logger,
     trustedProxies: config.trustedProxies,
     forwardedHeader: config.trustedProxyHeader,
     now: () => clock.now(),
     peerAddress: options.peerAddress,
+    metrics: config.metrics.enabled ? metrics : undefined,
   }));
   app.use(secureHeaders({
     hsts: { preload: config.tls.hstsPreload },

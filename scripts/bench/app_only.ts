@@ -6,7 +6,7 @@
  *
  *   deno run --allow-read --allow-write --allow-env --allow-ffi --allow-sys \
  *     [--cpu-prof] scripts/bench/app_only.ts [--requests 50000] [--concurrency 50] [--only me]
- *     [--algorithm HS256|EdDSA|ES256]
+ *     [--algorithm HS256|EdDSA|ES256] [--metrics on|off]
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "50" },
     only: { type: "string" },
     algorithm: { type: "string", default: "HS256" },
+    metrics: { type: "string", default: "on" },
   },
 });
 const total = Number(values.requests);
@@ -38,6 +39,7 @@ const config = parseConfig({
   CORS_ORIGINS: "https://app.example.com",
   ALLOW_INSECURE_HTTP: "true",
   RATE_LIMIT_AUTH_PER_MINUTE: "1000000000",
+  METRICS_ENABLED: String(values.metrics !== "off"),
   RATE_LIMIT_API_PER_MINUTE: "1000000000",
   API_KEY_RATE_LIMIT_PER_MINUTE: "1000000000",
   // `--algorithm EdDSA` or `ES256` signs with a key pair kept in the database.

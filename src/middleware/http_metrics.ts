@@ -1,11 +1,12 @@
 /**
- * Counts every request and its duration by route template, method and status
- * (`citadel_http_requests_total`, `citadel_http_request_duration_seconds`). The route is the
- * pattern the route was registered with (`/api/v1/admin/users/:id`), never the raw path, so
- * ids and probes cannot grow the label set: a request no route matches is `unmatched`. Mounted first, so the duration covers
- * every other middleware.
+ * What every request adds to the HTTP metrics (`citadel_http_requests_total`,
+ * `citadel_http_request_duration_seconds`), recorded by requestContext, the first middleware,
+ * so the duration covers every other one and no extra middleware layer is paid for. The route
+ * is the pattern the route was registered with (`/api/v1/admin/users/:id`), never the raw
+ * path, so ids and probes cannot grow the label set: a request no route matches is
+ * `unmatched`.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app_types.ts";
 import type { Metrics } from "../platform/metrics.ts";
@@ -24,17 +25,10 @@ export function routeTemplate(c: Context<AppEnv>): string {
   return "unmatched";
 }
 
-/** The middleware; `now` answers milliseconds (performance.now). */
-export function httpMetrics(
-  metrics: Metrics,
-  now: () => number = () => performance.now(),
-): MiddlewareHandler<AppEnv> {
-  return async function httpMetricsHandler(c, next) {
-    const started = now();
-    await next();
-    const route = routeTemplate(c);
-    const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
-    metrics.httpRequests.inc([route, method, String(c.res.status)]);
-    metrics.httpDuration.observe([route, method], (now() - started) / 1000);
-  };
+/** Counts one answered request that took `seconds`. */
+export function recordHttpRequest(metrics: Metrics, c: Context<AppEnv>, seconds: number): void {
+  const route = routeTemplate(c);
+  const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
+  metrics.httpRequests.inc([route, method, String(c.res.status)]);
+  metrics.httpDuration.observe([route, method], seconds);
 }

@@ -1,10 +1,12 @@
 /**
- * The first middleware of every request: request id, client IP, secure flag and the access-log
- * line.
+ * The first middleware of every request: request id, client IP, secure flag, the access-log
+ * line and the HTTP metrics.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import type { Logger } from "../platform/logger.ts";
+import type { Metrics } from "../platform/metrics.ts";
+import { recordHttpRequest } from "./http_metrics.ts";
 import {
   compileTrustedProxies,
   type ForwardedHeader,
@@ -24,6 +26,8 @@ export interface RequestContextOptions {
   peerAddress?: (env: unknown, request: Request) => string;
   /** Whether the connection itself is TLS; default {@linkcode connectionSecure}. */
   connectionSecure?: (env: unknown, request: Request) => boolean;
+  /** Where each request is counted, when METRICS_ENABLED (http_metrics.ts). */
+  metrics?: Metrics;
 }
 
 /**
@@ -56,18 +60,19 @@ export function connectionSecure(env: unknown, request: Request): boolean {
 
 /**
  * Sets the request id (the client's when well formed, else a new UUID), the client IP
- * and the secure flag (from the connection or a trusted proxy only), and writes one JSON
- * access-log line per request.
+ * and the secure flag (from the connection or a trusted proxy only), writes one JSON
+ * access-log line per request and, with `metrics`, counts it.
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const peerAddress = options.peerAddress ?? denoPeerAddress;
   const overTls = options.connectionSecure ?? connectionSecure;
-  const { logger, now } = options;
+  const { logger, now, metrics } = options;
   const proxies = "contains" in options.trustedProxies
     ? options.trustedProxies
     : compileTrustedProxies(options.trustedProxies, { header: options.forwardedHeader });
   return async function requestContextHandler(c, next) {
     const started = now();
+    const startedPrecisely = metrics ? performance.now() : 0;
     const offered = c.req.header("x-request-id");
     const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : crypto.randomUUID();
     const peer = peerAddress(c.env, c.req.raw);
@@ -77,6 +82,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     c.set("clientIp", clientIp);
     c.set("secure", client.secure);
     await next();
+    if (metrics) recordHttpRequest(metrics, c, (performance.now() - startedPrecisely) / 1000);
     c.res.headers.set("x-request-id", requestId);
     logger.info("request", {
       method: c.req.method,

@@ -47,6 +47,7 @@ export function plans(f: Fixtures): Record<string, Plan> {
     "GET::/health/live": { status: 200 },
     "GET::/health/ready": { status: 200 },
     "GET::/openapi.json": { status: 200 },
+    "GET::/metrics": { status: 200 },
 
     [`GET::${admin}/api-keys`]: {
       status: 200,
