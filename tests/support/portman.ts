@@ -5,7 +5,7 @@
  * and the report is read into the counts the issue note gives.
  * @module
  */
-import { runTool } from "./scanners.ts";
+import { requireTools, runTool } from "./scanners.ts";
 import { prepareCollection } from "./portman_collection.ts";
 import { FUZZ_VARIATION } from "./portman_config.ts";
 
@@ -14,18 +14,7 @@ export const INSTALL_HINT = "npm install -g @apideck/portman@1.33.0 newman@6.2.2
 
 /** Throws with the install hint when portman or newman is missing (tests must not skip). */
 export async function requirePortman(): Promise<void> {
-  const missing: string[] = [];
-  for (const name of ["portman", "newman"]) {
-    const { success } = await new Deno.Command("sh", {
-      args: ["-c", `command -v ${name}`],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!success) missing.push(name);
-  }
-  if (missing.length > 0) {
-    throw new Error(`missing ${missing.join(", ")}; install with \`${INSTALL_HINT}\``);
-  }
+  await requireTools(["portman", "newman"], INSTALL_HINT);
 }
 
 /** One request newman sent, as its JSON report gives it. */

@@ -31,8 +31,11 @@ export async function runTool(
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
-/** Throws with the install hint when a scanner is missing (tests must not skip). */
-export async function requireTools(names: string[]): Promise<void> {
+/** Throws with the install hint when a tool is missing (tests must not skip). */
+export async function requireTools(
+  names: string[],
+  installHint = "apt-get install -y wapiti sqlmap testssl.sh",
+): Promise<void> {
   const missing: string[] = [];
   for (const name of names) {
     const { success } = await new Deno.Command("sh", {
@@ -43,10 +46,7 @@ export async function requireTools(names: string[]): Promise<void> {
     if (!success) missing.push(name);
   }
   if (missing.length > 0) {
-    throw new Error(
-      `missing scanners: ${missing.join(", ")}; install them with ` +
-        "`apt-get install -y wapiti sqlmap testssl.sh`",
-    );
+    throw new Error(`missing ${missing.join(", ")}; install them with \`${installHint}\``);
   }
 }
 
